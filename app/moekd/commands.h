@@ -1,0 +1,13 @@
+#pragma once
+// Each `moekd` subcommand registers itself on the root CLI11 app; its callback does the work and
+// throws moekd::Error for anything the user can fix.
+#include <CLI/CLI.hpp>
+
+namespace moekd::cli {
+
+void add_doctor(CLI::App& app);
+void add_inspect(CLI::App& app);
+void add_forward(CLI::App& app);
+void add_bench(CLI::App& app);
+
+}  // namespace moekd::cli

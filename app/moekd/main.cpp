@@ -1,0 +1,32 @@
+// moekd: the headless face of MoE-KD Studio. Every failure ends with one readable line on stderr
+// and a non-zero exit code: 1 for errors in inputs or runs, 2 for command-line usage.
+#include <c10/util/Exception.h>
+
+#include <iostream>
+
+#include "commands.h"
+#include "util/error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"moekd: distil Mixture-of-Experts language models (MoE-KD Studio engine)"};
+  app.require_subcommand(1);
+  moekd::cli::add_doctor(app);
+  moekd::cli::add_inspect(app);
+  moekd::cli::add_forward(app);
+  moekd::cli::add_bench(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const moekd::Error& e) {
+    std::cerr << "moekd: error: " << e.what() << "\n";
+    return 1;
+  } catch (const c10::Error& e) {
+    std::cerr << "moekd: LibTorch error: " << e.what_without_backtrace() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "moekd: error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,90 @@
+#include "model/config.h"
+
+#include "util/error.h"
+
+namespace moekd {
+
+bool ModelConfig::is_moe() const { return num_moe_layers() > 0; }
+
+int64_t ModelConfig::num_moe_layers() const {
+  int64_t n = 0;
+  for (const auto& l : layers) n += l.moe ? 1 : 0;
+  return n;
+}
+
+void ModelConfig::validate() const {
+  auto positive = [](int64_t v, const char* field) {
+    if (v <= 0) fail("model config: `", field, "` must be a positive integer, got ", v);
+  };
+  positive(vocab_size, "vocab_size");
+  positive(hidden_size, "hidden_size");
+  positive(num_heads, "num_attention_heads");
+  positive(num_kv_heads, "num_key_value_heads");
+  positive(head_dim, "head_dim");
+  positive(num_layers(), "num_hidden_layers");
+  if (num_heads % num_kv_heads != 0)
+    fail("model config: `num_attention_heads` (", num_heads, ") must be a multiple of `num_key_value_heads` (",
+         num_kv_heads, ")");
+  if (head_dim % 2 != 0) fail("model config: `head_dim` must be even for rotary embeddings, got ", head_dim);
+  if (!(rms_norm_eps > 0)) fail("model config: `rms_norm_eps` must be > 0");
+  if (!(rope_theta > 0)) fail("model config: `rope_theta` must be > 0");
+  if (!(rope_linear_factor > 0)) fail("model config: `rope_scaling.factor` must be > 0");
+  if (clip_qkv < 0) fail("model config: `clip_qkv` must be >= 0 or null");
+  if (sliding_window < 0) fail("model config: `sliding_window` must be >= 0 or null");
+  bool any_dense = false;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const auto& l = layers[i];
+    if (!l.moe) {
+      any_dense = true;
+      continue;
+    }
+    if (static_cast<int64_t>(l.expert_sizes.size()) != moe.num_experts)
+      fail("model config: layer ", i, " lists ", l.expert_sizes.size(), " expert sizes, expected num_experts = ",
+           moe.num_experts);
+    for (auto s : l.expert_sizes)
+      if (s <= 0) fail("model config: layer ", i, " has an expert of size ", s, "; sizes must be positive");
+  }
+  if (any_dense) positive(intermediate_size, "intermediate_size");
+  if (is_moe()) {
+    positive(moe.num_experts, "num_experts");
+    if (moe.top_k <= 0 || moe.top_k > moe.num_experts)
+      fail("model config: experts per token (top-k) must be in [1, num_experts = ", moe.num_experts, "], got ",
+           moe.top_k);
+    if (moe.shared_expert_size < 0) fail("model config: `shared_expert_intermediate_size` must be >= 0");
+  }
+}
+
+const char* family_architecture(Family f) {
+  switch (f) {
+    case Family::Llama: return "LlamaForCausalLM";
+    case Family::Qwen2: return "Qwen2ForCausalLM";
+    case Family::Mixtral: return "MixtralForCausalLM";
+    case Family::Qwen2Moe: return "Qwen2MoeForCausalLM";
+    case Family::Olmoe: return "OlmoeForCausalLM";
+    case Family::LlamaMoe: return "LlamaMoEForCausalLM";
+  }
+  return "?";
+}
+
+const char* family_model_type(Family f) {
+  switch (f) {
+    case Family::Llama: return "llama";
+    case Family::Qwen2: return "qwen2";
+    case Family::Mixtral: return "mixtral";
+    case Family::Qwen2Moe: return "qwen2_moe";
+    case Family::Olmoe: return "olmoe";
+    case Family::LlamaMoe: return "llama_moe";
+  }
+  return "?";
+}
+
+const char* weight_rule_name(WeightRule r) {
+  switch (r) {
+    case WeightRule::SoftmaxAllRenormalised: return "softmax over all experts, renormalised over the chosen";
+    case WeightRule::SoftmaxAll: return "softmax over all experts, not renormalised";
+    case WeightRule::SoftmaxChosen: return "softmax over the chosen experts' logits";
+  }
+  return "?";
+}
+
+}  // namespace moekd

@@ -1,0 +1,150 @@
+#include "model/moe.h"
+
+#include "util/torch_compat.h"
+
+namespace moekd {
+
+namespace nn = torch::nn;
+
+RouterImpl::RouterImpl(const ModelConfig& c) {
+  const auto d = c.hidden_size, E = c.moe.num_experts;
+  if (c.family != Family::LlamaMoe) {
+    weight = register_parameter("weight", torch::empty({E, d}));
+    return;
+  }
+  if (c.moe.router == RouterKind::Mlp) {
+    gate_network = register_module(
+        "gate_network", nn::Sequential(nn::Linear(nn::LinearOptions(d, E).bias(false)), nn::Tanh(),
+                                       nn::Linear(nn::LinearOptions(E, E).bias(false))));
+  } else {
+    gate_linear = register_module("gate_network", nn::Linear(nn::LinearOptions(d, E).bias(false)));
+  }
+  if (c.moe.noise_projection) {
+    weight_noise = register_module("weight_noise", nn::Linear(nn::LinearOptions(d, E).bias(false)));
+    noise_epsilon = c.moe.noise_epsilon;
+  }
+}
+
+torch::Tensor RouterImpl::forward(const torch::Tensor& x, bool add_noise) {
+  torch::Tensor logits;
+  if (weight.defined()) {
+    logits = torch::linear(x, weight);
+  } else {
+    logits = gate_network ? gate_network->forward(x) : gate_linear(x);
+  }
+  if (add_noise && weight_noise) {
+    // LLaMA-MoE's noisy gating: the noise scale is itself learned.
+    auto scale = torch::softplus(weight_noise(x)) + noise_epsilon;
+    logits = logits + torch::randn_like(logits) * scale;
+  }
+  return logits;
+}
+
+ExpertsImpl::ExpertsImpl(int64_t hidden, std::vector<int64_t> sizes_) : sizes(std::move(sizes_)) {
+  const auto E = static_cast<int64_t>(sizes.size());
+  const auto F = *std::max_element(sizes.begin(), sizes.end());
+  for (auto s : sizes) equal_sizes = equal_sizes && s == F;
+  gate_proj = register_parameter("gate_proj", torch::zeros({E, F, hidden}));
+  up_proj = register_parameter("up_proj", torch::zeros({E, F, hidden}));
+  down_proj = register_parameter("down_proj", torch::zeros({E, hidden, F}));
+}
+
+torch::Tensor ExpertsImpl::forward_sparse(const torch::Tensor& x, const Selection& sel) {
+  const int64_t N = x.size(0), K = sel.ids.size(1), E = static_cast<int64_t>(sizes.size());
+  auto ids = sel.ids.reshape(-1);
+  auto weights = sel.weights.reshape(-1);
+  auto tokens = torch::arange(N, ids.options()).repeat_interleave(K);
+  if (sel.padded) {
+    auto valid = ids.ge(0);
+    ids = ids.masked_select(valid);
+    weights = weights.masked_select(valid);
+    tokens = tokens.masked_select(valid);
+  }
+  auto [sorted_ids, order] = compat::stable_sort(ids, /*descending=*/false);
+  auto sorted_tokens = tokens.index_select(0, order);
+  auto sorted_weights = weights.index_select(0, order).unsqueeze(1).to(x.scalar_type());
+  // One host read per layer: how many slots each expert got (the loop bounds).
+  auto counts = torch::bincount(sorted_ids, {}, E).to(torch::kCPU);
+  const auto* count = counts.data_ptr<int64_t>();
+
+  auto xs = x.index_select(0, sorted_tokens);
+  std::vector<torch::Tensor> outputs;
+  outputs.reserve(E);
+  int64_t start = 0;
+  for (int64_t e = 0; e < E; ++e) {
+    if (count[e] == 0) continue;
+    auto xe = xs.narrow(0, start, count[e]);
+    auto wg = gate_proj[e], wu = up_proj[e], wd = down_proj[e];
+    if (!equal_sizes) {
+      wg = wg.narrow(0, 0, sizes[e]);
+      wu = wu.narrow(0, 0, sizes[e]);
+      wd = wd.narrow(1, 0, sizes[e]);
+    }
+    auto h = torch::silu(torch::mm(xe, wg.t())) * torch::mm(xe, wu.t());
+    outputs.push_back(torch::mm(h, wd.t()));
+    start += count[e];
+  }
+  if (outputs.empty()) return torch::zeros_like(x);
+  auto ys = torch::cat(outputs, 0) * sorted_weights;
+  return torch::zeros_like(x).index_add(0, sorted_tokens, ys);
+}
+
+torch::Tensor ExpertsImpl::forward_all(const torch::Tensor& x, const torch::Tensor& weights) {
+  // [E, N, F] activations; padding rows of unequal experts contribute silu(0) * 0 = 0.
+  auto xe = x.unsqueeze(0);
+  auto h = torch::silu(torch::matmul(xe, gate_proj.transpose(1, 2))) * torch::matmul(xe, up_proj.transpose(1, 2));
+  auto y = torch::matmul(h, down_proj.transpose(1, 2));  // [E, N, d]
+  return (y * weights.t().unsqueeze(-1).to(x.scalar_type())).sum(0);
+}
+
+MoEBlockImpl::MoEBlockImpl(const ModelConfig& c, const LayerSpec& layer) : spec(c.moe), score_scale(layer.score_scale) {
+  gate = register_module("gate", Router(c));
+  experts = register_module("experts", Experts(c.hidden_size, layer.expert_sizes));
+  if (spec.shared_expert_size > 0) {
+    shared_expert = register_module("shared_expert", DenseMLP(c.hidden_size, spec.shared_expert_size));
+    shared_expert_gate =
+        register_module("shared_expert_gate", nn::Linear(nn::LinearOptions(c.hidden_size, 1).bias(false)));
+  }
+}
+
+torch::Tensor MoEBlockImpl::forward(const torch::Tensor& x, const RoutingPolicy& policy, RoutingRecord* record,
+                                    bool router_noise) {
+  auto logits = gate(x, router_noise);
+  auto sel = select_experts(logits, spec, policy);
+  torch::Tensor y;
+  if (policy.kind == PolicyKind::All) {
+    y = experts->forward_all(x, sel.weights);  // ids are arange(E): weights are already dense
+  } else {
+    y = experts->forward_sparse(x, sel);
+  }
+  if (score_scale != 1.0) y = y * score_scale;
+  if (shared_expert) y = y + torch::sigmoid(shared_expert_gate(x)) * shared_expert(x);
+  if (record) {
+    record->logits = logits;
+    record->probs = torch::softmax(logits.to(torch::kFloat), -1);
+    record->selection = std::move(sel);
+  }
+  return y;
+}
+
+torch::Tensor MoEBlockImpl::forward_reference(const torch::Tensor& x, const Selection& sel) {
+  auto out = torch::zeros_like(x);
+  auto ids = sel.ids.to(torch::kCPU);
+  auto w = sel.weights.to(torch::kCPU);
+  for (int64_t t = 0; t < x.size(0); ++t) {
+    for (int64_t j = 0; j < ids.size(1); ++j) {
+      const auto e = ids[t][j].item<int64_t>();
+      if (e < 0) continue;
+      const auto s = experts->sizes[e];
+      auto xt = x[t];
+      auto h = torch::silu(torch::mv(experts->gate_proj[e].narrow(0, 0, s), xt)) *
+               torch::mv(experts->up_proj[e].narrow(0, 0, s), xt);
+      out[t] += w[t][j].item<float>() * torch::mv(experts->down_proj[e].narrow(1, 0, s), h);
+    }
+  }
+  if (score_scale != 1.0) out = out * score_scale;
+  if (shared_expert) out = out + torch::sigmoid(shared_expert_gate(x)) * shared_expert(x);
+  return out;
+}
+
+}  // namespace moekd

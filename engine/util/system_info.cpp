@@ -1,0 +1,109 @@
+#include "util/system_info.h"
+
+#include <torch/cuda.h>
+
+#include <chrono>
+#include <fstream>
+
+#include "util/error.h"
+#include "util/torch_compat.h"
+
+namespace moekd {
+
+torch::Device parse_device(const std::string& text) {
+  if (text == "cpu") return torch::kCPU;
+  if (text.rfind("cuda", 0) == 0) {
+    if (!torch::cuda::is_available())
+      fail("device `", text, "`: this LibTorch build sees no CUDA device (use --device cpu)");
+    int index = 0;
+    if (text.size() > 4) {
+      if (text[4] != ':') fail("device `", text, "` is not understood; expected cpu, cuda or cuda:N");
+      try {
+        index = std::stoi(text.substr(5));
+      } catch (...) {
+        fail("device `", text, "` is not understood; expected cpu, cuda or cuda:N");
+      }
+    }
+    if (index < 0 || index >= static_cast<int>(torch::cuda::device_count()))
+      fail("device `", text, "`: there are ", torch::cuda::device_count(), " CUDA devices");
+    return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
+  }
+  fail("device `", text, "` is not understood; expected cpu, cuda or cuda:N");
+}
+
+void synchronize(const torch::Device& device) {
+  if (device.is_cuda()) torch::cuda::synchronize(device.index());
+}
+
+namespace {
+
+// The BLAS shared object this process has mapped (Debian switches it with update-alternatives).
+void find_blas(SystemInfo& info) {
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    const auto slash = line.find('/');
+    if (slash == std::string::npos) continue;
+    const auto path = line.substr(slash);
+    const auto file = path.substr(path.rfind('/') + 1);
+    const bool blas_like = file.find("blas") != std::string::npos || file.find("mkl_") != std::string::npos ||
+                           file.find("libblis") != std::string::npos;
+    if (!blas_like || file.find("cublas") != std::string::npos) continue;
+    info.blas_path = path;
+    if (path.find("openblas") != std::string::npos) {
+      info.blas = path.find("pthread") != std::string::npos ? "OpenBLAS (pthread)"
+                  : path.find("openmp") != std::string::npos ? "OpenBLAS (OpenMP)"
+                                                              : "OpenBLAS";
+      info.blas_optimised = true;
+      return;
+    }
+    if (file.find("mkl") != std::string::npos) {
+      info.blas = "Intel MKL";
+      info.blas_optimised = true;
+      return;
+    }
+    if (file.find("blis") != std::string::npos) {
+      info.blas = "BLIS";
+      info.blas_optimised = true;
+      return;
+    }
+    if (path.find("atlas") != std::string::npos) {
+      info.blas = "ATLAS";
+      info.blas_optimised = true;
+      return;
+    }
+    info.blas = "reference BLAS";  // keep looking: an optimised library may be mapped as well
+  }
+  if (info.blas.empty()) info.blas = "built into LibTorch";
+}
+
+}  // namespace
+
+SystemInfo probe_system(const torch::Device& device, int64_t n) {
+  SystemInfo info;
+  info.torch_version = compat::torch_version();
+  info.threads = at::get_num_threads();
+  info.cuda_devices = torch::cuda::is_available() ? static_cast<int>(torch::cuda::device_count()) : 0;
+  info.device = device.str();
+  info.matmul_size = n;
+  torch::NoGradGuard no_grad;
+  auto a = torch::randn({n, n}, torch::dtype(torch::kFloat).device(device));
+  auto b = torch::randn({n, n}, torch::dtype(torch::kFloat).device(device));
+  auto c = torch::mm(a, b);  // warm-up; also loads the BLAS library
+  synchronize(device);
+  using clock = std::chrono::steady_clock;
+  int reps = 0;
+  const auto start = clock::now();
+  double seconds = 0;
+  do {
+    c = torch::mm(a, b);
+    ++reps;
+    synchronize(device);
+    seconds = std::chrono::duration<double>(clock::now() - start).count();
+  } while (seconds < 0.5 && reps < 1000);
+  info.gflops = 2.0 * n * n * n * reps / seconds / 1e9;
+  find_blas(info);
+  return info;
+}
+
+}  // namespace moekd

@@ -1,0 +1,45 @@
+#pragma once
+// The one place that knows which LibTorch we build against. CI uses Debian's 1.13; the GPU path
+// uses LibTorch 2.x. Everything version-dependent goes through these helpers.
+#include <torch/torch.h>
+#include <torch/version.h>
+#include <string>
+
+#define MOEKD_TORCH_AT_LEAST(major, minor) \
+  (TORCH_VERSION_MAJOR > (major) || (TORCH_VERSION_MAJOR == (major) && TORCH_VERSION_MINOR >= (minor)))
+
+namespace moekd::compat {
+
+inline std::string torch_version() {
+  return std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +
+         std::to_string(TORCH_VERSION_PATCH);
+}
+
+// Attention over [B, H, Tq, D] x [B, H, Tk, D]. `additive_mask` is either undefined (plain causal
+// when `causal`) or a float mask broadcastable to [B, H, Tq, Tk] holding 0 or a very negative value.
+// LibTorch 2.x: the fused kernel. 1.13: the same math written out (softmax in float32).
+inline torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                               const torch::Tensor& additive_mask, bool causal) {
+#if MOEKD_TORCH_AT_LEAST(2, 0)
+  return at::scaled_dot_product_attention(q, k, v, additive_mask, 0.0,
+                                          causal && !additive_mask.defined());
+#else
+  const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
+  auto scores = torch::matmul(q, k.transpose(-2, -1)) * scale;
+  if (additive_mask.defined()) {
+    scores = scores + additive_mask;
+  } else if (causal) {
+    const auto tq = q.size(-2), tk = k.size(-2);
+    auto keep = torch::ones({tq, tk}, torch::dtype(torch::kBool).device(q.device())).tril(tk - tq);
+    scores = scores.masked_fill(keep.logical_not(), -std::numeric_limits<float>::infinity());
+  }
+  return torch::matmul(torch::softmax(scores, -1), v);
+#endif
+}
+
+// A stable sort (ties keep their order) along the last dimension.
+inline std::tuple<torch::Tensor, torch::Tensor> stable_sort(const torch::Tensor& t, bool descending) {
+  return torch::sort(t, /*stable=*/true, /*dim=*/-1, descending);
+}
+
+}  // namespace moekd::compat
