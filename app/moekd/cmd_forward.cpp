@@ -87,7 +87,15 @@ void add_forward(CLI::App& app) {
                 << "\n";
     } else {
       std::cout << "wrote " << a->out << ": logits [" << ids.size() << ", " << model->config.vocab_size << "]";
-      if (!layers.empty()) std::cout << " and routing of " << layers.size() << " MoE layers (policy " << a->policy << ")";
+      if (!layers.empty()) {
+        std::cout << " and routing of " << layers.size() << " MoE layers (policy " << a->policy;
+        if (policy.kind == PolicyKind::KA) {
+          int64_t sampled = 0;
+          for (const auto& l : layers) sampled += l["sampled_tokens"].get<int64_t>();
+          std::cout << ", " << sampled << " of " << ids.size() * layers.size() << " token routings sampled";
+        }
+        std::cout << ")";
+      }
       std::cout << "\n";
     }
   });

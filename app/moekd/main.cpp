@@ -1,15 +1,19 @@
 // moekd: the headless face of MoE-KD Studio. Every failure ends with one readable line on stderr
-// and a non-zero exit code: 1 for errors in inputs or runs, 2 for command-line usage.
+// and a non-zero exit code: 1 for errors in inputs or runs, CLI11's own codes for usage errors.
 #include <c10/util/Exception.h>
 
 #include <iostream>
 
 #include "commands.h"
 #include "util/error.h"
+#include "util/system_info.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"moekd: distil Mixture-of-Experts language models (MoE-KD Studio engine)"};
   app.require_subcommand(1);
+  int threads = 0;
+  app.add_option("--threads", threads, "LibTorch intra-op threads (default: as OMP_NUM_THREADS / LibTorch decide)");
+  app.parse_complete_callback([&] { moekd::configure_threads(threads); });
   moekd::cli::add_doctor(app);
   moekd::cli::add_inspect(app);
   moekd::cli::add_forward(app);

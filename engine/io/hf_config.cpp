@@ -88,33 +88,27 @@ Family detect_family(const json& j, const std::string& src) {
        "Qwen2MoeForCausalLM, OlmoeForCausalLM, LlamaMoEForCausalLM");
 }
 
-// rope_theta and rope_scaling, in the classic keys or transformers 5's `rope_parameters`.
+// rope_theta and rope scaling, in the classic keys (`rope_theta`, `rope_scaling`) and in
+// transformers 5's `rope_parameters`; a file may carry both, and every scaling entry is checked.
 void read_rope(const Fields& f, ModelConfig& c) {
   c.rope_theta = f.number("rope_theta", c.rope_theta);
-  json scaling;
-  if (f.has("rope_parameters")) {
-    scaling = f.raw("rope_parameters");
-    if (!scaling.is_object()) fail(f.source(), ": field `rope_parameters` must be an object");
+  for (const char* key : {"rope_parameters", "rope_scaling"}) {
+    if (!f.has(key)) continue;
+    const auto& scaling = f.raw(key);
+    if (!scaling.is_object()) fail(f.source(), ": field `", key, "` must be an object or null");
     if (scaling.contains("rope_theta")) {
-      if (!scaling["rope_theta"].is_number()) fail(f.source(), ": field `rope_parameters.rope_theta` must be a number");
+      if (!scaling["rope_theta"].is_number()) fail(f.source(), ": field `", key, ".rope_theta` must be a number");
       c.rope_theta = scaling["rope_theta"].get<double>();
     }
-  } else if (f.has("rope_scaling")) {
-    scaling = f.raw("rope_scaling");
-    if (!scaling.is_object()) fail(f.source(), ": field `rope_scaling` must be an object or null");
-  }
-  if (scaling.is_null()) return;
-  std::string kind = "default";
-  for (const char* key : {"rope_type", "type"})
-    if (scaling.contains(key) && scaling[key].is_string()) kind = scaling[key].get<std::string>();
-  if (kind == "default") return;
-  if (kind == "linear") {
+    std::string kind = "default";
+    for (const char* k : {"rope_type", "type"})
+      if (scaling.contains(k) && scaling[k].is_string()) kind = scaling[k].get<std::string>();
+    if (kind == "default") continue;
+    if (kind != "linear") fail(f.source(), ": rope scaling `", kind, "` is not supported (supported: default, linear)");
     if (!scaling.contains("factor") || !scaling["factor"].is_number())
-      fail(f.source(), ": linear rope scaling needs a numeric `factor`");
+      fail(f.source(), ": linear rope scaling needs a numeric `", key, ".factor`");
     c.rope_linear_factor = scaling["factor"].get<double>();
-    return;
   }
-  fail(f.source(), ": rope scaling `", kind, "` is not supported (supported: default, linear)");
 }
 
 }  // namespace

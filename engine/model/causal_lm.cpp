@@ -50,10 +50,18 @@ torch::Tensor CausalLMImpl::head_weight() const {
 
 namespace {
 
-// Additive mask [B, 1, T, S]: 0 where query i (absolute position past + i) may attend to key j,
-// the lowest float elsewhere (finite, so a row that sees only padding stays NaN-free).
+// The most negative finite value of the compute dtype: a row that sees only padding stays NaN-free.
+double mask_floor(torch::ScalarType t) {
+  if (t == torch::kHalf) return -65504.0;
+  if (t == torch::kBFloat16) return -3.38e38;
+  if (t == torch::kDouble) return std::numeric_limits<double>::lowest();
+  return std::numeric_limits<float>::lowest();
+}
+
+// Additive mask [B, 1, T, S]: 0 where query i (absolute position past + i) may attend to key j.
 torch::Tensor build_mask(int64_t B, int64_t T, int64_t past, int64_t window, const torch::Tensor& key_keep,
-                         const torch::Device& device) {
+                         const torch::TensorOptions& options) {
+  const auto device = options.device();
   const int64_t S = past + T;
   auto opts = torch::dtype(torch::kLong).device(device);
   auto qpos = torch::arange(past, S, opts).unsqueeze(1);
@@ -62,8 +70,8 @@ torch::Tensor build_mask(int64_t B, int64_t T, int64_t past, int64_t window, con
   if (window > 0) allowed = allowed.logical_and((qpos - kpos).lt(window));
   auto allowed_b = allowed.unsqueeze(0).unsqueeze(0).expand({B, 1, T, S});
   if (key_keep.defined()) allowed_b = allowed_b.logical_and(key_keep.to(torch::kBool).view({B, 1, 1, S}));
-  auto mask = torch::zeros({B, 1, T, S}, torch::dtype(torch::kFloat).device(device));
-  return mask.masked_fill(allowed_b.logical_not(), std::numeric_limits<float>::lowest());
+  auto mask = torch::zeros({B, 1, T, S}, options);
+  return mask.masked_fill(allowed_b.logical_not(), mask_floor(options.dtype().toScalarType()));
 }
 
 }  // namespace
@@ -85,15 +93,16 @@ ForwardOutput CausalLMImpl::forward(const torch::Tensor& input_ids, const Forwar
       positions = torch::arange(past, past + T, torch::dtype(torch::kLong).device(device)).unsqueeze(0).expand({B, T});
     }
   }
+  const auto mask_options = torch::dtype(head_weight().scalar_type()).device(device);
   AttentionInputs attn;
   std::tie(attn.cos, attn.sin) = rotary.tables(positions);
   attn.cache = opt.cache;
   const bool window_bites = config.sliding_window > 0 && past + T > config.sliding_window;
   if (opt.attention_mask.defined() || window_bites || (past > 0 && T > 1)) {
-    attn.mask = build_mask(B, T, past, config.sliding_window, opt.attention_mask, device);
+    attn.mask = build_mask(B, T, past, config.sliding_window, opt.attention_mask, mask_options);
   } else if (T == 1) {
     // One new token sees every cached key: no mask at all (and no causal flag in the kernel).
-    attn.mask = torch::zeros({1, 1, 1, 1}, torch::dtype(torch::kFloat).device(device));
+    attn.mask = torch::zeros({1, 1, 1, 1}, mask_options);
   }
 
   ForwardOutput out;
@@ -125,18 +134,9 @@ void CausalLMImpl::init_weights(double std) {
       t.zero_();
     }
   }
-  // Zero the padding rows of unequal experts again so that the stacked layout stays exact.
   for (auto& layer : *model->layers) {
     auto* dl = layer->as<DecoderLayerImpl>();
-    if (!dl->moe || dl->moe->experts->equal_sizes) continue;
-    auto& ex = *dl->moe->experts;
-    for (size_t e = 0; e < ex.sizes.size(); ++e) {
-      const auto F = ex.gate_proj.size(1), s = ex.sizes[e];
-      if (s == F) continue;
-      ex.gate_proj[e].narrow(0, s, F - s).zero_();
-      ex.up_proj[e].narrow(0, s, F - s).zero_();
-      ex.down_proj[e].narrow(1, s, F - s).zero_();
-    }
+    if (dl->moe) dl->moe->experts->zero_padding();
   }
 }
 

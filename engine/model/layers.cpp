@@ -1,5 +1,6 @@
 #include "model/layers.h"
 
+#include "util/precision.h"
 #include "util/torch_compat.h"
 
 namespace moekd {
@@ -12,7 +13,7 @@ RMSNormImpl::RMSNormImpl(int64_t dim, double eps_) : eps(eps_) {
 
 torch::Tensor RMSNormImpl::forward(const torch::Tensor& x) {
   // Statistics in float32 whatever the storage dtype, as the reference implementations do.
-  auto h = x.to(torch::kFloat);
+  auto h = at_least_float32(x);
   h = h * torch::rsqrt(h.pow(2).mean(-1, true) + eps);
   return weight * h.to(x.scalar_type());
 }

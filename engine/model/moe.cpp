@@ -1,5 +1,6 @@
 #include "model/moe.h"
 
+#include "util/precision.h"
 #include "util/torch_compat.h"
 
 namespace moekd {
@@ -47,6 +48,18 @@ ExpertsImpl::ExpertsImpl(int64_t hidden, std::vector<int64_t> sizes_) : sizes(st
   gate_proj = register_parameter("gate_proj", torch::zeros({E, F, hidden}));
   up_proj = register_parameter("up_proj", torch::zeros({E, F, hidden}));
   down_proj = register_parameter("down_proj", torch::zeros({E, hidden, F}));
+}
+
+void ExpertsImpl::zero_padding() {
+  torch::NoGradGuard no_grad;
+  const auto F = gate_proj.size(1);
+  for (size_t e = 0; e < sizes.size(); ++e) {
+    const auto s = sizes[e];
+    if (s == F) continue;
+    gate_proj[e].narrow(0, s, F - s).zero_();
+    up_proj[e].narrow(0, s, F - s).zero_();
+    down_proj[e].narrow(1, s, F - s).zero_();
+  }
 }
 
 torch::Tensor ExpertsImpl::forward_sparse(const torch::Tensor& x, const Selection& sel) {
@@ -121,7 +134,7 @@ torch::Tensor MoEBlockImpl::forward(const torch::Tensor& x, const RoutingPolicy&
   if (shared_expert) y = y + torch::sigmoid(shared_expert_gate(x)) * shared_expert(x);
   if (record) {
     record->logits = logits;
-    record->probs = torch::softmax(logits.to(torch::kFloat), -1);
+    record->probs = torch::softmax(at_least_float32(logits), -1);
     record->selection = std::move(sel);
   }
   return y;

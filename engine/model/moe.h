@@ -38,6 +38,8 @@ struct ExpertsImpl : torch::nn::Module {
   torch::Tensor forward_sparse(const torch::Tensor& x, const Selection& sel);
   // Every expert on every token (batched over E), mixed with dense weights [N, E].
   torch::Tensor forward_all(const torch::Tensor& x, const torch::Tensor& weights);
+  // Re-zeroes the padding of unequal experts (after a random initialisation).
+  void zero_padding();
   torch::Tensor gate_proj, up_proj, down_proj;
   std::vector<int64_t> sizes;
   bool equal_sizes = true;

@@ -1,6 +1,7 @@
 #include "model/routing.h"
 
 #include "util/error.h"
+#include "util/precision.h"
 #include "util/torch_compat.h"
 
 namespace moekd {
@@ -60,7 +61,7 @@ torch::Tensor chosen_weights(const torch::Tensor& logits, const torch::Tensor& p
 }  // namespace
 
 Selection select_experts(const torch::Tensor& logits_in, const MoeSpec& spec, const RoutingPolicy& policy) {
-  auto logits = logits_in.to(torch::kFloat);
+  auto logits = at_least_float32(logits_in);
   auto probs = torch::softmax(logits, -1);
   const int64_t N = logits.size(0), E = logits.size(1), k = spec.top_k;
   Selection sel;
@@ -108,7 +109,7 @@ namespace {
 torch::Tensor routed_slots(const Selection& sel, int64_t E) {
   auto ids = sel.ids.reshape(-1);
   if (sel.padded) ids = ids.masked_select(ids.ge(0));
-  return torch::bincount(ids, /*weights=*/{}, E).to(torch::kFloat);
+  return torch::bincount(ids, /*weights=*/{}, E).to(sel.weights.scalar_type());
 }
 
 torch::Tensor cv_squared(const torch::Tensor& x) {

@@ -31,6 +31,11 @@ torch::Device parse_device(const std::string& text) {
   fail("device `", text, "` is not understood; expected cpu, cuda or cuda:N");
 }
 
+int configure_threads(int requested) {
+  if (requested > 0) at::set_num_threads(requested);
+  return at::get_num_threads();
+}
+
 void synchronize(const torch::Device& device) {
   if (device.is_cuda()) torch::cuda::synchronize(device.index());
 }

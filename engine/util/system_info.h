@@ -26,6 +26,11 @@ SystemInfo probe_system(const torch::Device& device, int64_t matmul_size = 1024)
 // Parses "cpu", "cuda", "cuda:N"; throws Error naming the option and the allowed values.
 torch::Device parse_device(const std::string& text);
 
+// Sets LibTorch's intra-op (OpenMP) threads when `requested` > 0; returns the count in force.
+// The default is left alone on purpose: with pthread OpenBLAS, which threads matmuls itself, two
+// OpenMP threads on 2 cores made the sparse MoE layer 2-5x slower (measured, oversubscription).
+int configure_threads(int requested);
+
 // Waits for queued GPU work so that wall-clock timings are honest.
 void synchronize(const torch::Device& device);
 
