@@ -9,5 +9,7 @@ void add_doctor(CLI::App& app);
 void add_inspect(CLI::App& app);
 void add_forward(CLI::App& app);
 void add_bench(CLI::App& app);
+void add_training(CLI::App& app);  // distill, train-teacher, eval, export
+void add_demo(CLI::App& app);
 
 }  // namespace moekd::cli

@@ -17,9 +17,13 @@ int main(int argc, char** argv) {
   moekd::cli::add_doctor(app);
   moekd::cli::add_inspect(app);
   moekd::cli::add_forward(app);
+  moekd::cli::add_training(app);
+  moekd::cli::add_demo(app);
   moekd::cli::add_bench(app);
   try {
     app.parse(argc, argv);
+  } catch (const CLI::RuntimeError& e) {
+    return e.get_exit_code();  // a command's own exit code (e.g. 130 after Ctrl-C)
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   } catch (const moekd::Error& e) {

@@ -1,0 +1,161 @@
+// `moekd demo`: the whole story on a laptop CPU. Trains a small MoE teacher on the built-in tasks,
+// exports it, then distils one fresh dense student (same seed, same data) with sft (no teacher),
+// kd, ka and sar, and prints the comparison.
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "commands.h"
+#include "format.h"
+#include "io/export.h"
+#include "progress.h"
+#include "session/session.h"
+#include "util/error.h"
+
+namespace moekd::cli {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+// Keeps the best evaluation of a run (what its best checkpoint holds).
+struct BestEval : RunObserver {
+  void on_eval(const EvalResult& r) override {
+    if (!have || r.rouge_l > best.rouge_l || (r.rouge_l == best.rouge_l && r.val_loss < best.val_loss)) best = r;
+    have = true;
+  }
+  EvalResult best;
+  bool have = false;
+};
+
+json teacher_init() {
+  return {{"architectures", {"MixtralForCausalLM"}},
+          {"vocab_size", 99},
+          {"hidden_size", 128},
+          {"intermediate_size", 128},
+          {"num_hidden_layers", 4},
+          {"num_attention_heads", 4},
+          {"num_key_value_heads", 2},
+          {"num_local_experts", 8},
+          {"num_experts_per_tok", 2},
+          {"max_position_embeddings", 128},
+          {"rms_norm_eps", 1e-6},
+          {"rope_theta", 10000.0},
+          {"tie_word_embeddings", false},
+          {"bos_token_id", 1},
+          {"eos_token_id", 2}};
+}
+
+json student_init() {
+  return {{"architectures", {"LlamaForCausalLM"}},
+          {"vocab_size", 99},
+          {"hidden_size", 96},
+          {"intermediate_size", 256},
+          {"num_hidden_layers", 3},
+          {"num_attention_heads", 4},
+          {"num_key_value_heads", 2},
+          {"max_position_embeddings", 128},
+          {"rms_norm_eps", 1e-6},
+          {"rope_theta", 10000.0},
+          {"tie_word_embeddings", true},
+          {"bos_token_id", 1},
+          {"eos_token_id", 2}};
+}
+
+json base_run(const std::string& name, const fs::path& dir, int64_t steps, const std::string& device) {
+  return {{"name", name},
+          {"run_dir", (dir / name).string()},
+          {"data", {{"kind", "builtin"}, {"seed", 1234}, {"train_examples", 12000}, {"validation_examples", 240},
+                    {"test_examples", 240}, {"max_len", 48}}},
+          {"train", {{"steps", steps}, {"batch_size", 32}, {"lr", 3e-3}, {"warmup_steps", steps / 20},
+                     {"schedule", "cosine"}, {"min_lr_ratio", 0.05}, {"weight_decay", 0.01}, {"clip_norm", 1.0},
+                     {"seed", 7}, {"device", device}}},
+          {"eval", {{"every", std::max<int64_t>(1, steps / 4)}, {"samples", 120}, {"max_new_tokens", 16}}},
+          {"log_every", std::max<int64_t>(1, steps / 50)},
+          {"routing_every", std::max<int64_t>(1, steps / 20)},
+          {"checkpoint_every", 0}};
+}
+
+}  // namespace
+
+void add_demo(CLI::App& app) {
+  struct Args {
+    std::string out = "moekd-demo", device = "cpu";
+    double scale = 1.0;
+    std::vector<std::string> methods = {"sft", "kd", "ka", "sar"};
+    bool quiet = false;
+  };
+  auto a = std::make_shared<Args>();
+  auto* cmd = app.add_subcommand("demo", "train a small MoE teacher on the built-in tasks and distil it with each method");
+  cmd->add_option("--out", a->out, "output folder (runs, exported models, results.json)")->capture_default_str();
+  cmd->add_option("--device", a->device, "cpu, cuda, cuda:N")->capture_default_str();
+  cmd->add_option("--scale", a->scale, "multiply every run's steps (e.g. 0.1 for a quick look)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.001, 100.0));
+  cmd->add_option("--methods", a->methods, "methods to distil with")->capture_default_str();
+  cmd->add_flag("--quiet", a->quiet, "print only each run's end and the table");
+  cmd->callback([a] {
+    for (const auto& m : a->methods)
+      if (m != "sft" && m != "kd" && m != "ka" && m != "sar")
+        fail("--methods: `", m, "` is not a distillation method; expected sft, kd, ka or sar");
+    const fs::path out(a->out);
+    if (fs::exists(out / "results.json") || fs::exists(out / "teacher-run"))
+      fail(a->out, ": already holds a demo; choose another --out");
+    fs::create_directories(out);
+    auto steps = [&](int64_t n) { return std::max<int64_t>(2, static_cast<int64_t>(n * a->scale)); };
+    json results = json::array();
+    auto run = [&](json j, const std::string& label) {
+      auto session = std::make_unique<Session>(parse_run_config(j, "demo " + label));
+      BestEval best;
+      session->add_observer(&best);
+      const auto start = std::chrono::steady_clock::now();
+      ProgressPrinter progress(session->config().train.steps, "[" + label + "]", a->quiet);
+      session->add_observer(&progress);
+      if (!session->run()) fail(label, ": ", progress.failure());
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      results.push_back({{"method", label},
+                         {"val_loss", best.best.val_loss},
+                         {"rouge_l", best.best.rouge_l},
+                         {"exact_match", best.best.exact_match},
+                         {"seconds", seconds},
+                         {"run_dir", session->config().run_dir}});
+      json per_cat = json::object();
+      for (const auto& [c, s] : best.best.per_category) per_cat[c] = {{"rouge_l", s.rouge_l}, {"exact_match", s.exact_match}};
+      results.back()["per_category"] = per_cat;
+    };
+
+    // 1. The teacher: an 8-expert top-2 MoE trained with the Switch balance loss.
+    auto teacher = base_run("teacher-run", out, steps(3000), a->device);
+    teacher["method"] = "train-teacher";
+    teacher["student"] = {{"init", teacher_init()}, {"init_std", 0.02}};
+    teacher["train"]["lr"] = 2e-3;
+    teacher["train"]["balance_weight"] = 0.01;
+    run(teacher, "teacher");
+    export_student((out / "teacher-run").string(), "best", (out / "teacher").string());
+
+    // 2. One student shape, one seed, one data order: only the method differs.
+    for (const auto& method : a->methods) {
+      auto j = base_run(method, out, steps(1500), a->device);
+      j["method"] = method;
+      j["student"] = {{"init", student_init()}, {"init_std", 0.02}};
+      j["teacher"] = {{"path", (out / "teacher").string()}};
+      j["distill"] = {{"divergence", "forward_kl"}, {"alpha", 0.5}, {"temperature", 1.0}};
+      if (method == "ka") j["ka"] = {{"m", 4}, {"lambda", 0.1}};
+      if (method == "sar") j["sar"] = {{"router_lr", 1e-3}, {"direction", "forward"}, {"balance_weight", 0.01}};
+      if (method == "sft") j.erase("teacher");
+      run(j, method);
+    }
+
+    std::ofstream(out / "results.json") << results.dump(2) << "\n";
+    std::printf("\n%-8s %9s %9s %12s %9s\n", "method", "val loss", "ROUGE-L", "exact match", "time");
+    for (const auto& r : results)
+      std::printf("%-8s %9.4f %9.1f %11.1f%% %9s\n", r["method"].get<std::string>().c_str(), r["val_loss"].get<double>(),
+                  100 * r["rouge_l"].get<double>(), 100 * r["exact_match"].get<double>(),
+                  format_duration(r["seconds"].get<double>()).c_str());
+    std::printf("\nresults: %s\n", (out / "results.json").string().c_str());
+  });
+}
+
+}  // namespace moekd::cli

@@ -1,0 +1,167 @@
+// distill, train-teacher, eval and export: runs configured by JSON, overridable per field.
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "commands.h"
+#include "format.h"
+#include "io/export.h"
+#include "progress.h"
+#include "session/session.h"
+#include "util/error.h"
+
+namespace moekd::cli {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+extern "C" void on_sigint(int) { g_interrupted = true; }
+
+struct RunArgs {
+  std::string config, run_dir, resume;
+  std::vector<std::string> overrides;
+  bool quiet = false;
+};
+
+void add_run_options(CLI::App* cmd, RunArgs& a) {
+  cmd->add_option("--config", a.config, "run configuration (JSON); fields not given take their defaults");
+  cmd->add_option("--set", a.overrides, "override one field, e.g. --set train.steps=200 (repeatable)");
+  cmd->add_option("--run-dir", a.run_dir, "where the run writes config.json, metrics.jsonl and checkpoints");
+  cmd->add_option("--resume", a.resume, "continue the run in this folder from its last checkpoint");
+  cmd->add_flag("--quiet", a.quiet, "print only the end of the run");
+}
+
+RunConfig build_config(const RunArgs& a, const char* forced_method) {
+  json j = json::object();
+  std::string source = "command line";
+  if (!a.config.empty()) {
+    std::ifstream in(a.config);
+    if (!in) fail(a.config, ": cannot open");
+    try {
+      j = json::parse(in);
+    } catch (const json::exception& e) {
+      fail(a.config, ": not valid JSON (", e.what(), ")");
+    }
+    source = a.config;
+  }
+  for (const auto& o : a.overrides) apply_override(j, o);
+  if (!a.run_dir.empty()) j["run_dir"] = a.run_dir;
+  if (forced_method) {
+    if (j.contains("method") && j["method"] != forced_method)
+      fail(source, ": `method` is ", j["method"].dump(), " but this command runs ", forced_method);
+    j["method"] = forced_method;
+  } else if (j.value("method", std::string("kd")) == "train-teacher") {
+    fail(source, ": use `moekd train-teacher` for method train-teacher");
+  }
+  auto cfg = parse_run_config(j, source);
+  if (cfg.run_dir.empty()) fail(source, ": `run_dir` is required (or pass --run-dir DIR)");
+  return cfg;
+}
+
+// Runs a session to its end; Ctrl-C stops after the current step with a checkpoint.
+int run_session(Session& session, const std::string& label, bool quiet) {
+  ProgressPrinter progress(session.config().train.steps, label, quiet);
+  session.add_observer(&progress);
+  session.watch_stop_flag(&g_interrupted);
+  auto previous = std::signal(SIGINT, on_sigint);
+  const bool ok = session.run();
+  std::signal(SIGINT, previous);
+  if (!ok) fail(progress.failure());
+  if (g_interrupted) {
+    std::printf("resume with: moekd distill --resume %s\n", session.config().run_dir.c_str());
+    return 130;
+  }
+  return 0;
+}
+
+void add_training_command(CLI::App& app, const char* name, const char* help, const char* forced_method) {
+  auto a = std::make_shared<RunArgs>();
+  auto* cmd = app.add_subcommand(name, help);
+  add_run_options(cmd, *a);
+  cmd->callback([a, forced_method] {
+    std::unique_ptr<Session> session;
+    if (!a->resume.empty()) {
+      if (!a->config.empty() || !a->overrides.empty())
+        fail("--resume continues a run with its own config.json; --config and --set cannot change it");
+      session = Session::resume(a->resume);
+    } else {
+      session = std::make_unique<Session>(build_config(*a, forced_method));
+    }
+    const int code = run_session(*session, "[" + session->config().name + "]", a->quiet);
+    if (code != 0) throw CLI::RuntimeError(code);
+  });
+}
+
+}  // namespace
+
+void add_training(CLI::App& app) {
+  add_training_command(app, "distill", "distil a teacher into a student (methods sft, kd, ka, sar)", nullptr);
+  add_training_command(app, "train-teacher", "train an MoE model with the auxiliary balance loss", "train-teacher");
+
+  struct EvalArgs {
+    std::string run, checkpoint = "best", split = "validation";
+    int64_t samples = -1;
+    bool json = false;
+  };
+  auto e = std::make_shared<EvalArgs>();
+  auto* eval = app.add_subcommand("eval", "evaluate a run's checkpoint: loss, perplexity, ROUGE-L, exact match per category");
+  eval->add_option("--run", e->run, "run folder")->required();
+  eval->add_option("--checkpoint", e->checkpoint, "best or last")->capture_default_str();
+  eval->add_option("--split", e->split, "validation or test")->capture_default_str();
+  eval->add_option("--samples", e->samples, "prompts to generate (default: the run's eval.samples)");
+  eval->add_flag("--json", e->json, "machine-readable output");
+  eval->callback([e] {
+    if (e->split != "validation" && e->split != "test") fail("--split must be validation or test, got `", e->split, "`");
+    auto session = Session::resume(e->run);
+    const auto samples = e->samples >= 0 ? e->samples : session->config().eval.samples;
+    const auto r = session->evaluate_checkpoint(e->checkpoint, e->split == "test", samples);
+    if (e->json) {
+      auto j = to_json(r);
+      j["split"] = e->split;
+      j["checkpoint"] = e->checkpoint;
+      std::cout << j.dump(2) << "\n";
+      return;
+    }
+    std::printf("%s split, checkpoint %s (step %lld)\n", e->split.c_str(), e->checkpoint.c_str(),
+                static_cast<long long>(r.step));
+    std::printf("%-14s %9s %9s %9s %6s\n", "category", "val loss", "ROUGE-L", "exact", "n");
+    for (const auto& [cat, s] : r.per_category)
+      std::printf("%-14s %9.4f %9.1f %8.1f%% %6lld\n", cat.c_str(), s.val_loss, 100 * s.rouge_l,
+                  100 * s.exact_match, static_cast<long long>(s.examples));
+    std::printf("%-14s %9.4f %9.1f %8.1f%%\n", "all", r.val_loss, 100 * r.rouge_l, 100 * r.exact_match);
+  });
+
+  struct ExportArgs {
+    std::string run, checkpoint = "best", out, teacher_out;
+    bool json = false;
+  };
+  auto x = std::make_shared<ExportArgs>();
+  auto* exp = app.add_subcommand("export", "write a run's student (and SAR's tuned teacher) as Hugging Face folders");
+  exp->add_option("--run", x->run, "run folder")->required();
+  exp->add_option("--checkpoint", x->checkpoint, "best or last")->capture_default_str();
+  exp->add_option("--out", x->out, "folder for the student")->required();
+  exp->add_option("--teacher-out", x->teacher_out, "SAR runs: folder for the teacher with its tuned routers");
+  exp->add_flag("--json", x->json, "machine-readable output");
+  exp->callback([x] {
+    std::vector<ExportSummary> done = {export_student(x->run, x->checkpoint, x->out)};
+    if (!x->teacher_out.empty()) done.push_back(export_tuned_teacher(x->run, x->checkpoint, x->teacher_out));
+    json j = json::array();
+    for (const auto& s : done) {
+      json files = json::array();
+      for (const auto& [n, b] : s.files) files.push_back({{"name", n}, {"bytes", b}});
+      j.push_back({{"dir", s.dir}, {"architecture", s.architecture}, {"params", s.params}, {"files", files}});
+      if (!x->json) {
+        std::printf("exported %s (%s params) to %s\n", s.architecture.c_str(), human_count(s.params).c_str(),
+                    s.dir.c_str());
+        for (const auto& [n, b] : s.files) std::printf("  %-28s %s\n", n.c_str(), human_bytes(b).c_str());
+      }
+    }
+    if (x->json) std::cout << j.dump(2) << "\n";
+  });
+}
+
+}  // namespace moekd::cli

@@ -1,0 +1,188 @@
+#include "data/tokenizer.h"
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+
+#include "data/spm_library.h"
+#include "util/error.h"
+
+namespace moekd {
+namespace {
+
+namespace fs = std::filesystem;
+
+// ---------------------------------------------------------------------------------------------
+// Builtin character tokenizer.
+
+constexpr int64_t kPad = 0, kBos = 1, kEos = 2, kUnk = 3;
+constexpr int64_t kFirstChar = 4;  // id of ' ' (ASCII 32)
+constexpr int kLowAscii = 32, kHighAscii = 126;
+constexpr int64_t kBuiltinVocab = kFirstChar + (kHighAscii - kLowAscii + 1);  // 99
+
+class BuiltinTokenizer final : public Tokenizer {
+ public:
+  std::vector<int64_t> encode(const std::string& text) const override {
+    std::vector<int64_t> ids;
+    ids.reserve(text.size());
+    for (const char ch : text) {
+      const int c = static_cast<unsigned char>(ch);
+      ids.push_back(c >= kLowAscii && c <= kHighAscii ? kFirstChar + (c - kLowAscii) : kUnk);
+    }
+    return ids;
+  }
+
+  std::string decode(const std::vector<int64_t>& ids) const override {
+    std::string text;
+    text.reserve(ids.size());
+    for (const int64_t id : ids) {
+      if (id == kUnk)
+        text.push_back('?');
+      else if (id >= kFirstChar && id < kBuiltinVocab)
+        text.push_back(static_cast<char>(kLowAscii + (id - kFirstChar)));
+      // pad/bos/eos and out-of-range ids carry no text.
+    }
+    return text;
+  }
+
+  int64_t vocab_size() const override { return kBuiltinVocab; }
+  int64_t bos_id() const override { return kBos; }
+  int64_t eos_id() const override { return kEos; }
+  int64_t pad_id() const override { return kPad; }
+  std::string kind() const override { return "builtin"; }
+  std::string describe() const override {
+    return "builtin character tokenizer: 99 ids (<pad>=0 <bos>=1 <eos>=2 <unk>=3, ASCII 32..126 "
+           "as 4..98)";
+  }
+};
+
+// ---------------------------------------------------------------------------------------------
+// SentencePiece.
+
+// Larger than any real tokenizer.model (Llama: 0.5 MB) by far, small enough to refuse a wrong
+// file (a checkpoint picked by mistake) before reading gigabytes.
+constexpr std::uintmax_t kMaxModelBytes = 256ull << 20;
+
+class SentencePieceTokenizer final : public Tokenizer {
+ public:
+  explicit SentencePieceTokenizer(const std::string& path) : path_(path) {
+    std::error_code ec;
+    if (!fs::exists(path, ec)) fail("SentencePiece model '", path, "' does not exist");
+    if (!fs::is_regular_file(path, ec))
+      fail("SentencePiece model '", path, "' is not a file (expected a tokenizer.model file)");
+    const auto size = fs::file_size(path, ec);
+    if (ec) fail("SentencePiece model '", path, "': cannot read its size: ", ec.message());
+    if (size == 0) fail("SentencePiece model '", path, "' is empty (expected a serialized ModelProto)");
+    if (size > kMaxModelBytes)
+      fail("SentencePiece model '", path, "' has ", size, " bytes; a tokenizer.model has at most ",
+           kMaxModelBytes, " (is this the right file?)");
+
+    // Read it ourselves so that every failure names the path, then hand sentencepiece the bytes.
+    std::ifstream in(path, std::ios::binary);
+    if (!in) fail("SentencePiece model '", path, "' cannot be opened for reading");
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (bytes.size() != size) fail("SentencePiece model '", path, "': short read");
+
+    char err[512] = {0};
+    sp_ = api_.load(bytes.data(), bytes.size(), err, sizeof err);
+    if (!sp_) fail("SentencePiece model '", path, "' is not a valid SentencePiece model: ", err);
+    if (api_.piece_size(sp_) <= 0) fail("SentencePiece model '", path, "' has an empty vocabulary");
+  }
+  ~SentencePieceTokenizer() override {
+    if (sp_) api_.free(sp_);
+  }
+  SentencePieceTokenizer(const SentencePieceTokenizer&) = delete;
+  SentencePieceTokenizer& operator=(const SentencePieceTokenizer&) = delete;
+
+  std::vector<int64_t> encode(const std::string& text) const override {
+    std::vector<int> ids(text.size() + 16);
+    char err[512] = {0};
+    int n = api_.encode(sp_, text.data(), text.size(), ids.data(), static_cast<int>(ids.size()), err, sizeof err);
+    if (n > static_cast<int>(ids.size())) {  // byte fallback can exceed one id per byte (bos etc.): retry
+      ids.resize(n);
+      n = api_.encode(sp_, text.data(), text.size(), ids.data(), n, err, sizeof err);
+    }
+    if (n < 0) fail("SentencePiece model '", path_, "': cannot encode text: ", err);
+    return std::vector<int64_t>(ids.begin(), ids.begin() + n);
+  }
+
+  std::string decode(const std::vector<int64_t>& ids) const override {
+    const int64_t n = vocab_size();
+    std::vector<int> kept;
+    kept.reserve(ids.size());
+    for (const int64_t id : ids)
+      if (id >= 0 && id < n && !api_.is_control(sp_, static_cast<int>(id))) kept.push_back(static_cast<int>(id));
+    std::string text(kept.size() * 8 + 16, '\0');
+    char err[512] = {0};
+    int len = api_.decode(sp_, kept.data(), static_cast<int>(kept.size()), text.data(), static_cast<int>(text.size()),
+                          err, sizeof err);
+    if (len > static_cast<int>(text.size())) {
+      text.resize(len);
+      len = api_.decode(sp_, kept.data(), static_cast<int>(kept.size()), text.data(), len, err, sizeof err);
+    }
+    if (len < 0) fail("SentencePiece model '", path_, "': cannot decode ids: ", err);
+    text.resize(len);
+    return text;
+  }
+
+  int64_t vocab_size() const override { return api_.piece_size(sp_); }
+  int64_t bos_id() const override { return api_.bos_id(sp_); }
+  int64_t eos_id() const override { return api_.eos_id(sp_); }
+  int64_t pad_id() const override { return api_.pad_id(sp_) >= 0 ? api_.pad_id(sp_) : api_.eos_id(sp_); }
+  std::string kind() const override { return "sentencepiece"; }
+  std::string describe() const override {
+    std::ostringstream out;
+    out << "sentencepiece " << path_ << ": " << vocab_size() << " ids, bos=" << bos_id()
+        << " eos=" << eos_id() << " pad=" << pad_id() << (api_.pad_id(sp_) < 0 ? " (eos)" : "")
+        << " unk=" << api_.unk_id(sp_);
+    return out.str();
+  }
+
+ private:
+  std::string path_;
+  const SpmApi& api_ = spm_api();
+  moekd_spm* sp_ = nullptr;
+};
+
+}  // namespace
+
+std::unique_ptr<Tokenizer> make_builtin_tokenizer() { return std::make_unique<BuiltinTokenizer>(); }
+
+std::unique_ptr<Tokenizer> load_sentencepiece(const std::string& model_path) {
+  return std::make_unique<SentencePieceTokenizer>(model_path);
+}
+
+std::unique_ptr<Tokenizer> load_tokenizer(const std::string& spec) {
+  if (spec == "builtin") return make_builtin_tokenizer();
+  if (spec.empty())
+    fail(
+        "tokenizer: empty spec (expected \"builtin\", a model folder with tokenizer.model, or a "
+        ".model file)");
+  std::error_code ec;
+  if (fs::is_directory(spec, ec)) {
+    const fs::path model = fs::path(spec) / "tokenizer.model";
+    if (!fs::exists(model, ec)) {
+      const bool has_json = fs::exists(fs::path(spec) / "tokenizer.json", ec);
+      fail("tokenizer: folder '", spec, "' has no tokenizer.model (expected a SentencePiece model",
+           has_json ? "; tokenizer.json-only (byte-level BPE) tokenizers are not supported" : "", ")");
+    }
+    return load_sentencepiece(model.string());
+  }
+  if (!fs::exists(spec, ec))
+    fail("tokenizer: '", spec,
+         "' does not exist (expected \"builtin\", a model folder with "
+         "tokenizer.model, or a .model file)");
+  return load_sentencepiece(spec);
+}
+
+void check_same_vocabulary(int64_t teacher_vocab, int64_t student_vocab) {
+  if (teacher_vocab <= 0 || student_vocab <= 0)
+    fail("vocabulary sizes must be positive: teacher ", teacher_vocab, ", student ", student_vocab);
+  if (teacher_vocab != student_vocab)
+    fail("teacher vocabulary has ", teacher_vocab, " tokens but the student's has ", student_vocab,
+         "; distillation compares the two distributions token by token, so both models must use "
+         "the same tokenizer");
+}
+
+}  // namespace moekd

@@ -1,0 +1,88 @@
+#include "distill/optim.h"
+
+#include <cmath>
+
+#include "util/error.h"
+
+namespace moekd {
+
+AdamW::AdamW(std::vector<torch::Tensor> params, std::vector<std::string> names, AdamWOptions opt)
+    : params_(std::move(params)), names_(std::move(names)), opt_(opt) {
+  if (names_.size() != params_.size()) fail("AdamW: one name per parameter expected");
+  for (const auto& p : params_) {
+    m_.push_back(torch::zeros_like(p));
+    v_.push_back(torch::zeros_like(p));
+  }
+}
+
+void AdamW::step(double lr) {
+  torch::NoGradGuard no_grad;
+  ++t_;
+  const double bc1 = 1 - std::pow(opt_.beta1, static_cast<double>(t_));
+  const double bc2 = 1 - std::pow(opt_.beta2, static_cast<double>(t_));
+  for (size_t i = 0; i < params_.size(); ++i) {
+    auto& p = params_[i];
+    if (!p.grad().defined()) continue;
+    const auto& g = p.grad();
+    m_[i].mul_(opt_.beta1).add_(g, 1 - opt_.beta1);
+    v_[i].mul_(opt_.beta2).addcmul_(g, g, 1 - opt_.beta2);
+    if (opt_.weight_decay > 0 && p.dim() >= 2) p.mul_(1 - lr * opt_.weight_decay);
+    auto denom = (v_[i] / bc2).sqrt_().add_(opt_.eps);
+    p.addcdiv_(m_[i], denom, -lr / bc1);
+  }
+}
+
+void AdamW::zero_grad() {
+  for (auto& p : params_)
+    if (p.grad().defined()) p.mutable_grad() = torch::Tensor();
+}
+
+std::vector<std::pair<std::string, torch::Tensor>> AdamW::state(const std::string& prefix) const {
+  std::vector<std::pair<std::string, torch::Tensor>> out;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    out.emplace_back(prefix + names_[i] + ".exp_avg", m_[i]);
+    out.emplace_back(prefix + names_[i] + ".exp_avg_sq", v_[i]);
+  }
+  return out;
+}
+
+const char* schedule_name(Schedule s) {
+  switch (s) {
+    case Schedule::Constant: return "constant";
+    case Schedule::Linear: return "linear";
+    case Schedule::Cosine: return "cosine";
+  }
+  return "?";
+}
+
+Schedule parse_schedule(const std::string& name) {
+  for (auto s : {Schedule::Constant, Schedule::Linear, Schedule::Cosine})
+    if (name == schedule_name(s)) return s;
+  fail("schedule `", name, "` is not known; expected one of: constant, linear, cosine");
+}
+
+double learning_rate(Schedule s, double peak, int64_t step, int64_t total, int64_t warmup, double min_ratio) {
+  if (warmup > 0 && step < warmup) return peak * static_cast<double>(step + 1) / static_cast<double>(warmup);
+  if (s == Schedule::Constant || total <= warmup) return peak;
+  const double progress = std::min(1.0, static_cast<double>(step - warmup) / static_cast<double>(total - warmup));
+  const double floor = peak * min_ratio;
+  if (s == Schedule::Linear) return floor + (peak - floor) * (1.0 - progress);
+  return floor + (peak - floor) * 0.5 * (1.0 + std::cos(M_PI * progress));
+}
+
+double clip_gradients(const std::vector<torch::Tensor>& params, double max_norm) {
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> norms;
+  for (const auto& p : params)
+    if (p.grad().defined()) norms.push_back(p.grad().norm(2).to(torch::kFloat));
+  if (norms.empty()) return 0.0;
+  const double total = torch::stack(norms).norm(2).item<double>();
+  if (max_norm > 0 && total > max_norm) {
+    const double scale = max_norm / (total + 1e-6);
+    for (const auto& p : params)
+      if (p.grad().defined()) p.grad().mul_(scale);
+  }
+  return total;
+}
+
+}  // namespace moekd

@@ -1,0 +1,58 @@
+#pragma once
+// AdamW with decoupled weight decay and learning-rate schedules. Our own (a dozen lines of
+// arithmetic) so that its whole state is plain named tensors: checkpoints store it in safetensors
+// and resume continues the exact trajectory.
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+namespace moekd {
+
+struct AdamWOptions {
+  double lr = 1e-3;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+  double weight_decay = 0.0;
+};
+
+class AdamW {
+ public:
+  // `names` label the parameters in checkpoints; 1-D parameters (norms, biases) get no decay.
+  AdamW(std::vector<torch::Tensor> params, std::vector<std::string> names, AdamWOptions opt);
+  void step(double lr);
+  void zero_grad();
+  const std::vector<torch::Tensor>& params() const { return params_; }
+  int64_t steps_taken() const { return t_; }
+  // State as named tensors ("<name>.exp_avg", "<name>.exp_avg_sq") plus the step count.
+  std::vector<std::pair<std::string, torch::Tensor>> state(const std::string& prefix) const;
+  // Restores from a name -> tensor lookup; throws naming the missing tensor.
+  template <typename Lookup>
+  void load_state(const std::string& prefix, int64_t steps, Lookup&& lookup) {
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < params_.size(); ++i) {
+      m_[i].copy_(lookup(prefix + names_[i] + ".exp_avg"));
+      v_[i].copy_(lookup(prefix + names_[i] + ".exp_avg_sq"));
+    }
+    t_ = steps;
+  }
+
+ private:
+  std::vector<torch::Tensor> params_, m_, v_;
+  std::vector<std::string> names_;
+  AdamWOptions opt_;
+  int64_t t_ = 0;
+};
+
+enum class Schedule { Constant, Linear, Cosine };
+const char* schedule_name(Schedule s);
+Schedule parse_schedule(const std::string& name);
+
+// Linear warm-up from 0, then constant, linear decay or cosine decay to min_ratio * peak.
+double learning_rate(Schedule s, double peak, int64_t step, int64_t total_steps, int64_t warmup, double min_ratio);
+
+// Global L2 norm of the gradients, clipped to `max_norm` when > 0; returns the norm before clipping.
+double clip_gradients(const std::vector<torch::Tensor>& params, double max_norm);
+
+}  // namespace moekd

@@ -1,0 +1,35 @@
+#pragma once
+// Accumulates what the routers did over a window of steps (on the device, no host syncs) and
+// turns it into a RoutingSnapshot event.
+#include <torch/torch.h>
+
+#include <optional>
+
+#include "model/moe.h"
+#include "session/events.h"
+
+namespace moekd {
+
+class RoutingAccumulator {
+ public:
+  RoutingAccumulator(int64_t num_layers, int64_t num_experts, int64_t num_categories);
+  // `real` [N] bool marks non-padding tokens; `category` [N] int64 each token's category.
+  void add(const std::vector<std::optional<RoutingRecord>>& routing, const torch::Tensor& real,
+           const torch::Tensor& category);
+  bool empty() const { return tokens_seen_ == 0; }
+  RoutingSnapshot snapshot(int64_t step, const std::string& model, const std::vector<std::string>& categories,
+                           const std::vector<double>& drift);
+  void reset();
+
+ private:
+  struct Layer {
+    torch::Tensor slots, prob_sum, by_category;  // [E], [E], [C, E]
+    torch::Tensor tokens, sampled;               // scalars
+    bool seen = false;
+  };
+  std::vector<Layer> layers_;
+  int64_t experts_, categories_;
+  int64_t tokens_seen_ = 0;
+};
+
+}  // namespace moekd

@@ -1,0 +1,99 @@
+#include "io/export.h"
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "io/hf_model.h"
+#include "io/safetensors.h"
+#include "session/run_config.h"
+#include "util/error.h"
+
+namespace moekd {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+fs::path checkpoint(const std::string& run_dir, const std::string& which) {
+  if (which != "best" && which != "last") fail("checkpoint `", which, "` is not known; expected best or last");
+  const auto dir = fs::path(run_dir) / "checkpoints" / which;
+  if (!fs::exists(dir / "model" / "config.json"))
+    fail(run_dir, ": no `", which, "` checkpoint (", dir.string(), " is missing or incomplete)");
+  return dir;
+}
+
+void write_json(const fs::path& path, const json& j) {
+  const auto tmp = path.string() + ".tmp";
+  std::ofstream(tmp) << j.dump(2) << "\n";
+  fs::rename(tmp, path);
+}
+
+// Generation settings and tokenizer files next to the weights.
+void write_companions(CausalLM& model, const RunConfig& cfg, const fs::path& out) {
+  const auto& c = model->config;
+  json gen = {{"do_sample", false}, {"max_new_tokens", cfg.eval.max_new_tokens}};
+  if (c.bos_token_id >= 0) gen["bos_token_id"] = c.bos_token_id;
+  if (c.eos_token_id >= 0) gen["eos_token_id"] = c.eos_token_id;
+  write_json(out / "generation_config.json", gen);
+  const auto& spec = cfg.data.tokenizer;
+  if (spec == "builtin") {
+    // The demo's character tokenizer has no Hugging Face class; describe it for moekd and people.
+    write_json(out / "moekd_tokenizer.json",
+               {{"kind", "builtin"},
+                {"description", "characters: <pad>=0 <bos>=1 <eos>=2 <unk>=3, printable ASCII 32..126 as 4..98"}});
+    return;
+  }
+  fs::path model_file = fs::is_directory(spec) ? fs::path(spec) / "tokenizer.model" : fs::path(spec);
+  fs::copy_file(model_file, out / "tokenizer.model", fs::copy_options::overwrite_existing);
+  for (const char* extra : {"tokenizer_config.json", "special_tokens_map.json", "tokenizer.json"}) {
+    const auto src = model_file.parent_path() / extra;
+    if (fs::exists(src)) fs::copy_file(src, out / extra, fs::copy_options::overwrite_existing);
+  }
+}
+
+ExportSummary summarise(CausalLM& model, const fs::path& out) {
+  ExportSummary s;
+  s.dir = fs::absolute(out).string();
+  s.architecture = family_architecture(model->config.family);
+  s.params = model->num_parameters();
+  for (const auto& e : fs::directory_iterator(out))
+    if (e.is_regular_file()) s.files.emplace_back(e.path().filename().string(), e.file_size());
+  std::sort(s.files.begin(), s.files.end());
+  return s;
+}
+
+}  // namespace
+
+ExportSummary export_student(const std::string& run_dir, const std::string& which, const std::string& out_dir) {
+  const auto cfg = load_run_config((fs::path(run_dir) / "config.json").string());
+  auto model = load_pretrained((checkpoint(run_dir, which) / "model").string());
+  save_pretrained(model, out_dir);
+  write_companions(model, cfg, out_dir);
+  return summarise(model, out_dir);
+}
+
+ExportSummary export_tuned_teacher(const std::string& run_dir, const std::string& which, const std::string& out_dir) {
+  const auto cfg = load_run_config((fs::path(run_dir) / "config.json").string());
+  if (cfg.method != Method::SAR) fail(run_dir, ": only `sar` runs tune the teacher (this run is `", method_name(cfg.method), "`)");
+  if (cfg.teacher.path.empty()) fail(run_dir, ": the run's teacher has no path to export from");
+  auto teacher = load_pretrained(cfg.teacher.path);
+  SafetensorsFile state((checkpoint(run_dir, which) / "state.safetensors").string());
+  {
+    torch::NoGradGuard no_grad;
+    int64_t replaced = 0;
+    for (auto& p : teacher->named_parameters()) {
+      const auto name = "router." + p.key();
+      if (!state.contains(name)) continue;
+      p.value().copy_(state.load(name));
+      ++replaced;
+    }
+    if (replaced == 0) fail(run_dir, ": the checkpoint holds no router weights");
+  }
+  save_pretrained(teacher, out_dir);
+  write_companions(teacher, cfg, out_dir);
+  return summarise(teacher, out_dir);
+}
+
+}  // namespace moekd

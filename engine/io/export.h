@@ -1,0 +1,22 @@
+#pragma once
+// Exports a trained run as Hugging Face folders that transformers (and llama.cpp, vLLM, ...) load.
+#include <string>
+#include <vector>
+
+namespace moekd {
+
+struct ExportSummary {
+  std::string dir;
+  std::string architecture;
+  int64_t params = 0;
+  std::vector<std::pair<std::string, uint64_t>> files;  // name, bytes
+};
+
+// The student of checkpoint `which` ("best" or "last") of the run in `run_dir`: config.json,
+// model.safetensors, generation_config.json and the run's tokenizer files.
+ExportSummary export_student(const std::string& run_dir, const std::string& which, const std::string& out_dir);
+
+// SAR: the teacher with its tuned routers, in its own architecture and tensor names.
+ExportSummary export_tuned_teacher(const std::string& run_dir, const std::string& which, const std::string& out_dir);
+
+}  // namespace moekd

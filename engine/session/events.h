@@ -1,0 +1,110 @@
+#pragma once
+// What a run tells the world (DESIGN.md 7). Observers get typed events; every event also has a
+// JSON form, which is what metrics.jsonl stores one per line and what the studio replays.
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace moekd {
+
+struct StepMetrics {
+  int64_t step = 0;  // 1-based: the number of optimizer steps taken
+  double loss = 0, ce = 0, divergence = 0, router_loss = 0, balance_loss = 0;
+  double lr = 0, router_lr = 0, grad_norm = 0;
+  double tokens_per_s = 0, step_seconds = 0;
+  int64_t tokens = 0;  // target tokens in the step
+};
+
+// Per layer x expert statistics of one model over the last `routing_every` steps.
+struct LayerRouting {
+  int64_t layer = 0;
+  std::vector<double> usage;       // share of routed token slots per expert (sums to 1)
+  std::vector<double> mean_prob;   // mean router probability per expert
+  std::vector<double> tokens;      // routed token slots per expert
+  double sampled_share = 0;        // KA: share of tokens whose experts were sampled
+  double router_drift = 0;         // SAR: ||W - W_0|| / ||W_0|| of this layer's router
+};
+
+struct RoutingSnapshot {
+  int64_t step = 0;
+  std::string model;  // "teacher" or "student"
+  std::vector<LayerRouting> layers;
+  std::map<std::string, std::vector<std::vector<double>>> usage_by_category;  // category -> [layer][expert]
+};
+
+struct CategoryScores {
+  double rouge_l = 0, exact_match = 0, val_loss = 0;
+  int64_t examples = 0;
+};
+
+struct Sample {
+  std::string category, prompt, reference, student, teacher;
+};
+
+struct EvalResult {
+  int64_t step = 0;
+  double val_loss = 0, perplexity = 0, rouge_l = 0, exact_match = 0;
+  std::map<std::string, CategoryScores> per_category;
+  std::vector<Sample> samples;
+};
+
+struct CheckpointSaved {
+  int64_t step = 0;
+  std::string path;
+  bool best = false;
+};
+
+struct RunFinished {
+  int64_t step = 0;
+  double seconds = 0;
+  bool stopped_early = false;  // a stop request (Ctrl-C, Stop button) ended it
+};
+
+struct RunFailed {
+  int64_t step = 0;
+  std::string message;
+};
+
+nlohmann::json to_json(const StepMetrics& e);
+nlohmann::json to_json(const RoutingSnapshot& e);
+nlohmann::json to_json(const EvalResult& e);
+nlohmann::json to_json(const CheckpointSaved& e);
+nlohmann::json to_json(const RunFinished& e);
+nlohmann::json to_json(const RunFailed& e);
+
+// Called on the engine's thread; implementations that touch a UI must hand over (queued signals).
+class RunObserver {
+ public:
+  virtual ~RunObserver() = default;
+  virtual void on_step(const StepMetrics&) {}
+  virtual void on_routing(const RoutingSnapshot&) {}
+  virtual void on_eval(const EvalResult&) {}
+  virtual void on_checkpoint(const CheckpointSaved&) {}
+  virtual void on_finished(const RunFinished&) {}
+  virtual void on_failed(const RunFailed&) {}
+  virtual void on_message(const std::string&) {}  // one human-readable line (data warnings, phases)
+};
+
+// Appends every event as one JSON line; flushed per line so a crash keeps everything before it.
+class MetricsFileObserver : public RunObserver {
+ public:
+  explicit MetricsFileObserver(const std::string& path, bool append);
+  ~MetricsFileObserver() override;
+  void on_step(const StepMetrics& e) override { write(to_json(e)); }
+  void on_routing(const RoutingSnapshot& e) override { write(to_json(e)); }
+  void on_eval(const EvalResult& e) override { write(to_json(e)); }
+  void on_checkpoint(const CheckpointSaved& e) override { write(to_json(e)); }
+  void on_finished(const RunFinished& e) override { write(to_json(e)); }
+  void on_failed(const RunFailed& e) override { write(to_json(e)); }
+  void on_message(const std::string& m) override { write({{"type", "message"}, {"text", m}}); }
+
+ private:
+  void write(const nlohmann::json& j);
+  std::FILE* file_ = nullptr;
+};
+
+// Reads a metrics.jsonl back (the studio's run browser, `moekd eval` summaries).
+std::vector<nlohmann::json> read_metrics(const std::string& path);
+
+}  // namespace moekd

@@ -1,0 +1,344 @@
+#include "session/run_config.h"
+
+#include <fstream>
+#include <set>
+
+#include "util/error.h"
+
+namespace moekd {
+
+using json = nlohmann::json;
+
+const char* method_name(Method m) {
+  switch (m) {
+    case Method::SFT: return "sft";
+    case Method::KD: return "kd";
+    case Method::KA: return "ka";
+    case Method::SAR: return "sar";
+    case Method::TrainTeacher: return "train-teacher";
+  }
+  return "?";
+}
+
+namespace {
+
+// Reads one JSON object: typed fields with ranges, and at the end refuses keys nobody asked for.
+class Section {
+ public:
+  Section(const json& j, std::string path, const std::string& source) : src_(source), path_(std::move(path)) {
+    if (j.is_null()) {
+      j_ = json::object();
+    } else if (!j.is_object()) {
+      fail(src_, ": `", path_.empty() ? "(top level)" : path_, "` must be an object");
+    } else {
+      j_ = j;
+    }
+  }
+  Section(const Section&) = delete;  // the key check runs once, in the one owner's destructor
+  ~Section() noexcept(false) {
+    if (std::uncaught_exceptions() > 0) return;
+    for (auto& [key, _] : j_.items())
+      if (!seen_.count(key)) {
+        std::string allowed;
+        for (const auto& k : seen_) allowed += (allowed.empty() ? "" : ", ") + k;
+        fail(src_, ": unknown field `", name(key), "`; allowed here: ", allowed);
+      }
+  }
+
+  std::string name(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
+
+  const json* find(const std::string& key) {
+    seen_.insert(key);
+    auto it = j_.find(key);
+    return it == j_.end() || it->is_null() ? nullptr : &*it;
+  }
+  json raw(const std::string& key) {
+    const auto* v = find(key);
+    return v ? *v : json();
+  }
+  void integer(const std::string& key, int64_t& out, int64_t lo, int64_t hi) {
+    if (const auto* v = find(key)) {
+      if (!v->is_number_integer()) fail(src_, ": `", name(key), "` must be an integer, got ", v->dump());
+      out = v->get<int64_t>();
+    }
+    if (out < lo || out > hi) fail(src_, ": `", name(key), "` must be in [", lo, ", ", hi, "], got ", out);
+  }
+  void unsigned_integer(const std::string& key, uint64_t& out) {
+    if (const auto* v = find(key)) {
+      if (!v->is_number_integer() || (!v->is_number_unsigned() && v->get<int64_t>() < 0))
+        fail(src_, ": `", name(key), "` must be a non-negative integer, got ", v->dump());
+      out = v->get<uint64_t>();
+    }
+  }
+  void number(const std::string& key, double& out, double lo, double hi, bool open_lo = false) {
+    if (const auto* v = find(key)) {
+      if (!v->is_number()) fail(src_, ": `", name(key), "` must be a number, got ", v->dump());
+      out = v->get<double>();
+    }
+    if (!(open_lo ? out > lo : out >= lo) || !(out <= hi))
+      fail(src_, ": `", name(key), "` must be in ", open_lo ? "(" : "[", lo, ", ", hi, "], got ", out);
+  }
+  void boolean(const std::string& key, bool& out) {
+    if (const auto* v = find(key)) {
+      if (!v->is_boolean()) fail(src_, ": `", name(key), "` must be true or false, got ", v->dump());
+      out = v->get<bool>();
+    }
+  }
+  void string(const std::string& key, std::string& out) {
+    if (const auto* v = find(key)) {
+      if (!v->is_string()) fail(src_, ": `", name(key), "` must be a string, got ", v->dump());
+      out = v->get<std::string>();
+    }
+  }
+  void choice(const std::string& key, std::string& out, const std::vector<std::string>& allowed) {
+    string(key, out);
+    for (const auto& a : allowed)
+      if (out == a) return;
+    std::string list;
+    for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+    fail(src_, ": `", name(key), "` = `", out, "` is not allowed; expected one of: ", list);
+  }
+  // Enumerations parsed by the engine's own parsers, re-labelled with this field's name.
+  template <typename Parse>
+  void parsed(const std::string& key, Parse&& parse) {
+    std::string text;
+    string(key, text);
+    if (text.empty()) return;
+    try {
+      parse(text);
+    } catch (const Error& e) {
+      fail(src_, ": `", name(key), "`: ", e.what());
+    }
+  }
+  Section child(const std::string& key) { return Section(raw(key), name(key), src_); }
+
+ private:
+  json j_;
+  std::string src_, path_;
+  std::set<std::string> seen_;
+};
+
+ModelSource read_model(Section s) {
+  ModelSource m;
+  s.string("path", m.path);
+  m.init = s.raw("init");
+  s.number("init_std", m.init_std, 0.0, 10.0, true);
+  if (!m.init.is_null() && !m.init.is_object()) fail("`", s.name("init"), "` must be a config.json object");
+  return m;
+}
+
+}  // namespace
+
+RunConfig parse_run_config(const json& j, const std::string& src) {
+  RunConfig c;
+  Section top(j, "", src);
+  top.string("name", c.name);
+  top.string("run_dir", c.run_dir);
+  std::string method = "kd";
+  top.choice("method", method, {"sft", "kd", "ka", "sar", "train-teacher"});
+  for (auto m : {Method::SFT, Method::KD, Method::KA, Method::SAR, Method::TrainTeacher})
+    if (method == method_name(m)) c.method = m;
+  c.teacher = read_model(top.child("teacher"));
+  c.student = read_model(top.child("student"));
+  {
+    auto s = top.child("teacher_policy");
+    s.parsed("kind", [&](const std::string& t) { c.teacher_policy.kind = parse_policy(t); });
+    s.number("lambda", c.teacher_policy.ka_lambda, 0.0, 1.0);
+    s.integer("k_prime", c.teacher_policy.ka_k, 0, 4096);
+    s.number("top_p", c.teacher_policy.top_p, 0.0, 1.0, true);
+  }
+  {
+    auto s = top.child("data");
+    s.choice("kind", c.data.kind, {"builtin", "jsonl", "text"});
+    s.string("path", c.data.path);
+    s.unsigned_integer("seed", c.data.seed);
+    s.integer("train_examples", c.data.train_examples, 1, 100000000);
+    s.integer("validation_examples", c.data.validation_examples, 1, 10000000);
+    s.integer("test_examples", c.data.test_examples, 0, 10000000);
+    s.number("validation_fraction", c.data.validation_fraction, 0.0, 0.5, true);
+    s.number("test_fraction", c.data.test_fraction, 0.0, 0.5);
+    s.integer("text_chunk_chars", c.data.text_chunk_chars, 16, 1 << 20);
+    s.integer("max_len", c.data.max_len, 4, 1 << 16);
+    s.string("tokenizer", c.data.tokenizer);
+    if (c.data.kind != "builtin" && c.data.path.empty())
+      fail(src, ": `data.path` is required when `data.kind` is ", c.data.kind);
+  }
+  {
+    auto s = top.child("distill");
+    s.parsed("divergence", [&](const std::string& t) { c.divergence.kind = parse_divergence(t); });
+    s.number("temperature", c.divergence.temperature, 0.0, 100.0, true);
+    s.number("jsd_beta", c.divergence.jsd_beta, 0.0, 1.0);
+    s.number("skew_alpha", c.divergence.skew_alpha, 0.0, 1.0);
+    s.integer("chunk_rows", c.divergence.chunk_rows, 1, 1 << 24);
+    s.number("alpha", c.alpha, 0.0, 1.0);
+  }
+  {
+    auto s = top.child("ka");
+    s.integer("m", c.ka.m, 1, 256);
+    s.number("lambda", c.ka.lambda, 0.0, 1.0);
+    s.integer("k_prime", c.ka.k_prime, 0, 4096);
+    s.boolean("batched", c.ka.batched);
+    s.integer("max_teacher_batch", c.ka.max_teacher_batch, 0, 1 << 20);
+  }
+  {
+    auto s = top.child("sar");
+    s.number("router_lr", c.sar.router_lr, 0.0, 1.0);
+    s.choice("direction", c.sar.direction, {"forward", "reverse"});
+    std::string policy = policy_name(c.sar.policy);
+    s.choice("policy", policy, {"all", "topp"});
+    c.sar.policy = parse_policy(policy);
+    s.number("top_p", c.sar.top_p, 0.0, 1.0, true);
+    s.choice("balance", c.sar.balance, {"switch", "cv2"});
+    s.number("balance_weight", c.sar.balance_weight, 0.0, 100.0);
+    s.boolean("on_policy", c.sar.on_policy);
+  }
+  {
+    auto s = top.child("train");
+    s.integer("steps", c.train.steps, 1, 100000000);
+    s.integer("batch_size", c.train.batch_size, 1, 1 << 16);
+    s.integer("grad_accum", c.train.grad_accum, 1, 1 << 12);
+    s.number("lr", c.train.lr, 0.0, 10.0, true);
+    s.number("min_lr_ratio", c.train.min_lr_ratio, 0.0, 1.0);
+    s.parsed("schedule", [&](const std::string& t) { c.train.schedule = parse_schedule(t); });
+    s.integer("warmup_steps", c.train.warmup_steps, 0, 100000000);
+    s.number("weight_decay", c.train.weight_decay, 0.0, 10.0);
+    s.number("clip_norm", c.train.clip_norm, 0.0, 1e6);
+    s.number("balance_weight", c.train.balance_weight, 0.0, 100.0);
+    s.choice("balance", c.train.balance, {"switch", "cv2"});
+    s.unsigned_integer("seed", c.train.seed);
+    s.string("device", c.train.device);
+  }
+  {
+    auto s = top.child("eval");
+    s.integer("every", c.eval.every, 0, 100000000);
+    s.integer("samples", c.eval.samples, 0, 1000000);
+    s.integer("max_new_tokens", c.eval.max_new_tokens, 1, 4096);
+    s.boolean("teacher", c.eval.teacher);
+  }
+  top.integer("log_every", c.log_every, 1, 100000000);
+  top.integer("routing_every", c.routing_every, 0, 100000000);
+  top.integer("checkpoint_every", c.checkpoint_every, 0, 100000000);
+
+  if (c.needs_teacher() && c.teacher.path.empty() && c.teacher.init.is_null())
+    fail(src, ": method `", method_name(c.method), "` needs `teacher.path` (a Hugging Face folder)");
+  if (c.student.path.empty() && c.student.init.is_null())
+    fail(src, ": `student.path` or `student.init` is required");
+  if (c.method == Method::KA) c.teacher_policy = RoutingPolicy::ka(c.ka.lambda, c.ka.k_prime);
+  if (c.method == Method::SAR) {
+    c.teacher_policy.kind = c.sar.policy;
+    c.teacher_policy.top_p = c.sar.top_p;
+  }
+  return c;
+}
+
+namespace {
+json model_json(const ModelSource& m) {
+  json j = json::object();
+  if (!m.path.empty()) j["path"] = m.path;
+  if (!m.init.is_null()) {
+    j["init"] = m.init;
+    j["init_std"] = m.init_std;
+  }
+  return j;
+}
+}  // namespace
+
+json to_json(const RunConfig& c) {
+  json j;
+  j["name"] = c.name;
+  j["run_dir"] = c.run_dir;
+  j["method"] = method_name(c.method);
+  j["teacher"] = model_json(c.teacher);
+  j["student"] = model_json(c.student);
+  j["teacher_policy"] = {{"kind", policy_name(c.teacher_policy.kind)},
+                         {"lambda", c.teacher_policy.ka_lambda},
+                         {"k_prime", c.teacher_policy.ka_k},
+                         {"top_p", c.teacher_policy.top_p}};
+  const auto& d = c.data;
+  j["data"] = {{"kind", d.kind},
+               {"path", d.path},
+               {"seed", d.seed},
+               {"train_examples", d.train_examples},
+               {"validation_examples", d.validation_examples},
+               {"test_examples", d.test_examples},
+               {"validation_fraction", d.validation_fraction},
+               {"test_fraction", d.test_fraction},
+               {"text_chunk_chars", d.text_chunk_chars},
+               {"max_len", d.max_len},
+               {"tokenizer", d.tokenizer}};
+  j["distill"] = {{"divergence", divergence_name(c.divergence.kind)},
+                  {"temperature", c.divergence.temperature},
+                  {"jsd_beta", c.divergence.jsd_beta},
+                  {"skew_alpha", c.divergence.skew_alpha},
+                  {"chunk_rows", c.divergence.chunk_rows},
+                  {"alpha", c.alpha}};
+  j["ka"] = {{"m", c.ka.m}, {"lambda", c.ka.lambda}, {"k_prime", c.ka.k_prime}, {"batched", c.ka.batched},
+             {"max_teacher_batch", c.ka.max_teacher_batch}};
+  j["sar"] = {{"router_lr", c.sar.router_lr},   {"direction", c.sar.direction},
+              {"policy", policy_name(c.sar.policy)}, {"top_p", c.sar.top_p},
+              {"balance", c.sar.balance},       {"balance_weight", c.sar.balance_weight},
+              {"on_policy", c.sar.on_policy}};
+  const auto& t = c.train;
+  j["train"] = {{"steps", t.steps},
+                {"batch_size", t.batch_size},
+                {"grad_accum", t.grad_accum},
+                {"lr", t.lr},
+                {"min_lr_ratio", t.min_lr_ratio},
+                {"schedule", schedule_name(t.schedule)},
+                {"warmup_steps", t.warmup_steps},
+                {"weight_decay", t.weight_decay},
+                {"clip_norm", t.clip_norm},
+                {"balance_weight", t.balance_weight},
+                {"balance", t.balance},
+                {"seed", t.seed},
+                {"device", t.device}};
+  j["eval"] = {{"every", c.eval.every},
+               {"samples", c.eval.samples},
+               {"max_new_tokens", c.eval.max_new_tokens},
+               {"teacher", c.eval.teacher}};
+  j["log_every"] = c.log_every;
+  j["routing_every"] = c.routing_every;
+  j["checkpoint_every"] = c.checkpoint_every;
+  return j;
+}
+
+RunConfig load_run_config(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) fail(path, ": cannot open");
+  json j;
+  try {
+    j = json::parse(in);
+  } catch (const json::exception& e) {
+    fail(path, ": not valid JSON (", e.what(), ")");
+  }
+  return parse_run_config(j, path);
+}
+
+void apply_override(json& j, const std::string& assignment) {
+  const auto eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0)
+    fail("override `", assignment, "` must look like key.path=value (e.g. train.steps=200)");
+  const auto key = assignment.substr(0, eq), text = assignment.substr(eq + 1);
+  json value;
+  try {
+    value = json::parse(text);
+  } catch (const json::exception&) {
+    value = text;  // a bare word is a string
+  }
+  json* node = &j;
+  size_t start = 0;
+  while (true) {
+    const auto dot = key.find('.', start);
+    const auto part = key.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (part.empty()) fail("override `", assignment, "` has an empty key segment");
+    if (!node->is_object()) *node = json::object();
+    if (dot == std::string::npos) {
+      (*node)[part] = value;
+      return;
+    }
+    node = &(*node)[part];
+    start = dot + 1;
+  }
+}
+
+}  // namespace moekd

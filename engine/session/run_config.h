@@ -1,0 +1,102 @@
+#pragma once
+// One run, as the JSON that the CLI reads (`--config run.json`), the studio's forms write, and
+// every run directory keeps as `config.json`. Parsing validates every field and names the bad one
+// with the allowed values; unknown keys are refused (a typo must not silently fall back).
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "distill/divergence.h"
+#include "distill/optim.h"
+#include "model/routing.h"
+
+namespace moekd {
+
+enum class Method { SFT, KD, KA, SAR, TrainTeacher };
+const char* method_name(Method m);
+
+struct ModelSource {
+  std::string path;             // Hugging Face folder; empty with `init` = a fresh model
+  nlohmann::json init;          // a Hugging Face config.json object for a fresh initialisation
+  double init_std = 0.02;
+};
+
+struct DataConfig {
+  std::string kind = "builtin";  // builtin | jsonl | text
+  std::string path;
+  uint64_t seed = 1234;
+  int64_t train_examples = 6000, validation_examples = 240, test_examples = 240;  // builtin
+  double validation_fraction = 0.05, test_fraction = 0.05;                       // jsonl / text
+  int64_t text_chunk_chars = 512;
+  int64_t max_len = 64;
+  std::string tokenizer = "builtin";  // builtin | a tokenizer.model path | a folder holding one
+};
+
+struct KAConfig {
+  int64_t m = 4;
+  double lambda = 0.05;
+  int64_t k_prime = 0;
+  bool batched = true;             // the M passes as one forward of M x B sequences
+  int64_t max_teacher_batch = 0;   // sequences per teacher forward; 0 = no limit
+};
+
+struct SARConfig {
+  double router_lr = 1e-4;
+  std::string direction = "forward";  // forward: -sum q log p; reverse: KL(p || q)
+  PolicyKind policy = PolicyKind::All;
+  double top_p = 0.9;
+  std::string balance = "switch";     // switch | cv2
+  double balance_weight = 0.01;
+  bool on_policy = false;             // student-generated responses, as in GKD
+};
+
+struct TrainConfig {
+  int64_t steps = 1000;
+  int64_t batch_size = 16;
+  int64_t grad_accum = 1;
+  double lr = 1e-3;
+  double min_lr_ratio = 0.1;
+  Schedule schedule = Schedule::Cosine;
+  int64_t warmup_steps = 50;
+  double weight_decay = 0.01;
+  double clip_norm = 1.0;
+  double balance_weight = 0.01;  // train-teacher: weight of the auxiliary balance loss
+  std::string balance = "switch";
+  uint64_t seed = 0;
+  std::string device = "cpu";
+};
+
+struct EvalConfig {
+  int64_t every = 200;       // steps; 0 = only at the end
+  int64_t samples = 64;      // validation prompts generated per evaluation
+  int64_t max_new_tokens = 16;
+  bool teacher = false;      // also generate with the teacher (side-by-side samples)
+};
+
+struct RunConfig {
+  std::string name = "run";
+  std::string run_dir;       // where config.json, metrics.jsonl and checkpoints go
+  Method method = Method::KD;
+  ModelSource teacher, student;
+  RoutingPolicy teacher_policy;  // kd: usually topk; ka and sar set their own
+  DataConfig data;
+  DivergenceSpec divergence;
+  double alpha = 0.5;        // L = (1 - alpha) CE + alpha D
+  KAConfig ka;
+  SARConfig sar;
+  TrainConfig train;
+  EvalConfig eval;
+  int64_t log_every = 10;
+  int64_t routing_every = 50;
+  int64_t checkpoint_every = 200;
+
+  bool needs_teacher() const { return method != Method::SFT && method != Method::TrainTeacher; }
+};
+
+// `source` names the file (or "command line") in messages.
+RunConfig parse_run_config(const nlohmann::json& j, const std::string& source);
+nlohmann::json to_json(const RunConfig& c);
+RunConfig load_run_config(const std::string& path);
+// Applies "a.b.c=value" overrides (value parsed as JSON, else taken as a string) before parsing.
+void apply_override(nlohmann::json& j, const std::string& assignment);
+
+}  // namespace moekd

@@ -1,0 +1,68 @@
+#pragma once
+// A run: config -> tokenizer, data, models, trainer -> events to observers, with pause, resume
+// and stop. The CLI drives it on its main thread; the studio on a worker thread.
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+
+#include "distill/trainer.h"
+#include "session/events.h"
+#include "session/run_config.h"
+
+namespace moekd {
+
+// Loads a Hugging Face folder, or builds a fresh model from `init` (or from a folder that holds
+// only a config.json), on `device`. `role` ("teacher", "student") labels error messages.
+CausalLM load_or_init_model(const ModelSource& source, const std::string& role, const torch::Device& device);
+
+class Session {
+ public:
+  // A new run: writes `run_dir/config.json` (refuses a run_dir that already holds a run).
+  explicit Session(RunConfig config);
+  // Continues the run in `run_dir` from its last checkpoint, with the same config.
+  static std::unique_ptr<Session> resume(const std::string& run_dir);
+
+  void add_observer(RunObserver* observer) { observers_.push_back(observer); }
+  // Runs to the configured number of steps or until stopped. Returns false after a failure
+  // (reported to the observers as RunFailed; nothing is thrown).
+  bool run();
+
+  // Thread-safe controls.
+  void request_stop() { stop_ = true; resume_cv_.notify_all(); }
+  // A flag set elsewhere (e.g. by a SIGINT handler, where notifying is not allowed) also stops the
+  // run after the current step.
+  void watch_stop_flag(const std::atomic<bool>* flag) { external_stop_ = flag; }
+  // Builds the run's data and models, loads checkpoint `which` ("last" or "best") and evaluates
+  // on the validation or test split; no training, nothing written.
+  EvalResult evaluate_checkpoint(const std::string& which, bool test_split, int64_t samples);
+  void set_paused(bool paused);
+  bool paused() const { return paused_; }
+
+  const RunConfig& config() const { return cfg_; }
+  Trainer* trainer() { return trainer_.get(); }
+  std::string checkpoint_dir(const std::string& which) const;  // "last" or "best"
+
+ private:
+  Session(RunConfig config, bool resuming);
+  void build();
+  template <typename Fn>
+  void emit(Fn&& fn) {
+    for (auto* o : observers_) fn(*o);
+  }
+  void evaluate_and_checkpoint(bool final);
+
+  RunConfig cfg_;
+  bool resuming_ = false;
+  std::vector<RunObserver*> observers_;
+  std::unique_ptr<MetricsFileObserver> metrics_file_;
+  std::unique_ptr<Trainer> trainer_;
+  bool stopping() const { return stop_ || (external_stop_ && *external_stop_); }
+  std::atomic<bool> stop_{false}, paused_{false};
+  const std::atomic<bool>* external_stop_ = nullptr;
+  bool evaluation_only_ = false;
+  std::mutex pause_mutex_;
+  std::condition_variable resume_cv_;
+};
+
+}  // namespace moekd

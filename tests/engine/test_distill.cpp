@@ -1,0 +1,339 @@
+// Distillation objectives and methods: every divergence against its textbook formula (values and
+// gradients), chunking, the KA forward-KL shortcut, KA(lambda = 0) == KD, SAR touching only
+// routers, bit-identical resume, export round trip, and config validation messages.
+#include <QtTest>
+
+#include <filesystem>
+#include <fstream>
+
+#include "data/tasks.h"
+#include "data/tokenizer.h"
+#include "distill/divergence.h"
+#include "distill/trainer.h"
+#include "io/export.h"
+#include "io/hf_config.h"
+#include "io/hf_model.h"
+#include "io/inspect.h"
+#include "session/run_config.h"
+#include "session/session.h"
+#include "test_util.h"
+
+using namespace moekd;
+using namespace moekd::test;
+using json = nlohmann::json;
+
+namespace {
+
+// The textbook formulas on whole tensors, written independently of the engine.
+torch::Tensor reference_divergence(const torch::Tensor& t_logits, const torch::Tensor& s_logits, const std::string& kind,
+                                   double T, double beta, double skew) {
+  auto p = torch::softmax(t_logits / T, -1), q = torch::softmax(s_logits / T, -1);
+  auto kl = [](const torch::Tensor& a, const torch::Tensor& b) { return (a * (a.log() - b.log())).sum(-1); };
+  if (kind == "forward_kl") return kl(p, q);
+  if (kind == "reverse_kl") return kl(q, p);
+  if (kind == "jsd") {
+    auto m = beta * p + (1 - beta) * q;
+    return beta * kl(p, m) + (1 - beta) * kl(q, m);
+  }
+  if (kind == "tv") return 0.5 * (p - q).abs().sum(-1);
+  if (kind == "skew_kl") return kl(p, skew * p + (1 - skew) * q);
+  return kl(q, skew * q + (1 - skew) * p);  // skew_reverse_kl
+}
+
+json tiny_run(const std::string& method, const std::string& run_dir) {
+  json teacher_cfg = config_to_hf(tiny_config(Family::Mixtral));
+  teacher_cfg["vocab_size"] = 99;
+  json student_cfg = config_to_hf(tiny_config(Family::Llama, 1));
+  student_cfg["vocab_size"] = 99;
+  json j = {{"name", method},
+            {"run_dir", run_dir},
+            {"method", method},
+            {"student", {{"init", student_cfg}, {"init_std", 0.1}}},
+            {"data", {{"kind", "builtin"}, {"train_examples", 200}, {"validation_examples", 24}, {"test_examples", 12},
+                      {"max_len", 32}}},
+            {"train", {{"steps", 6}, {"batch_size", 4}, {"lr", 1e-2}, {"warmup_steps", 2}, {"seed", 3}}},
+            {"eval", {{"every", 0}, {"samples", 6}, {"max_new_tokens", 6}}},
+            {"ka", {{"m", 3}, {"lambda", 0.5}}},
+            {"sar", {{"router_lr", 1e-2}}},
+            {"log_every", 1},
+            {"routing_every", 2},
+            {"checkpoint_every", 0}};
+  if (method != "sft" && method != "train-teacher") j["teacher"] = {{"init", teacher_cfg}, {"init_std", 0.2}};
+  if (method == "train-teacher") j["student"] = {{"init", teacher_cfg}, {"init_std", 0.1}};
+  return j;
+}
+
+// A trainer built the way a session builds it, without a run directory.
+struct Rig {
+  RunConfig cfg;
+  std::unique_ptr<Trainer> trainer;
+  explicit Rig(const json& j) : cfg(parse_run_config(j, "test")) {
+    torch::manual_seed(cfg.train.seed);
+    auto tok = std::shared_ptr<const Tokenizer>(make_builtin_tokenizer());
+    auto data = std::make_shared<TrainingData>();
+    data->dataset = make_builtin_tasks(cfg.data.seed, cfg.data.train_examples, cfg.data.validation_examples,
+                                       cfg.data.test_examples);
+    auto cat = [&](const std::string& c) {
+      const auto& cs = data->dataset.categories;
+      return static_cast<int64_t>(std::find(cs.begin(), cs.end(), c) - cs.begin());
+    };
+    for (const auto& e : data->dataset.train) data->train.push_back(tokenize_example(*tok, e, 32, cat(e.category)));
+    for (const auto& e : data->dataset.validation)
+      data->validation.push_back(tokenize_example(*tok, e, 32, cat(e.category)));
+    auto student = load_or_init_model(cfg.student, "student", torch::kCPU);
+    CausalLM teacher{nullptr};
+    if (cfg.needs_teacher()) teacher = load_or_init_model(cfg.teacher, "teacher", torch::kCPU);
+    trainer = std::make_unique<Trainer>(cfg, student, teacher, tok, data, torch::kCPU);
+  }
+  void steps(int n) {
+    for (int i = 0; i < n; ++i) trainer->step(true);
+  }
+};
+
+bool same_parameters(CausalLM& a, CausalLM& b) {
+  auto pb = b->named_parameters();
+  for (const auto& p : a->named_parameters())
+    if (!torch::equal(p.value(), pb[p.key()])) return false;
+  return true;
+}
+
+}  // namespace
+
+class TestDistill : public QObject {
+  Q_OBJECT
+ private Q_SLOTS:
+  void divergencesMatchTheirFormulas_data() {
+    QTest::addColumn<QString>("kind");
+    QTest::addColumn<double>("temperature");
+    for (const char* k : {"forward_kl", "reverse_kl", "jsd", "tv", "skew_kl", "skew_reverse_kl"}) {
+      QTest::newRow((std::string(k) + " T=1").c_str()) << QString(k) << 1.0;
+      QTest::newRow((std::string(k) + " T=2").c_str()) << QString(k) << 2.0;
+    }
+  }
+  void divergencesMatchTheirFormulas() {
+    QFETCH(QString, kind);
+    QFETCH(double, temperature);
+    torch::manual_seed(1);
+    auto t = (torch::randn({13, 11}, torch::kDouble) * 2).requires_grad_(true);
+    auto s = (torch::randn({13, 11}, torch::kDouble) * 2).requires_grad_(true);
+    DivergenceSpec spec;
+    spec.kind = parse_divergence(kind.toStdString());
+    spec.temperature = temperature;
+    spec.jsd_beta = 0.3;
+    spec.skew_alpha = 0.2;
+    spec.chunk_rows = 4;  // several chunks, the last one partial
+    auto ours = divergence_per_token(teacher_log_probs(t, temperature), s, spec);
+    auto ref = reference_divergence(t, s, kind.toStdString(), temperature, 0.3, 0.2);
+    QVERIFY2(max_abs_diff(ours, ref) < 1e-10, qPrintable(QString::number(max_abs_diff(ours, ref))));
+    auto w = torch::randn({13}, torch::kDouble);  // a weighted sum exercises per-row gradients
+    auto g_ours = torch::autograd::grad({(ours * w).sum()}, {t, s});
+    auto g_ref = torch::autograd::grad({(ref * w).sum()}, {t, s});
+    QVERIFY(max_abs_diff(g_ours[0], g_ref[0]) < 1e-9);  // teacher side (SAR's router step needs it)
+    QVERIFY(max_abs_diff(g_ours[1], g_ref[1]) < 1e-9);
+  }
+
+  void kaForwardKlShortcutEqualsMeanOfDivergences() {
+    torch::manual_seed(2);
+    auto tm = torch::randn({4, 9, 17}, torch::kDouble) * 2;  // M = 4 teacher passes
+    auto s = (torch::randn({9, 17}, torch::kDouble) * 2).requires_grad_(true);
+    DivergenceSpec spec;
+    spec.temperature = 1.5;
+    auto shortcut = ka_forward_kl_per_token(tm, s, spec);
+    std::vector<torch::Tensor> each;
+    for (int m = 0; m < 4; ++m) each.push_back(divergence_per_token(teacher_log_probs(tm[m], 1.5), s, spec));
+    auto mean = torch::stack(each).mean(0);
+    QVERIFY(max_abs_diff(shortcut, mean) < 1e-10);
+    auto g1 = torch::autograd::grad({shortcut.sum()}, {s})[0];
+    auto g2 = torch::autograd::grad({mean.sum()}, {s})[0];
+    QVERIFY(max_abs_diff(g1, g2) < 1e-10);
+  }
+
+  void kaWithLambdaZeroIsKd() {
+    QTemporaryDir tmp;
+    auto ka = tiny_run("ka", tmp.path().toStdString() + "/ka");
+    ka["ka"]["lambda"] = 0.0;
+    Rig a(ka), b(tiny_run("kd", tmp.path().toStdString() + "/kd"));
+    a.steps(4);
+    b.steps(4);
+    QVERIFY(same_parameters(a.trainer->student(), b.trainer->student()));
+  }
+
+  void kaWithSamplingDiffersFromKd() {
+    QTemporaryDir tmp;
+    Rig a(tiny_run("ka", tmp.path().toStdString() + "/ka")), b(tiny_run("kd", tmp.path().toStdString() + "/kd"));
+    a.steps(2);
+    b.steps(2);
+    QVERIFY(!same_parameters(a.trainer->student(), b.trainer->student()));
+    auto snaps = a.trainer->take_routing();
+    QVERIFY(!snaps.empty());
+    QVERIFY(snaps[0].layers[0].sampled_share > 0.3);  // lambda = 0.5 of the tokens sampled
+  }
+
+  void sarMovesOnlyTheRouters() {
+    QTemporaryDir tmp;
+    Rig rig(tiny_run("sar", tmp.path().toStdString()));
+    std::map<std::string, torch::Tensor> before;
+    for (const auto& p : rig.trainer->teacher()->named_parameters()) before[p.key()] = p.value().clone();
+    rig.steps(3);
+    int routers = 0, others = 0;
+    for (const auto& p : rig.trainer->teacher()->named_parameters()) {
+      const bool router = p.key().find(".mlp.gate.") != std::string::npos;
+      if (router) {
+        QVERIFY2(!torch::equal(p.value(), before[p.key()]), p.key().c_str());
+        ++routers;
+      } else {
+        QVERIFY2(torch::equal(p.value(), before[p.key()]), p.key().c_str());
+        ++others;
+      }
+    }
+    QCOMPARE(routers, 2);
+    QVERIFY(others > 10);
+    // The routing snapshot reports how far each layer's router moved.
+    auto snaps = rig.trainer->take_routing();
+    QVERIFY(!snaps.empty());
+    QCOMPARE(snaps[0].model, std::string("teacher"));
+    QVERIFY(snaps[0].layers[0].router_drift > 0);
+  }
+
+  void resumeContinuesTheSameTrajectory_data() {
+    QTest::addColumn<QString>("method");
+    for (const char* m : {"sft", "kd", "ka", "sar", "train-teacher"}) QTest::newRow(m) << QString(m);
+  }
+  void resumeContinuesTheSameTrajectory() {
+    QFETCH(QString, method);
+    QTemporaryDir tmp;
+    const auto j = tiny_run(method.toStdString(), tmp.path().toStdString());
+    Rig straight(j);
+    straight.steps(6);
+    Rig first(j);
+    first.steps(3);
+    const auto ckpt = tmp.path().toStdString() + "/ckpt";
+    first.trainer->save_checkpoint(ckpt);
+    torch::manual_seed(12345);  // disturb the global RNG: the checkpoint must restore it
+    Rig second(j);
+    second.trainer->load_checkpoint(ckpt);
+    QCOMPARE(second.trainer->steps_done(), int64_t{3});
+    second.steps(3);
+    QVERIFY(same_parameters(straight.trainer->student(), second.trainer->student()));
+    if (method == "sar") QVERIFY(same_parameters(straight.trainer->teacher(), second.trainer->teacher()));
+  }
+
+  void sessionWritesMetricsAndExportsAStudent() {
+    QTemporaryDir tmp;
+    const auto run_dir = tmp.path().toStdString() + "/run";
+    auto j = tiny_run("kd", run_dir);
+    j["eval"]["every"] = 3;
+    Session session(parse_run_config(j, "test"));
+    QVERIFY(session.run());
+    const auto events = read_metrics(run_dir + "/metrics.jsonl");
+    int steps = 0, evals = 0, routing = 0, finished = 0;
+    for (const auto& e : events) {
+      const auto type = e["type"].get<std::string>();
+      steps += type == "step";
+      evals += type == "eval";
+      routing += type == "routing";
+      finished += type == "finished";
+    }
+    QCOMPARE(steps, 6);
+    QCOMPARE(evals, 2);  // step 3 and the final one
+    QCOMPARE(routing, 3);
+    QCOMPARE(finished, 1);
+    // Export -> load gives identical logits to the checkpointed student.
+    const auto out = tmp.path().toStdString() + "/export";
+    const auto summary = export_student(run_dir, "last", out);
+    QCOMPARE(summary.architecture, std::string("LlamaForCausalLM"));
+    for (const char* f : {"config.json", "model.safetensors", "generation_config.json", "moekd_tokenizer.json"})
+      QVERIFY2(std::filesystem::exists(out + "/" + f), f);
+    auto exported = load_pretrained(out);
+    auto ids = torch::randint(99, {2, 10}, torch::kLong);
+    torch::NoGradGuard no_grad;
+    auto trained = session.trainer()->student();
+    QVERIFY(torch::equal(exported->forward(ids).logits, trained->forward(ids).logits));
+    QCOMPARE(inspect_model_dir(out)["params_total"].get<int64_t>(), trained->num_parameters());
+  }
+
+  void badConfigsNameTheField_data() {
+    QTest::addColumn<QString>("patch");
+    QTest::addColumn<QString>("message");
+    QTest::newRow("unknown method") << R"({"method": "distil"})" << "`method` = `distil` is not allowed; expected one of: sft, kd, ka, sar, train-teacher";
+    QTest::newRow("typo in a key") << R"({"train": {"stpes": 10}})" << "unknown field `train.stpes`";
+    QTest::newRow("wrong type") << R"({"train": {"steps": "ten"}})" << "`train.steps` must be an integer";
+    QTest::newRow("out of range") << R"({"distill": {"alpha": 1.5}})" << "`distill.alpha` must be in [0, 1]";
+    QTest::newRow("bad divergence") << R"({"distill": {"divergence": "kl"}})" << "`distill.divergence`: divergence `kl` is not known";
+    QTest::newRow("bad schedule") << R"({"train": {"schedule": "step"}})" << "expected one of: constant, linear, cosine";
+    QTest::newRow("ka lambda") << R"({"ka": {"lambda": -0.1}})" << "`ka.lambda` must be in [0, 1]";
+    QTest::newRow("sar policy") << R"({"sar": {"policy": "topk"}})" << "`sar.policy` = `topk` is not allowed; expected one of: all, topp";
+    QTest::newRow("missing teacher") << R"({"teacher": null})" << "needs `teacher.path`";
+    QTest::newRow("data path") << R"({"data": {"kind": "jsonl"}})" << "`data.path` is required";
+  }
+  void badConfigsNameTheField() {
+    QFETCH(QString, patch);
+    QFETCH(QString, message);
+    auto j = tiny_run("kd", "/tmp/unused");
+    j.merge_patch(json::parse(patch.toStdString()));
+    QString err;
+    try {
+      parse_run_config(j, "run.json");
+    } catch (const moekd::Error& e) {
+      err = e.what();
+    }
+    QVERIFY2(err.contains(message), qPrintable("got: " + err));
+    QVERIFY2(err.startsWith("run.json"), qPrintable(err));
+  }
+
+  // libsentencepiece and LibTorch cannot share a process's symbols (protobuf); the tokenizer goes
+  // through libmoekd_spm. This process has LibTorch loaded: the ids must equal Python's.
+  void sentencePieceWorksBesideLibTorch() {
+    auto tok = load_tokenizer(data_dir("spm/tiny.model"));
+    std::ifstream in(data_dir("spm/expected.json"));
+    const auto expected = json::parse(in);
+    QCOMPARE(tok->vocab_size(), expected["model"]["vocab_size"].get<int64_t>());
+    QCOMPARE(tok->eos_id(), expected["model"]["eos_id"].get<int64_t>());
+    QCOMPARE(tok->pad_id(), tok->eos_id());  // the model has no pad piece
+    for (const auto& c : expected["cases"]) {
+      const auto ids = tok->encode(c["text"].get<std::string>());
+      QCOMPARE(ids, c["ids"].get<std::vector<int64_t>>());
+      QCOMPARE(tok->decode(ids), c["decoded"].get<std::string>());
+    }
+  }
+
+  void dollyRunWithSentencePiece() {
+    QTemporaryDir tmp;
+    auto j = tiny_run("sft", tmp.path().toStdString() + "/run");
+    j["data"] = {{"kind", "jsonl"}, {"path", data_dir("jsonl/dolly_small.jsonl")}, {"validation_fraction", 0.2},
+                 {"test_fraction", 0.0}, {"max_len", 96}, {"tokenizer", data_dir("spm/tiny.model")}};
+    j["student"]["init"]["vocab_size"] = 320;
+    j["train"]["steps"] = 3;
+    j["eval"]["samples"] = 2;
+    Session session(parse_run_config(j, "test"));
+    struct Last : RunObserver {
+      void on_eval(const EvalResult& r) override { eval = r; }
+      void on_failed(const RunFailed& f) override { error = f.message; }
+      EvalResult eval;
+      std::string error;
+    } last;
+    session.add_observer(&last);
+    QVERIFY2(session.run(), last.error.c_str());
+    QVERIFY(std::isfinite(last.eval.val_loss) && last.eval.val_loss > 0);
+    QCOMPARE(static_cast<int>(last.eval.samples.size()), 2);
+  }
+
+  void configRoundTripsThroughJson() {
+    auto cfg = parse_run_config(tiny_run("sar", "/tmp/x"), "test");
+    auto again = parse_run_config(to_json(cfg), "round trip");
+    QCOMPARE(to_json(again).dump(), to_json(cfg).dump());
+  }
+
+  void overridesSetNestedFields() {
+    json j = json::object();
+    apply_override(j, "train.steps=200");
+    apply_override(j, "distill.divergence=reverse_kl");
+    apply_override(j, "eval.teacher=true");
+    QCOMPARE(j["train"]["steps"].get<int>(), 200);
+    QCOMPARE(j["distill"]["divergence"].get<std::string>(), std::string("reverse_kl"));
+    QCOMPARE(j["eval"]["teacher"].get<bool>(), true);
+  }
+};
+
+QTEST_APPLESS_MAIN(TestDistill)
+#include "test_distill.moc"
