@@ -1,5 +1,6 @@
 #include <iostream>
 
+#include "bench/bench_distill.h"
 #include "bench/bench_moe.h"
 #include "commands.h"
 #include "format.h"
@@ -45,6 +46,36 @@ void add_bench(CLI::App& app) {
     std::printf("model forward: %s (%s params, %s active): %.0f tokens/s\n",
                 m["description"].get<std::string>().c_str(), human_count(m["params_total"].get<double>()).c_str(),
                 human_count(m["params_active"].get<double>()).c_str(), m["tokens_per_s"].get<double>());
+  });
+
+  auto d = std::make_shared<DistillBenchOptions>();
+  auto d_json = std::make_shared<bool>(false);
+  auto* distill = bench->add_subcommand("distill", "tokens/s of one training step: kd, ka (batched, sequential), sar");
+  distill->add_option("--teacher", d->teacher_dir, "teacher folder (default: the demo teacher's shape)");
+  distill->add_option("--student", d->student_dir, "student folder; a config.json alone gives a fresh model");
+  distill->add_option("--device", d->device, "cpu, cuda, cuda:N")->capture_default_str();
+  distill->add_option("--batch", d->batch, "sequences per step")->capture_default_str()->check(CLI::Range(1, 1 << 14));
+  distill->add_option("--seq-len", d->seq_len, "tokens per sequence")->capture_default_str()->check(CLI::Range(2, 1 << 16));
+  distill->add_option("--ka-m", d->ka_m, "KA teacher passes")->capture_default_str()->check(CLI::Range(1, 256));
+  distill->add_option("--ka-lambda", d->ka_lambda, "KA sampling probability")->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  distill->add_option("--steps", d->steps, "timed steps per method")->capture_default_str()->check(CLI::Range(1, 100000));
+  distill->add_flag("--json", *d_json, "machine-readable output");
+  distill->callback([d, d_json] {
+    const auto j = bench_distill(*d);
+    if (*d_json) {
+      std::cout << j.dump(2) << "\n";
+      return;
+    }
+    std::printf("distillation step on %s: batch %lld x %lld tokens; teacher %s params (%s active), student %s\n",
+                j["device"].get<std::string>().c_str(), static_cast<long long>(d->batch),
+                static_cast<long long>(d->seq_len), human_count(j["teacher_params"].get<double>()).c_str(),
+                human_count(j["teacher_active_params"].get<double>()).c_str(),
+                human_count(j["student_params"].get<double>()).c_str());
+    const double kd = j["kd"].get<double>();
+    for (const char* k : {"kd", "ka", "ka_sequential", "sar"})
+      std::printf("  %-14s %10.0f tokens/s  (%.2fx kd)\n", k, j[k].get<double>(), j[k].get<double>() / kd);
+    std::printf("  ka batched over sequential: %.2fx (M = %lld, lambda = %g)\n",
+                j["ka"].get<double>() / j["ka_sequential"].get<double>(), static_cast<long long>(d->ka_m), d->ka_lambda);
   });
 }
 

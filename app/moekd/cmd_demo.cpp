@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "bench/bench_distill.h"
 #include "commands.h"
 #include "format.h"
 #include "io/export.h"
@@ -29,40 +30,6 @@ struct BestEval : RunObserver {
   EvalResult best;
   bool have = false;
 };
-
-json teacher_init() {
-  return {{"architectures", {"MixtralForCausalLM"}},
-          {"vocab_size", 99},
-          {"hidden_size", 128},
-          {"intermediate_size", 128},
-          {"num_hidden_layers", 4},
-          {"num_attention_heads", 4},
-          {"num_key_value_heads", 2},
-          {"num_local_experts", 8},
-          {"num_experts_per_tok", 2},
-          {"max_position_embeddings", 128},
-          {"rms_norm_eps", 1e-6},
-          {"rope_theta", 10000.0},
-          {"tie_word_embeddings", false},
-          {"bos_token_id", 1},
-          {"eos_token_id", 2}};
-}
-
-json student_init() {
-  return {{"architectures", {"LlamaForCausalLM"}},
-          {"vocab_size", 99},
-          {"hidden_size", 96},
-          {"intermediate_size", 256},
-          {"num_hidden_layers", 3},
-          {"num_attention_heads", 4},
-          {"num_key_value_heads", 2},
-          {"max_position_embeddings", 128},
-          {"rms_norm_eps", 1e-6},
-          {"rope_theta", 10000.0},
-          {"tie_word_embeddings", true},
-          {"bos_token_id", 1},
-          {"eos_token_id", 2}};
-}
 
 json base_run(const std::string& name, const fs::path& dir, int64_t steps, const std::string& device) {
   return {{"name", name},
@@ -129,7 +96,7 @@ void add_demo(CLI::App& app) {
     // 1. The teacher: an 8-expert top-2 MoE trained with the Switch balance loss.
     auto teacher = base_run("teacher-run", out, steps(3000), a->device);
     teacher["method"] = "train-teacher";
-    teacher["student"] = {{"init", teacher_init()}, {"init_std", 0.02}};
+    teacher["student"] = {{"init", demo_teacher_config()}, {"init_std", 0.02}};
     teacher["train"]["lr"] = 2e-3;
     teacher["train"]["balance_weight"] = 0.01;
     run(teacher, "teacher");
@@ -137,12 +104,12 @@ void add_demo(CLI::App& app) {
 
     // 2. One student shape, one seed, one data order: only the method differs.
     for (const auto& method : a->methods) {
-      auto j = base_run(method, out, steps(1500), a->device);
+      auto j = base_run(method, out, steps(800), a->device);
       j["method"] = method;
-      j["student"] = {{"init", student_init()}, {"init_std", 0.02}};
+      j["student"] = {{"init", demo_student_config()}, {"init_std", 0.02}};
       j["teacher"] = {{"path", (out / "teacher").string()}};
       j["distill"] = {{"divergence", "forward_kl"}, {"alpha", 0.5}, {"temperature", 1.0}};
-      if (method == "ka") j["ka"] = {{"m", 4}, {"lambda", 0.1}};
+      if (method == "ka") j["ka"] = {{"m", 2}, {"lambda", 0.1}};
       if (method == "sar") j["sar"] = {{"router_lr", 1e-3}, {"direction", "forward"}, {"balance_weight", 0.01}};
       if (method == "sft") j.erase("teacher");
       run(j, method);

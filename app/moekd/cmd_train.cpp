@@ -10,6 +10,7 @@
 #include "progress.h"
 #include "session/session.h"
 #include "util/error.h"
+#include "util/json_file.h"
 
 namespace moekd::cli {
 
@@ -39,13 +40,7 @@ RunConfig build_config(const RunArgs& a, const char* forced_method) {
   json j = json::object();
   std::string source = "command line";
   if (!a.config.empty()) {
-    std::ifstream in(a.config);
-    if (!in) fail(a.config, ": cannot open");
-    try {
-      j = json::parse(in);
-    } catch (const json::exception& e) {
-      fail(a.config, ": not valid JSON (", e.what(), ")");
-    }
+    j = read_json_file(a.config);
     source = a.config;
   }
   for (const auto& o : a.overrides) apply_override(j, o);

@@ -11,6 +11,7 @@
 #include "io/hf_model.h"
 #include "io/safetensors.h"
 #include "util/error.h"
+#include "util/json_file.h"
 
 namespace moekd {
 
@@ -77,8 +78,15 @@ Trainer::Trainer(const RunConfig& config, CausalLM student, CausalLM teacher, st
     ro.lr = cfg_.sar.router_lr;
     router_opt_ = std::make_unique<AdamW>(router_params_, router_names_, ro);
   }
-  sum_loss_ = zero_like_scalar(device_);
-  sum_ce_ = sum_div_ = sum_router_ = sum_balance_ = sum_grad_norm_ = sum_loss_;
+  reset_window();
+}
+
+void Trainer::reset_window() {
+  // Separate tensors: the sums are updated in place, so they must not share storage.
+  for (auto* t : {&sum_loss_, &sum_ce_, &sum_div_, &sum_router_, &sum_balance_, &sum_grad_norm_})
+    *t = zero_like_scalar(device_);
+  window_steps_ = window_tokens_ = 0;
+  window_seconds_ = 0;
 }
 
 double Trainer::scheduled(double peak) const {
@@ -267,10 +275,7 @@ std::optional<StepMetrics> Trainer::step(bool read_metrics) {
   m.step_seconds = window_seconds_ / n;
   m.tokens = window_tokens_;
   m.tokens_per_s = window_tokens_ / std::max(1e-9, window_seconds_);
-  sum_loss_ = zero_like_scalar(device_);
-  sum_ce_ = sum_div_ = sum_router_ = sum_balance_ = sum_grad_norm_ = sum_loss_;
-  window_steps_ = window_tokens_ = 0;
-  window_seconds_ = 0;
+  reset_window();
   return m;
 }
 
@@ -438,14 +443,8 @@ void Trainer::save_checkpoint(const std::string& dir) const {
 
 void Trainer::load_checkpoint(const std::string& dir) {
   const fs::path root(dir);
-  std::ifstream in(root / "state.json");
-  if (!in) fail(dir, ": no state.json (not a checkpoint folder)");
-  json state;
-  try {
-    state = json::parse(in);
-  } catch (const json::exception& e) {
-    fail((root / "state.json").string(), ": not valid JSON (", e.what(), ")");
-  }
+  if (!fs::exists(root / "state.json")) fail(dir, ": no state.json (not a checkpoint folder)");
+  const json state = read_json_file((root / "state.json").string());
   if (state.value("method", "") != std::string(method_name(cfg_.method)))
     fail(dir, ": checkpoint of method `", state.value("method", "?"), "`, but this run is `", method_name(cfg_.method), "`");
   auto saved = load_pretrained((root / "model").string());

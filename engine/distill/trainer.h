@@ -63,6 +63,7 @@ class Trainer {
   void track_routing(RoutingAccumulator& acc, const ForwardOutput& out, const Batch& b, int64_t repeats);
   std::vector<double> router_drift() const;
   double scheduled(double peak) const;
+  void reset_window();
 
   RunConfig cfg_;
   CausalLM student_, teacher_;

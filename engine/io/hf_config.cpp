@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include "util/error.h"
+#include "util/json_file.h"
 
 namespace moekd {
 
@@ -243,17 +244,7 @@ ModelConfig config_from_hf(const json& j, const std::string& src) {
   return c;
 }
 
-ModelConfig load_hf_config(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) fail(path, ": cannot open");
-  json j;
-  try {
-    j = json::parse(in);
-  } catch (const json::exception& e) {
-    fail(path, ": not valid JSON (", e.what(), ")");
-  }
-  return config_from_hf(j, path);
-}
+ModelConfig load_hf_config(const std::string& path) { return config_from_hf(read_json_file(path), path); }
 
 json config_to_hf(const ModelConfig& c) {
   json j;

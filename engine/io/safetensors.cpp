@@ -13,6 +13,7 @@
 #include <set>
 
 #include "util/error.h"
+#include "util/json_file.h"
 
 namespace moekd {
 
@@ -173,13 +174,7 @@ SafetensorsCheckpoint::SafetensorsCheckpoint(const std::string& dir) {
   std::vector<std::string> shard_names;
   json weight_map;
   if (fs::exists(index)) {
-    std::ifstream in(index);
-    json j;
-    try {
-      j = json::parse(in);
-    } catch (const json::exception& e) {
-      fail(index.string(), ": not valid JSON (", e.what(), ")");
-    }
+    const json j = read_json_file(index.string());
     if (!j.is_object() || !j.contains("weight_map") || !j["weight_map"].is_object())
       fail(index.string(), ": missing object field `weight_map`");
     weight_map = j["weight_map"];

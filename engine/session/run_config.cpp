@@ -4,6 +4,7 @@
 #include <set>
 
 #include "util/error.h"
+#include "util/json_file.h"
 
 namespace moekd {
 
@@ -190,7 +191,6 @@ RunConfig parse_run_config(const json& j, const std::string& src) {
     s.number("top_p", c.sar.top_p, 0.0, 1.0, true);
     s.choice("balance", c.sar.balance, {"switch", "cv2"});
     s.number("balance_weight", c.sar.balance_weight, 0.0, 100.0);
-    s.boolean("on_policy", c.sar.on_policy);
   }
   {
     auto s = top.child("train");
@@ -276,8 +276,7 @@ json to_json(const RunConfig& c) {
              {"max_teacher_batch", c.ka.max_teacher_batch}};
   j["sar"] = {{"router_lr", c.sar.router_lr},   {"direction", c.sar.direction},
               {"policy", policy_name(c.sar.policy)}, {"top_p", c.sar.top_p},
-              {"balance", c.sar.balance},       {"balance_weight", c.sar.balance_weight},
-              {"on_policy", c.sar.on_policy}};
+              {"balance", c.sar.balance},       {"balance_weight", c.sar.balance_weight}};
   const auto& t = c.train;
   j["train"] = {{"steps", t.steps},
                 {"batch_size", t.batch_size},
@@ -302,17 +301,7 @@ json to_json(const RunConfig& c) {
   return j;
 }
 
-RunConfig load_run_config(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) fail(path, ": cannot open");
-  json j;
-  try {
-    j = json::parse(in);
-  } catch (const json::exception& e) {
-    fail(path, ": not valid JSON (", e.what(), ")");
-  }
-  return parse_run_config(j, path);
-}
+RunConfig load_run_config(const std::string& path) { return parse_run_config(read_json_file(path), path); }
 
 void apply_override(json& j, const std::string& assignment) {
   const auto eq = assignment.find('=');

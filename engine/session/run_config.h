@@ -44,9 +44,10 @@ struct SARConfig {
   std::string direction = "forward";  // forward: -sum q log p; reverse: KL(p || q)
   PolicyKind policy = PolicyKind::All;
   double top_p = 0.9;
-  std::string balance = "switch";     // switch | cv2
+  // cv2 by default: under the `all` policy every expert is chosen, so the Switch loss
+  // E * sum f_e P_e is the constant E (no gradient); cv^2 of the summed weights still balances.
+  std::string balance = "cv2";        // switch | cv2
   double balance_weight = 0.01;
-  bool on_policy = false;             // student-generated responses, as in GKD
 };
 
 struct TrainConfig {

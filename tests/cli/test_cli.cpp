@@ -1,10 +1,15 @@
 // `moekd` end to end, as people and scripts call it: JSON outputs, parity of `forward` with the
 // reference implementations' own outputs, and readable errors with non-zero exit codes.
+#include <QFile>
 #include <QProcess>
 #include <QtTest>
 
+#include <csignal>
+#include <fstream>
+
 #include <nlohmann/json.hpp>
 
+#include "io/hf_config.h"
 #include "io/safetensors.h"
 #include "test_util.h"
 
@@ -25,6 +30,40 @@ Run moekd_cli(const QStringList& args) {
   p.start(QStringLiteral(MOEKD_CLI), args);
   if (!p.waitForFinished(300000)) qFatal("moekd did not finish");
   return {p.exitCode(), QString::fromUtf8(p.readAllStandardOutput()), QString::fromUtf8(p.readAllStandardError())};
+}
+
+void write_json(const QString& path, const json& j) { std::ofstream(path.toStdString()) << j.dump(2); }
+
+// A tiny run of the built-in tasks: small enough for CI, real enough to exercise every stage.
+json tiny_run(const QString& run_dir, const char* method, int steps) {
+  auto teacher = config_to_hf(tiny_config(Family::Mixtral));
+  teacher["vocab_size"] = 99;
+  auto student = config_to_hf(tiny_config(Family::Llama, 1));
+  student["vocab_size"] = 99;
+  return {{"run_dir", run_dir.toStdString()},
+          {"method", method},
+          {"student", {{"init", std::string(method) == "train-teacher" ? teacher : student}}},
+          {"data", {{"kind", "builtin"}, {"train_examples", 400}, {"validation_examples", 32}, {"max_len", 32}}},
+          {"train", {{"steps", steps}, {"batch_size", 8}, {"lr", 3e-3}, {"warmup_steps", 2}}},
+          {"eval", {{"every", 0}, {"samples", 8}, {"max_new_tokens", 6}}},
+          {"log_every", 5},
+          {"routing_every", 5},
+          {"checkpoint_every", 5}};
+}
+
+std::vector<json> events_of(const QString& run_dir) {
+  std::vector<json> out;
+  std::ifstream in((run_dir + "/metrics.jsonl").toStdString());
+  std::string line;
+  while (std::getline(in, line))
+    if (!line.empty()) out.push_back(json::parse(line));
+  return out;
+}
+
+int count_type(const std::vector<json>& events, const std::string& type) {
+  int n = 0;
+  for (const auto& e : events) n += e["type"] == type ? 1 : 0;
+  return n;
 }
 
 QString tokens_of(const SafetensorsFile& expected) {
@@ -168,6 +207,104 @@ class TestCli : public QObject {
     QVERIFY2(r.err.contains(message), qPrintable("stderr: " + r.err));
     QVERIFY2(r.err.startsWith("moekd: error: "), qPrintable(r.err));
     QVERIFY(!r.err.contains("frame #"));  // no LibTorch backtraces for users
+  }
+
+  // The whole pipeline, as a person would run it.
+  void trainTeacherDistillEvalExport() {
+    QTemporaryDir tmp;
+    const auto teacher_run = tmp.path() + "/teacher-run";
+    write_json(tmp.path() + "/teacher.json", tiny_run(teacher_run, "train-teacher", 20));
+    auto r = moekd_cli({"train-teacher", "--config", tmp.path() + "/teacher.json"});
+    QVERIFY2(r.code == 0, qPrintable(r.err + r.out));
+    QVERIFY(r.out.contains("step 20/20"));
+    auto events = events_of(teacher_run);
+    QCOMPARE(count_type(events, "step"), 4);
+    QVERIFY(count_type(events, "routing") >= 4);
+    QCOMPARE(count_type(events, "finished"), 1);
+    r = moekd_cli({"export", "--run", teacher_run, "--checkpoint", "last", "--out", tmp.path() + "/teacher"});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+
+    const auto kd_run = tmp.path() + "/kd";
+    auto kd = tiny_run(kd_run, "kd", 10);
+    kd["teacher"] = {{"path", (tmp.path() + "/teacher").toStdString()}};
+    write_json(tmp.path() + "/kd.json", kd);
+    r = moekd_cli({"distill", "--config", tmp.path() + "/kd.json", "--set", "distill.divergence=reverse_kl", "--set",
+                   "eval.every=5"});
+    QVERIFY2(r.code == 0, qPrintable(r.err + r.out));
+    QVERIFY(r.out.contains("eval @ step 5"));
+    std::ifstream resolved((kd_run + "/config.json").toStdString());
+    QCOMPARE(json::parse(resolved)["distill"]["divergence"].get<std::string>(), std::string("reverse_kl"));
+    events = events_of(kd_run);
+    QCOMPARE(count_type(events, "eval"), 2);
+    for (const auto& e : events)
+      if (e["type"] == "step") QVERIFY(e["divergence"].get<double>() > 0);
+
+    r = moekd_cli({"eval", "--run", kd_run, "--checkpoint", "last", "--json"});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    const auto ev = r.parsed();
+    QCOMPARE(ev["step"].get<int>(), 10);
+    QVERIFY(ev["val_loss"].get<double>() > 0);
+    QCOMPARE(ev["per_category"].size(), size_t{8});
+
+    r = moekd_cli({"export", "--run", kd_run, "--out", tmp.path() + "/student", "--json"});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    r = moekd_cli({"inspect", tmp.path() + "/student", "--json"});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    QCOMPARE(r.parsed()["architecture"].get<std::string>(), std::string("LlamaForCausalLM"));
+  }
+
+  // Ctrl-C stops after the current step with a checkpoint; --resume finishes the same run.
+  void interruptAndResume() {
+    QTemporaryDir tmp;
+    const auto run = tmp.path() + "/sft";
+    auto cfg = tiny_run(run, "sft", 3000);
+    cfg["checkpoint_every"] = 0;
+    cfg["log_every"] = 1;
+    write_json(tmp.path() + "/sft.json", cfg);
+    QProcess p;
+    p.start(QStringLiteral(MOEKD_CLI), {"distill", "--config", tmp.path() + "/sft.json"});
+    QVERIFY(p.waitForStarted());
+    QTRY_VERIFY_WITH_TIMEOUT(QFile(run + "/metrics.jsonl").size() > 600, 60000);  // a few steps in
+    ::kill(static_cast<pid_t>(p.processId()), SIGINT);
+    QVERIFY(p.waitForFinished(60000));
+    QCOMPARE(p.exitCode(), 130);
+    QVERIFY(QString::fromUtf8(p.readAllStandardOutput()).contains("moekd distill --resume"));
+    auto events = events_of(run);
+    QVERIFY(events.back()["stopped_early"].get<bool>());
+    const auto stopped_at = events.back()["step"].get<int>();
+    QVERIFY(stopped_at > 0 && stopped_at < 3000);
+
+    // Resume to a shorter goal so the test stays quick: the run dir's config says 3000 steps,
+    // so edit it the way a person would (the checkpoint is what carries the state).
+    std::ifstream in((run + "/config.json").toStdString());
+    auto saved = json::parse(in);
+    saved["train"]["steps"] = stopped_at + 5;
+    write_json(run + "/config.json", saved);
+    const auto r = moekd_cli({"distill", "--resume", run});
+    QVERIFY2(r.code == 0, qPrintable(r.err + r.out));
+    QVERIFY(r.out.contains("resumed at step " + QString::number(stopped_at)));
+    events = events_of(run);
+    QCOMPARE(events.back()["type"].get<std::string>(), std::string("finished"));
+    QCOMPARE(events.back()["step"].get<int>(), stopped_at + 5);
+  }
+
+  void badRunConfigsAreRefused() {
+    QTemporaryDir tmp;
+    auto cfg = tiny_run(tmp.path() + "/x", "kd", 5);
+    cfg["teacher"] = {{"path", "/nonexistent/teacher"}};
+    cfg["distill"] = {{"temprature", 2.0}};
+    write_json(tmp.path() + "/bad.json", cfg);
+    auto r = moekd_cli({"distill", "--config", tmp.path() + "/bad.json"});
+    QCOMPARE(r.code, 1);
+    QVERIFY2(r.err.contains("unknown field `distill.temprature`"), qPrintable(r.err));
+    cfg["distill"] = json::object();
+    write_json(tmp.path() + "/bad.json", cfg);
+    r = moekd_cli({"distill", "--config", tmp.path() + "/bad.json"});
+    QCOMPARE(r.code, 1);
+    QVERIFY2(r.err.contains("/nonexistent/teacher"), qPrintable(r.err));
+    r = moekd_cli({"distill", "--config", tmp.path() + "/missing.json"});
+    QCOMPARE(r.code, 1);
+    QVERIFY(r.err.contains("missing.json: cannot open"));
   }
 
   void usageErrorsExitNonZero() {

@@ -229,6 +229,12 @@ class TestDistill : public QObject {
     int steps = 0, evals = 0, routing = 0, finished = 0;
     for (const auto& e : events) {
       const auto type = e["type"].get<std::string>();
+      if (type == "step") {  // L = (1 - alpha) CE + alpha D, alpha = 0.5, each term its own number
+        const double ce = e["ce"].get<double>(), div = e["divergence"].get<double>();
+        QVERIFY(std::abs(e["loss"].get<double>() - (0.5 * ce + 0.5 * div)) < 1e-4);
+        QVERIFY(std::abs(ce - div) > 1e-6);
+        QVERIFY(e["tokens_per_s"].get<double>() > 0);
+      }
       steps += type == "step";
       evals += type == "eval";
       routing += type == "routing";

@@ -1,0 +1,136 @@
+#include "bench/bench_distill.h"
+
+#include <chrono>
+#include <random>
+
+#include "data/tokenizer.h"
+#include "distill/trainer.h"
+#include "session/session.h"
+#include "util/error.h"
+#include "util/system_info.h"
+
+namespace moekd {
+
+using json = nlohmann::json;
+
+json demo_teacher_config() {
+  return {{"architectures", {"MixtralForCausalLM"}},
+          {"vocab_size", 99},
+          {"hidden_size", 128},
+          {"intermediate_size", 128},
+          {"num_hidden_layers", 4},
+          {"num_attention_heads", 4},
+          {"num_key_value_heads", 2},
+          {"num_local_experts", 8},
+          {"num_experts_per_tok", 2},
+          {"max_position_embeddings", 128},
+          {"rms_norm_eps", 1e-6},
+          {"rope_theta", 10000.0},
+          {"tie_word_embeddings", false},
+          {"bos_token_id", 1},
+          {"eos_token_id", 2}};
+}
+
+json demo_student_config() {
+  return {{"architectures", {"LlamaForCausalLM"}},
+          {"vocab_size", 99},
+          {"hidden_size", 96},
+          {"intermediate_size", 256},
+          {"num_hidden_layers", 3},
+          {"num_attention_heads", 4},
+          {"num_key_value_heads", 2},
+          {"max_position_embeddings", 128},
+          {"rms_norm_eps", 1e-6},
+          {"rope_theta", 10000.0},
+          {"tie_word_embeddings", true},
+          {"bos_token_id", 1},
+          {"eos_token_id", 2}};
+}
+
+namespace {
+
+// A tokenizer stand-in: benchmarks feed ids directly and never decode.
+class IdsOnly final : public Tokenizer {
+ public:
+  explicit IdsOnly(int64_t vocab) : vocab_(vocab) {}
+  std::vector<int64_t> encode(const std::string&) const override { return {}; }
+  std::string decode(const std::vector<int64_t>&) const override { return {}; }
+  int64_t vocab_size() const override { return vocab_; }
+  int64_t bos_id() const override { return 1; }
+  int64_t eos_id() const override { return 2; }
+  int64_t pad_id() const override { return 0; }
+  std::string kind() const override { return "ids"; }
+  std::string describe() const override { return "benchmark ids"; }
+
+ private:
+  int64_t vocab_;
+};
+
+}  // namespace
+
+json bench_distill(const DistillBenchOptions& opt) {
+  const auto device = parse_device(opt.device);
+  ModelSource teacher_src, student_src;
+  teacher_src.path = opt.teacher_dir;
+  student_src.path = opt.student_dir;
+  if (opt.teacher_dir.empty()) teacher_src.init = demo_teacher_config();
+  if (opt.student_dir.empty()) student_src.init = demo_student_config();
+
+  torch::manual_seed(opt.seed);
+  auto teacher = load_or_init_model(teacher_src, "teacher", device);
+  const auto vocab = teacher->config.vocab_size;
+  // Random sequences whose every token after the first is a target: the step's full cost.
+  auto data = std::make_shared<TrainingData>();
+  data->dataset.categories = {"bench"};
+  std::mt19937_64 rng(opt.seed);
+  for (int64_t i = 0; i < opt.batch * 4; ++i) {
+    TokenizedExample ex;
+    for (int64_t t = 0; t < opt.seq_len; ++t) {
+      ex.ids.push_back(static_cast<int64_t>(rng() % static_cast<uint64_t>(vocab)));
+      ex.loss_mask.push_back(t > 0 ? 1 : 0);
+    }
+    data->train.push_back(ex);
+  }
+  data->validation = data->train;
+  auto tok = std::make_shared<IdsOnly>(vocab);
+
+  json out = {{"device", device.str()},     {"batch", opt.batch},          {"seq_len", opt.seq_len},
+              {"ka_m", opt.ka_m},           {"ka_lambda", opt.ka_lambda},   {"teacher_params", teacher->num_parameters()},
+              {"teacher_active_params", teacher->num_active_parameters()}};
+  struct Case {
+    const char* key;
+    Method method;
+    bool batched;
+  };
+  for (const auto& c : {Case{"kd", Method::KD, true}, Case{"ka", Method::KA, true},
+                        Case{"ka_sequential", Method::KA, false}, Case{"sar", Method::SAR, true}}) {
+    RunConfig cfg;
+    cfg.method = c.method;
+    cfg.train.batch_size = opt.batch;
+    cfg.train.steps = 1000000;
+    cfg.train.warmup_steps = 0;
+    cfg.train.device = opt.device;
+    cfg.routing_every = 0;
+    cfg.ka.m = opt.ka_m;
+    cfg.ka.lambda = opt.ka_lambda;
+    cfg.ka.batched = c.batched;
+    torch::manual_seed(opt.seed);
+    auto student = load_or_init_model(student_src, "student", device);
+    // Each case gets its own teacher copy: SAR trains the routers.
+    auto t = load_or_init_model(teacher_src, "teacher", device);
+    if (student->config.vocab_size != vocab)
+      fail("bench distill: teacher and student vocabularies differ (", vocab, " and ", student->config.vocab_size, ")");
+    Trainer trainer(cfg, student, t, tok, data, device);
+    for (int i = 0; i < 2; ++i) trainer.step(false);
+    synchronize(device);
+    const auto start = std::chrono::steady_clock::now();
+    for (int64_t i = 0; i < opt.steps; ++i) trainer.step(false);
+    synchronize(device);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    out[c.key] = static_cast<double>(opt.steps * opt.batch * opt.seq_len) / seconds;
+    if (std::string(c.key) == "kd") out["student_params"] = student->num_parameters();
+  }
+  return out;
+}
+
+}  // namespace moekd
