@@ -1,0 +1,479 @@
+// The studio's widgets, offscreen: forms <-> run-config JSON, inline validation gating Start, a
+// tiny run driven from the window (charts, pause, resume, stop), responsiveness of the GUI thread
+// during runs, and screenshots of every view (docs/screenshots).
+#include <QAction>
+#include <QApplication>
+#include <QDir>
+#include <QElapsedTimer>
+#include <QComboBox>
+#include <QLabel>
+#include <QMessageBox>
+#include <QPushButton>
+#include <QTableWidget>
+#include <QLineEdit>
+#include <QScrollArea>
+#include <QSpinBox>
+#include <QStandardPaths>
+#include <QTabWidget>
+#include <QTemporaryDir>
+#include <QTimer>
+#include <QToolTip>
+#include <QtTest>
+#include <algorithm>
+#include <vector>
+
+#include "configure_view.h"
+#include "engine_api.h"
+#include "engine_worker.h"
+#include "experts_view.h"
+#include "main_window.h"
+#include "plot_style.h"
+#include "training_view.h"
+
+using json = nlohmann::json;
+using moekd::ui::ConfigureView;
+using moekd::ui::EngineWorker;
+using moekd::ui::MainWindow;
+
+namespace {
+
+// A Mixtral-shaped MoE trained from scratch on the built-in tasks: small enough for seconds on CPU.
+json tinyRun(const QString& runDir, int steps) {
+  return {{"name", "ui-test"},
+          {"run_dir", runDir.toStdString()},
+          {"method", "train-teacher"},
+          {"student",
+           {{"init",
+             {{"architectures", {"MixtralForCausalLM"}},
+              {"vocab_size", 99},
+              {"hidden_size", 32},
+              {"intermediate_size", 64},
+              {"num_hidden_layers", 2},
+              {"num_attention_heads", 4},
+              {"num_key_value_heads", 2},
+              {"num_local_experts", 4},
+              {"num_experts_per_tok", 2},
+              {"max_position_embeddings", 64},
+              {"bos_token_id", 1},
+              {"eos_token_id", 2}}}}},
+          {"data",
+           {{"kind", "builtin"}, {"seed", 1234}, {"train_examples", 800}, {"validation_examples", 16},
+            {"test_examples", 16}, {"max_len", 32}}},
+          {"train", {{"steps", steps}, {"batch_size", 8}, {"lr", 3e-3}, {"warmup_steps", 2}, {"seed", 3}}},
+          {"eval", {{"every", 15}, {"samples", 4}, {"max_new_tokens", 8}}},
+          {"log_every", 2},
+          {"routing_every", 5},
+          {"checkpoint_every", 0}};
+}
+
+QString diff(const json& a, const json& b) {
+  return QString::fromStdString(json::diff(a, b).dump());
+}
+
+// Measures how late a 10 ms repeating timer fires on the GUI thread.
+class LatencyProbe : public QObject {
+ public:
+  void start() {
+    delays_.clear();
+    clock_.start();
+    last_ = 0;
+    connect(&timer_, &QTimer::timeout, this, [this] {
+      const qint64 now = clock_.nsecsElapsed();
+      if (last_ > 0) delays_.push_back(std::max(0.0, (now - last_) / 1e6 - 10.0));
+      last_ = now;
+    });
+    timer_.setTimerType(Qt::PreciseTimer);
+    timer_.start(10);
+  }
+  void stop() { timer_.stop(); }
+  double percentile(double p) const {
+    if (delays_.empty()) return 0;
+    std::vector<double> d = delays_;
+    std::sort(d.begin(), d.end());
+    return d[std::min(d.size() - 1, static_cast<size_t>(p * (d.size() - 1) + 0.5))];
+  }
+  size_t samples() const { return delays_.size(); }
+
+ private:
+  QTimer timer_;
+  QElapsedTimer clock_;
+  qint64 last_ = 0;
+  std::vector<double> delays_;
+};
+
+void saveShot(QWidget* w, const QString& name) {
+  QDir().mkpath(MOEKD_SCREENSHOTS);
+  const QString path = QString(MOEKD_SCREENSHOTS) + "/" + name;
+  QVERIFY2(w->grab().save(path), qPrintable(path));
+}
+
+}  // namespace
+
+class TestUi : public QObject {
+  Q_OBJECT
+ private Q_SLOTS:
+  void initTestCase() {
+    QStandardPaths::setTestModeEnabled(true);  // window settings go to a test location
+    QApplication::setOrganizationName("MoE-KD Studio");
+    QApplication::setApplicationName("MoE-KD Studio test");
+    EngineWorker::registerMetaTypes();
+  }
+
+  void presetsLoad() {
+    ConfigureView view;
+    QVERIFY2(view.isValid(), qPrintable(view.validationMessage()));  // opens on the demo preset
+    QCOMPARE(view.config()["method"], json("train-teacher"));
+    QCOMPARE(view.config()["train"]["steps"], json(3000));
+    QCOMPARE(view.config()["student"]["init"]["num_local_experts"], json(8));
+    QVERIFY(view.loadPreset("paper-like"));
+    QVERIFY(!view.isValid());  // teacher and data paths are left for the user
+    QCOMPARE(view.config()["method"], json("kd"));
+    QCOMPARE(view.config()["student"]["init"]["hidden_size"], json(2048));
+  }
+
+  void formJsonRoundTrip_data() {
+    QTest::addColumn<QByteArray>("config");
+    const QString hf = QString(MOEKD_TEST_DATA) + "/hf/";
+    QTest::newRow("train-teacher") << QByteArray::fromStdString(tinyRun("/tmp/rt-a", 30).dump());
+    json kd = tinyRun("/tmp/rt-b", 120);
+    kd["method"] = "ka";
+    kd["teacher"] = {{"path", (hf + "mixtral").toStdString()}};
+    kd["student"] = {{"path", (hf + "llama").toStdString()}};
+    kd["distill"] = {{"divergence", "skew_kl"}, {"alpha", 0.3}, {"temperature", 2.5}, {"skew_alpha", 0.2}};
+    kd["ka"] = {{"m", 3}, {"lambda", 0.15}, {"k_prime", 1}};
+    kd["train"]["lr"] = 1.7e-4;
+    kd["train"]["schedule"] = "linear";
+    kd["train"]["seed"] = 18446744073709551615ull;
+    kd["data"]["seed"] = 42;
+    QTest::newRow("ka, folders") << QByteArray::fromStdString(kd.dump());
+    json sar = tinyRun("/tmp/rt-c", 50);
+    sar["method"] = "sar";
+    sar["teacher"] = {{"path", (hf + "qwen2_moe").toStdString()}};
+    sar["student"]["init"]["architectures"] = {"LlamaForCausalLM"};
+    sar["student"]["init"].erase("num_local_experts");
+    sar["student"]["init"].erase("num_experts_per_tok");
+    sar["sar"] = {{"router_lr", 0.001}, {"direction", "reverse"}, {"policy", "topp"}, {"top_p", 0.8}};
+    sar["data"] = {{"kind", "jsonl"}, {"path", (QString(MOEKD_TEST_DATA) + "/jsonl/dolly_small.jsonl").toStdString()},
+                   {"tokenizer", "builtin"}, {"max_len", 128}};
+    QTest::newRow("sar, jsonl") << QByteArray::fromStdString(sar.dump());
+  }
+
+  void formJsonRoundTrip() {
+    QFETCH(QByteArray, config);
+    const json c = json::parse(config.toStdString());
+    const json expected = moekd::ui::normalize_run_config(c, "test");
+    ConfigureView view;
+    view.setConfig(c);
+    QVERIFY2(view.isValid(), qPrintable(view.validationMessage()));
+    QVERIFY2(view.config() == expected, qPrintable(diff(expected, view.config())));
+
+    // Save as the CLI reads it, load into a fresh form: still identical.
+    QTemporaryDir dir;
+    const QString path = dir.filePath("run.json");
+    QVERIFY(view.saveFile(path));
+    ConfigureView other;
+    QString error;
+    QVERIFY2(other.loadFile(path, &error), qPrintable(error));
+    QVERIFY2(other.config() == expected, qPrintable(diff(expected, other.config())));
+  }
+
+  void invalidInputKeepsStartDisabled() {
+    MainWindow w;
+    QTemporaryDir dir;
+    json c = tinyRun(dir.filePath("run"), 30);
+    c["method"] = "kd";
+    c["teacher"] = {{"path", (QString(MOEKD_TEST_DATA) + "/hf/mixtral").toStdString()}};
+    w.configureView()->setConfig(c);
+    QVERIFY2(w.configureView()->isValid(), qPrintable(w.configureView()->validationMessage()));
+    QVERIFY(w.startAction()->isEnabled());
+    auto* label = w.configureView()->findChild<QLabel*>("validation");
+    QVERIFY(label);
+
+    auto* teacher = w.configureView()->findChild<QLineEdit*>("teacher.path");
+    QVERIFY(teacher);
+    const QString good = teacher->text();
+    teacher->setText("");
+    QVERIFY(!w.configureView()->isValid());
+    QVERIFY(!w.startAction()->isEnabled());
+    QVERIFY2(label->text().contains("teacher.path"), qPrintable(label->text()));
+    teacher->setText(good);
+    QVERIFY(w.configureView()->isValid());
+    QVERIFY(w.startAction()->isEnabled());
+
+    auto* steps = w.configureView()->findChild<QSpinBox*>("train.steps");
+    QVERIFY(steps);
+    steps->setValue(0);
+    QVERIFY(!w.startAction()->isEnabled());
+    QVERIFY2(label->text().contains("train.steps"), qPrintable(label->text()));
+    QVERIFY(label->palette().color(QPalette::WindowText) != w.palette().color(QPalette::WindowText));
+    steps->setValue(30);
+    QVERIFY(w.startAction()->isEnabled());
+
+    auto* lr = w.configureView()->findChild<QLineEdit*>("train.lr");
+    lr->setText("fast");
+    QVERIFY(!w.startAction()->isEnabled());
+    QVERIFY2(label->text().contains("train.lr"), qPrintable(label->text()));
+    lr->setText("0.001");
+    QVERIFY(w.startAction()->isEnabled());
+
+    // After choosing a teacher the form shows what it is.
+    auto* info = w.configureView()->findChild<QLabel*>("teacher.info");
+    QVERIFY(info);
+    QVERIFY2(info->text().contains("MixtralForCausalLM") && info->text().contains("experts"), qPrintable(info->text()));
+    teacher->setText(dir.filePath("nowhere"));
+    Q_EMIT teacher->editingFinished();
+    QVERIFY2(info->text().contains("nowhere"), qPrintable(info->text()));  // the engine's message, inline
+    teacher->setText(good);
+    Q_EMIT teacher->editingFinished();
+
+    // A JSONL data set shows its rows and categories.
+    w.configureView()->findChild<QComboBox*>("data.kind")->setCurrentText("jsonl");
+    w.configureView()->findChild<QLineEdit*>("data.path")->setText(QString(MOEKD_TEST_DATA) + "/jsonl/dolly_small.jsonl");
+    auto* preview = w.configureView()->findChild<QTableWidget*>("data.preview");
+    auto* dataInfo = w.configureView()->findChild<QLabel*>("data.info");
+    QTRY_VERIFY2(dataInfo->text().contains("open_qa"), qPrintable(dataInfo->text()));
+    QVERIFY(preview->rowCount() > 0);
+    QVERIFY(!preview->item(0, 1)->text().contains("###"));  // the instruction, not the template
+    w.resize(1400, 900);
+    w.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&w));
+    {
+      // At a realistic window size every field fits: the forms need no scrolling.
+      auto* scroll = w.configureView()->findChild<QScrollArea*>();
+      const QSize need = scroll->widget()->minimumSizeHint(), have = scroll->viewport()->size();
+      QVERIFY2(need.width() <= have.width() && need.height() <= have.height(),
+               qPrintable(QString("forms need %1x%2, have %3x%4").arg(need.width()).arg(need.height())
+                              .arg(have.width()).arg(have.height())));
+    }
+    saveShot(&w, "configure-kd.png");
+  }
+
+  void engineFailureIsReported() {
+    MainWindow w;
+    QTemporaryDir dir;
+    QDir().mkpath(dir.filePath("taken"));
+    QFile marker(dir.filePath("taken/metrics.jsonl"));
+    QVERIFY(marker.open(QIODevice::WriteOnly));
+    marker.write("{}\n");
+    marker.close();
+    json c = tinyRun(dir.filePath("taken"), 10);
+    c["student"]["init"]["num_attention_heads"] = 5;  // 32 is not divisible by 5: refused by the form
+    w.configureView()->setConfig(c);
+    QVERIFY(!w.startAction()->isEnabled());
+    c["student"]["init"]["num_attention_heads"] = 4;
+    w.configureView()->setConfig(c);
+    QVERIFY(w.startAction()->isEnabled());
+    w.startAction()->trigger();  // the folder already holds a run: the engine refuses it
+    QTRY_VERIFY_WITH_TIMEOUT(!w.lastError().isEmpty(), 60000);
+    QTRY_COMPARE_WITH_TIMEOUT(w.state(), EngineWorker::State::Idle, 30000);
+    QVERIFY(w.startAction()->isEnabled());
+    QTRY_VERIFY(w.findChild<QMessageBox*>("runFailedMessage") != nullptr);
+    qInfo("engine error shown to the user: %s", qPrintable(w.lastError()));
+    w.findChild<QMessageBox*>("runFailedMessage")->close();
+  }
+
+  void closeDuringRunStopsCleanly() {
+    QTemporaryDir dir;
+    auto* w = new MainWindow;
+    w->show();
+    w->configureView()->setConfig(tinyRun(dir.filePath("run-c"), 1000000));
+    w->startAction()->trigger();
+    QTRY_VERIFY_WITH_TIMEOUT(w->lastStep() >= 10, 120000);
+    // Answer the "Stop the run?" question with Yes.
+    QTimer answer;
+    connect(&answer, &QTimer::timeout, this, [&answer] {
+      if (auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget())) {
+        answer.stop();
+        box->button(QMessageBox::Yes)->click();
+      }
+    });
+    answer.start(50);
+    w->close();
+    QTRY_VERIFY_WITH_TIMEOUT(!w->isVisible(), 60000);
+    QCOMPARE(w->state(), EngineWorker::State::Idle);
+    QVERIFY(w->lastRunStoppedEarly());
+    QVERIFY(QDir(dir.filePath("run-c/checkpoints/last")).exists());
+    delete w;
+  }
+
+  void runFromWindow() {
+    MainWindow w;
+    w.resize(1400, 900);
+    w.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&w));
+    QTemporaryDir dir;
+    std::vector<moekd::RoutingSnapshot> snapshots;
+    connect(w.worker(), &EngineWorker::routingSnapshot, this,
+            [&snapshots](const moekd::RoutingSnapshot& s) { snapshots.push_back(s); });
+    std::vector<EngineWorker::State> states;
+    connect(w.worker(), &EngineWorker::stateChanged, this,
+            [&states](EngineWorker::State s) { states.push_back(s); });
+
+    LatencyProbe probe;
+    probe.start();
+
+    // 1. A whole tiny run.
+    w.configureView()->setConfig(tinyRun(dir.filePath("run-a"), 30));
+    QVERIFY2(w.startAction()->isEnabled(), qPrintable(w.configureView()->validationMessage()));
+    w.startAction()->trigger();
+    QVERIFY(!w.startAction()->isEnabled());
+    QTRY_VERIFY_WITH_TIMEOUT(w.finishedRuns() == 1 || !w.lastError().isEmpty(), 180000);
+    QVERIFY2(w.lastError().isEmpty(), qPrintable(w.lastError()));
+    QTRY_COMPARE_WITH_TIMEOUT(w.state(), EngineWorker::State::Idle, 30000);
+    QCOMPARE(w.lastStep(), qint64(30));
+    QVERIFY(!w.lastRunStoppedEarly());
+    QVERIFY(w.startAction()->isEnabled());
+    QVERIFY(QFile::exists(dir.filePath("run-a/checkpoints/last/model.safetensors")) ||
+            QDir(dir.filePath("run-a/checkpoints/last")).exists());
+    w.trainingView()->replotNow();
+    QCOMPARE(w.trainingView()->pointCount(), 15);  // log_every 2
+    QCOMPARE(w.trainingView()->drawnPoints("loss"), 15);
+    QVERIFY(w.trainingView()->drawnPoints("val_loss") >= 1);
+    QVERIFY(!snapshots.empty());
+    QCOMPARE(snapshots.back().layers.size(), size_t(2));
+
+    // The heatmap shows the last snapshot: layers x experts cells equal to its usage shares, its
+    // mean router probabilities, and each category's usage.
+    {
+      const moekd::RoutingSnapshot& last = snapshots.back();
+      auto* experts = w.expertsView();
+      experts->setModel(QString::fromStdString(last.model));
+      experts->setMeasure(0);
+      experts->setCategory("");
+      QCPColorMapData* data = experts->colorMap()->data();
+      QCOMPARE(data->valueSize(), 2);
+      QCOMPARE(data->keySize(), 4);
+      for (int l = 0; l < 2; ++l)
+        for (int e = 0; e < 4; ++e) QCOMPARE(data->cell(e, l), last.layers[l].usage[e]);
+      experts->setMeasure(1);
+      data = experts->colorMap()->data();
+      for (int l = 0; l < 2; ++l)
+        for (int e = 0; e < 4; ++e) QCOMPARE(data->cell(e, l), last.layers[l].mean_prob[e]);
+      experts->setMeasure(0);
+      QVERIFY(!last.usage_by_category.empty());
+      const auto& [category, usage] = *last.usage_by_category.begin();
+      experts->setCategory(QString::fromStdString(category));
+      data = experts->colorMap()->data();
+      for (int l = 0; l < 2; ++l)
+        for (int e = 0; e < 4; ++e) QCOMPARE(data->cell(e, l), usage[l][e]);
+      experts->setCategory("");
+
+      // Hovering a cell names it, with its share and token count.
+      QCustomPlot* heat = experts->heatmapPlot();
+      w.tabs()->setCurrentWidget(experts);
+      heat->replot();
+      const QPointF at(heat->xAxis->coordToPixel(3), heat->yAxis->coordToPixel(1));
+      QMouseEvent move(QEvent::MouseMove, at, heat->mapToGlobal(at), Qt::NoButton, Qt::NoButton, Qt::NoModifier);
+      QApplication::sendEvent(heat, &move);
+      QTRY_VERIFY(QToolTip::isVisible());
+      const QString tip = QToolTip::text();
+      QVERIFY2(tip.contains("layer 1, expert 3") && tip.contains("token slots"), qPrintable(tip));
+      QVERIFY2(tip.contains(QString::number(100 * last.layers[1].usage[3], 'f', 2)), qPrintable(tip));
+      QToolTip::hideText();
+      QCOMPARE(experts->snapshotCount(QString::fromStdString(last.model)), 6);  // steps 5, 10, ..., 30
+      QVERIFY(experts->historyPlot()->graphCount() == 5);  // 4 experts + the balanced line
+      QCOMPARE(experts->historyPlot()->graph(0)->data()->size(), 6);
+    }
+
+    // 2. A long run: pause holds the steps, resume continues, stop ends it with a checkpoint.
+    states.clear();
+    json long_run = tinyRun(dir.filePath("run-b"), 600);  // stopped long before its end
+    long_run["eval"]["every"] = 50;
+    long_run["train"]["warmup_steps"] = 30;
+    long_run["student"]["init"]["num_hidden_layers"] = 4;  // a fuller heatmap for the screenshots
+    long_run["student"]["init"]["num_local_experts"] = 8;
+    w.configureView()->setConfig(long_run);
+    w.startAction()->trigger();
+    QTRY_VERIFY_WITH_TIMEOUT(w.lastStep() >= 120 || !w.lastError().isEmpty(), 180000);
+    QVERIFY2(w.lastError().isEmpty(), qPrintable(w.lastError()));
+    QCOMPARE(w.state(), EngineWorker::State::Running);
+    QVERIFY(w.pauseAction()->isEnabled() && w.stopAction()->isEnabled());
+    w.pauseAction()->trigger();
+    QCOMPARE(w.state(), EngineWorker::State::Paused);
+    QCOMPARE(w.pauseAction()->text(), QString("Resume"));
+    QTest::qWait(400);  // the step in flight finishes and reports
+    const qint64 pausedAt = w.lastStep();
+    QTest::qWait(1200);
+    QCOMPARE(w.lastStep(), pausedAt);
+    w.pauseAction()->trigger();
+    QCOMPARE(w.state(), EngineWorker::State::Running);
+    QTRY_VERIFY_WITH_TIMEOUT(w.lastStep() > pausedAt + 20, 60000);
+    w.stopAction()->trigger();
+    QCOMPARE(w.state(), EngineWorker::State::Stopping);
+    QVERIFY(!w.stopAction()->isEnabled());
+    QTRY_VERIFY_WITH_TIMEOUT(w.finishedRuns() == 2, 60000);
+    QTRY_COMPARE_WITH_TIMEOUT(w.state(), EngineWorker::State::Idle, 30000);
+    QVERIFY(w.lastRunStoppedEarly());
+    QVERIFY(w.lastStep() < 600);
+    QVERIFY(QDir(dir.filePath("run-b/checkpoints/last")).exists());
+    QVERIFY(std::find(states.begin(), states.end(), EngineWorker::State::Stopping) != states.end());
+    probe.stop();
+
+    qInfo("GUI thread timer delay during runs over %zu ticks: p50 %.2f ms, p99 %.2f ms, worst %.2f ms",
+          probe.samples(), probe.percentile(0.5), probe.percentile(0.99), probe.percentile(1.0));
+    QVERIFY(probe.samples() > 100);
+    QVERIFY2(probe.percentile(0.99) < 500, "the GUI thread stalled during a run");
+
+    // 3. Exports.
+    QVERIFY(w.trainingView()->exportCsv(dir.filePath("t.csv")));
+    QFile csv(dir.filePath("t.csv"));
+    QVERIFY(csv.open(QIODevice::ReadOnly));
+    QVERIFY(csv.readLine().startsWith("step,loss,ce,"));
+    QVERIFY(w.trainingView()->exportImages(dir.filePath("t.png"), false));
+    QVERIFY(QFile::exists(dir.filePath("t-losses.png")));
+    QVERIFY(w.trainingView()->exportImages(dir.filePath("t.pdf"), true));
+    QVERIFY(QFile::exists(dir.filePath("t-grad-norm.pdf")));
+
+    // 4. Screenshots of every view, at a realistic window size.
+    w.trainingView()->setSmoothing(0.6);
+    w.tabs()->setCurrentWidget(w.trainingView());
+    w.trainingView()->replotNow();
+    QTest::qWait(200);
+    saveShot(&w, "training.png");
+    w.trainingView()->setLogScale(true);
+    w.trainingView()->setSmoothing(0.9);
+    w.trainingView()->replotNow();
+    QCOMPARE(w.trainingView()->plots().first()->yAxis->scaleType(), QCPAxis::stLogarithmic);
+    QTest::qWait(200);
+    {
+      const QVector<double> ticks = w.trainingView()->plots()[1]->yAxis->tickVector();
+      QVERIFY(ticks.size() >= 2 && ticks.size() <= 12);
+    }
+    saveShot(&w, "training-log.png");
+    w.trainingView()->setLogScale(false);
+    w.trainingView()->setSmoothing(0.6);
+    w.tabs()->setCurrentWidget(w.expertsView());
+    QTest::qWait(200);
+    saveShot(&w, "experts.png");
+
+    // A dark desktop: the charts take the palette too.
+    QPalette dark;
+    dark.setColor(QPalette::Window, QColor(0x2b, 0x2b, 0x2b));
+    dark.setColor(QPalette::WindowText, QColor(0xe6, 0xe6, 0xe6));
+    dark.setColor(QPalette::Base, QColor(0x1e, 0x1e, 0x1e));
+    dark.setColor(QPalette::AlternateBase, QColor(0x35, 0x35, 0x35));
+    dark.setColor(QPalette::Text, QColor(0xe6, 0xe6, 0xe6));
+    dark.setColor(QPalette::Button, QColor(0x35, 0x35, 0x35));
+    dark.setColor(QPalette::ButtonText, QColor(0xe6, 0xe6, 0xe6));
+    dark.setColor(QPalette::Highlight, QColor(0x3d, 0x7a, 0xd6));
+    dark.setColor(QPalette::HighlightedText, Qt::white);
+    for (auto role : {QPalette::WindowText, QPalette::Text, QPalette::ButtonText})
+      dark.setColor(QPalette::Disabled, role, QColor(0x80, 0x80, 0x80));
+    w.setPalette(dark);
+    QTest::qWait(200);
+    QCOMPARE(w.trainingView()->plots().first()->xAxis->tickLabelColor(), QColor(0xe6, 0xe6, 0xe6));
+    saveShot(&w, "experts-dark.png");
+    w.tabs()->setCurrentWidget(w.trainingView());
+    w.trainingView()->replotNow();
+    QTest::qWait(200);
+    saveShot(&w, "training-dark.png");
+    w.setPalette(QPalette());
+    w.configureView()->loadPreset("demo-teacher");
+    w.tabs()->setCurrentWidget(w.configureView());
+    QTest::qWait(400);  // the data preview's debounce
+    saveShot(&w, "configure.png");
+  }
+};
+
+QTEST_MAIN(TestUi)
+#include "test_ui.moc"

@@ -1,0 +1,103 @@
+#include "engine_worker.h"
+
+#include <QMutexLocker>
+#include <memory>
+
+#include "engine_api.h"
+#include "session/run_config.h"
+#include "session/session.h"
+#include "util/error.h"
+
+namespace moekd::ui {
+
+nlohmann::json normalize_run_config(const nlohmann::json& j, const std::string& source) {
+  return to_json(parse_run_config(j, source));
+}
+
+nlohmann::json default_run_config() { return to_json(RunConfig{}); }
+
+EngineWorker::EngineWorker(QObject* parent) : QObject(parent) { registerMetaTypes(); }
+
+EngineWorker::~EngineWorker() = default;
+
+void EngineWorker::registerMetaTypes() {
+  qRegisterMetaType<moekd::StepMetrics>("moekd::StepMetrics");
+  qRegisterMetaType<moekd::RoutingSnapshot>("moekd::RoutingSnapshot");
+  qRegisterMetaType<moekd::EvalResult>("moekd::EvalResult");
+  qRegisterMetaType<moekd::CheckpointSaved>("moekd::CheckpointSaved");
+  qRegisterMetaType<moekd::RunFinished>("moekd::RunFinished");
+  qRegisterMetaType<moekd::ui::EngineWorker::State>("moekd::ui::EngineWorker::State");
+}
+
+void EngineWorker::setState(State s) {
+  state_ = s;
+  Q_EMIT stateChanged(s);
+}
+
+void EngineWorker::pause() {
+  QMutexLocker lock(&mutex_);
+  if (!session_ || state_ != State::Running) return;
+  session_->set_paused(true);
+  setState(State::Paused);
+}
+
+void EngineWorker::resume() {
+  QMutexLocker lock(&mutex_);
+  if (!session_ || state_ != State::Paused) return;
+  session_->set_paused(false);
+  setState(State::Running);
+}
+
+void EngineWorker::stop() {
+  QMutexLocker lock(&mutex_);
+  if (!session_ || state_ == State::Stopping || state_ == State::Idle) return;
+  session_->request_stop();  // also wakes a paused run
+  setState(State::Stopping);
+}
+
+void EngineWorker::start(QByteArray configJson) {
+  if (state_ != State::Idle) {
+    Q_EMIT failed(tr("A run is already in progress."));
+    return;
+  }
+  std::unique_ptr<Session> session;
+  try {
+    const auto j = nlohmann::json::parse(configJson.constData(), configJson.constData() + configJson.size());
+    session = std::make_unique<Session>(parse_run_config(j, "studio config"));
+  } catch (const nlohmann::json::exception& e) {
+    Q_EMIT failed(tr("The run configuration is not valid JSON: %1").arg(QString::fromStdString(e.what())));
+    setState(State::Idle);
+    return;
+  } catch (const std::exception& e) {
+    Q_EMIT failed(QString::fromStdString(e.what()));
+    setState(State::Idle);
+    return;
+  }
+  session->add_observer(this);
+  {
+    QMutexLocker lock(&mutex_);
+    session_ = session.get();
+    setState(State::Running);
+  }
+  Q_EMIT runStarted(session->config().train.steps, QString::fromStdString(session->config().run_dir));
+  session->run();  // reports failures through on_failed; never throws
+  {
+    QMutexLocker lock(&mutex_);
+    session_ = nullptr;
+  }
+  session.reset();  // joins nothing; frees the models before the state says idle
+  setState(State::Idle);
+}
+
+void EngineWorker::on_step(const StepMetrics& e) { Q_EMIT stepMetrics(e); }
+void EngineWorker::on_routing(const RoutingSnapshot& e) { Q_EMIT routingSnapshot(e); }
+void EngineWorker::on_eval(const EvalResult& e) { Q_EMIT evaluation(e); }
+void EngineWorker::on_checkpoint(const CheckpointSaved& e) { Q_EMIT checkpointSaved(e); }
+void EngineWorker::on_finished(const RunFinished& e) { Q_EMIT finished(e); }
+void EngineWorker::on_failed(const RunFailed& e) {
+  Q_EMIT failed(e.step > 0 ? tr("Step %1: %2").arg(e.step).arg(QString::fromStdString(e.message))
+                           : QString::fromStdString(e.message));
+}
+void EngineWorker::on_message(const std::string& m) { Q_EMIT message(QString::fromStdString(m)); }
+
+}  // namespace moekd::ui

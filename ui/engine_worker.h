@@ -1,0 +1,80 @@
+#pragma once
+// The bridge between a moekd::Session and the widgets. The worker lives in its own QThread; start()
+// runs a whole session there (its event loop is blocked meanwhile), and the session's observer
+// callbacks become queued signals carrying the event structs. pause(), resume() and stop() are
+// thread-safe and meant to be called directly from the GUI thread while start() is running.
+#include <QByteArray>
+#include <QMetaType>
+#include <QMutex>
+#include <QObject>
+#include <QString>
+#include <atomic>
+
+#include "session/events.h"
+
+Q_DECLARE_METATYPE(moekd::StepMetrics)
+Q_DECLARE_METATYPE(moekd::RoutingSnapshot)
+Q_DECLARE_METATYPE(moekd::EvalResult)
+Q_DECLARE_METATYPE(moekd::CheckpointSaved)
+Q_DECLARE_METATYPE(moekd::RunFinished)
+
+namespace moekd {
+class Session;
+}
+
+namespace moekd::ui {
+
+class EngineWorker : public QObject, public RunObserver {
+  Q_OBJECT
+ public:
+  enum class State { Idle, Running, Paused, Stopping };
+  Q_ENUM(State)
+
+  explicit EngineWorker(QObject* parent = nullptr);
+  ~EngineWorker() override;
+
+  // Registers the event structs for queued connections (idempotent).
+  static void registerMetaTypes();
+
+  State state() const { return state_.load(); }
+
+  // Thread-safe: act on the running session from any thread. No-ops when nothing runs.
+  void pause();
+  void resume();
+  void stop();
+
+ public Q_SLOTS:
+  // Runs one session to its end on the worker's thread. configJson is a run config (the CLI's
+  // JSON); a config or engine error is reported through failed().
+  void start(QByteArray configJson);
+
+ Q_SIGNALS:
+  void stateChanged(moekd::ui::EngineWorker::State state);
+  void runStarted(qint64 totalSteps, QString runDir);
+  void stepMetrics(moekd::StepMetrics metrics);
+  void routingSnapshot(moekd::RoutingSnapshot snapshot);
+  void evaluation(moekd::EvalResult result);
+  void checkpointSaved(moekd::CheckpointSaved checkpoint);
+  void finished(moekd::RunFinished result);
+  void failed(QString message);
+  void message(QString text);
+
+ private:
+  void setState(State s);
+  // RunObserver, called on the worker thread.
+  void on_step(const StepMetrics& e) override;
+  void on_routing(const RoutingSnapshot& e) override;
+  void on_eval(const EvalResult& e) override;
+  void on_checkpoint(const CheckpointSaved& e) override;
+  void on_finished(const RunFinished& e) override;
+  void on_failed(const RunFailed& e) override;
+  void on_message(const std::string& m) override;
+
+  QMutex mutex_;                 // guards session_ against the run ending while a control acts
+  Session* session_ = nullptr;   // owned by start()'s frame while a run is in progress
+  std::atomic<State> state_{State::Idle};
+};
+
+}  // namespace moekd::ui
+
+Q_DECLARE_METATYPE(moekd::ui::EngineWorker::State)

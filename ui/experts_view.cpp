@@ -1,0 +1,349 @@
+#include "experts_view.h"
+
+#include <QComboBox>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QSpinBox>
+#include <QToolTip>
+#include <QVBoxLayout>
+#include <algorithm>
+#include <cmath>
+
+#include "plot_style.h"
+
+namespace moekd::ui {
+
+namespace {
+enum Measure { kUsage = 0, kMeanProb = 1 };
+}
+
+ExpertsView::ExpertsView(QWidget* parent) : QWidget(parent) {
+  auto* outer = new QVBoxLayout(this);
+  auto* bar = new QHBoxLayout;
+  bar->addWidget(new QLabel(tr("Model")));
+  model_ = new QComboBox;
+  model_->setObjectName("model");
+  model_->setMinimumContentsLength(10);
+  bar->addWidget(model_);
+  bar->addSpacing(12);
+  bar->addWidget(new QLabel(tr("Show")));
+  measure_ = new QComboBox;
+  measure_->setObjectName("measure");
+  measure_->addItem(tr("Usage (share of routed token slots)"));
+  measure_->addItem(tr("Mean router probability"));
+  bar->addWidget(measure_);
+  bar->addSpacing(12);
+  bar->addWidget(new QLabel(tr("Category")));
+  category_ = new QComboBox;
+  category_->setObjectName("category");
+  category_->setMinimumContentsLength(10);
+  bar->addWidget(category_);
+  bar->addSpacing(12);
+  info_ = new QLabel(tr("No routing snapshot yet: they arrive every `routing_every` steps of an MoE run."));
+  info_->setObjectName("snapshotInfo");
+  bar->addWidget(info_, 1);
+  outer->addLayout(bar);
+
+  heat_ = new QCustomPlot;
+  heat_->setObjectName("heatmap");
+  heat_->setMouseTracking(true);
+  heat_->axisRect()->setupFullAxesBox(true);
+  heat_->xAxis->setLabel(tr("expert"));
+  heat_->yAxis->setLabel(tr("layer"));
+  heat_->yAxis->setRangeReversed(true);  // layer 0 on top, as the model stacks them
+  map_ = new QCPColorMap(heat_->xAxis, heat_->yAxis);
+  map_->setInterpolate(false);
+  map_->setTightBoundary(false);
+  scale_ = new QCPColorScale(heat_);
+  heat_->plotLayout()->addElement(0, 1, scale_);
+  scale_->setType(QCPAxis::atRight);
+  map_->setColorScale(scale_);
+  map_->setGradient(viridisGradient());
+  auto* group = new QCPMarginGroup(heat_);
+  heat_->axisRect()->setMarginGroup(QCP::msBottom | QCP::msTop, group);
+  scale_->setMarginGroup(QCP::msBottom | QCP::msTop, group);
+  applyPalette(heat_, palette());
+  scale_->axis()->setBasePen(QPen(palette().color(QPalette::WindowText)));
+  scale_->axis()->setTickLabelColor(palette().color(QPalette::WindowText));
+  scale_->axis()->setLabelColor(palette().color(QPalette::WindowText));
+  connect(heat_, &QCustomPlot::mouseMove, this, &ExpertsView::showTooltip);
+  outer->addWidget(heat_, 3);
+
+  auto* bar2 = new QHBoxLayout;
+  bar2->addWidget(new QLabel(tr("Expert usage over the run, layer")));
+  layer_ = new QSpinBox;
+  layer_->setObjectName("historyLayer");
+  layer_->setRange(0, 0);
+  bar2->addWidget(layer_);
+  bar2->addStretch(1);
+  outer->addLayout(bar2);
+
+  history_ = new QCustomPlot;
+  history_->setObjectName("usageHistory");
+  history_->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+  history_->xAxis->setLabel(tr("step"));
+  history_->yAxis->setLabel(tr("share of routed token slots"));
+  history_->legend->setVisible(true);
+  history_->legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
+  history_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+  applyPalette(history_, palette());
+  outer->addWidget(history_, 2);
+
+  connect(model_, &QComboBox::currentTextChanged, this, [this] {
+    if (updating_) return;
+    refreshSelectors();
+    redrawHeatmap();
+    redrawHistory();
+  });
+  connect(measure_, &QComboBox::currentIndexChanged, this, [this] {
+    if (!updating_) redrawHeatmap();
+  });
+  connect(category_, &QComboBox::currentIndexChanged, this, [this] {
+    if (!updating_) redrawHeatmap();
+  });
+  connect(layer_, &QSpinBox::valueChanged, this, [this] {
+    if (!updating_) redrawHistory();
+  });
+  redrawHeatmap();
+  redrawHistory();
+}
+
+void ExpertsView::clear() {
+  latest_.clear();
+  history_by_model_.clear();
+  updating_ = true;
+  model_->clear();
+  category_->clear();
+  layer_->setRange(0, 0);
+  updating_ = false;
+  info_->setText(tr("No routing snapshot yet: they arrive every `routing_every` steps of an MoE run."));
+  redrawHeatmap();
+  redrawHistory();
+}
+
+void ExpertsView::addSnapshot(const moekd::RoutingSnapshot& s) {
+  const QString model = QString::fromStdString(s.model);
+  latest_[model] = s;
+  History& h = history_by_model_[model];
+  h.steps.push_back(static_cast<double>(s.step));
+  std::vector<std::vector<double>> usage;
+  for (const auto& l : s.layers) usage.push_back(l.usage);
+  h.usage.push_back(std::move(usage));
+  if (model_->findText(model) < 0) {
+    updating_ = true;
+    model_->addItem(model);
+    // The teacher is the model the methods are about; show it first when it reports.
+    if (model == "teacher" || model_->count() == 1) model_->setCurrentText(model);
+    updating_ = false;
+  }
+  if (model == model_->currentText()) {
+    refreshSelectors();
+    redrawHeatmap();
+    redrawHistory();
+  }
+}
+
+int ExpertsView::snapshotCount(const QString& model) const {
+  auto it = history_by_model_.find(model);
+  return it == history_by_model_.end() ? 0 : static_cast<int>(it->second.steps.size());
+}
+
+void ExpertsView::setModel(const QString& model) { model_->setCurrentText(model); }
+void ExpertsView::setMeasure(int measure) { measure_->setCurrentIndex(measure); }
+void ExpertsView::setCategory(const QString& category) {
+  const int i = category.isEmpty() ? 0 : category_->findText(category);
+  if (i >= 0) category_->setCurrentIndex(i);
+}
+void ExpertsView::setHistoryLayer(int position) { layer_->setValue(position); }
+
+const moekd::RoutingSnapshot* ExpertsView::current() const {
+  auto it = latest_.find(model_->currentText());
+  return it == latest_.end() ? nullptr : &it->second;
+}
+
+void ExpertsView::refreshSelectors() {
+  const auto* s = current();
+  updating_ = true;
+  const QString wanted = category_->currentIndex() > 0 ? category_->currentText() : QString();
+  category_->clear();
+  category_->addItem(tr("all tokens"));
+  if (s)
+    for (const auto& [name, _] : s->usage_by_category) category_->addItem(QString::fromStdString(name));
+  const int i = wanted.isEmpty() ? 0 : category_->findText(wanted);
+  category_->setCurrentIndex(i < 0 ? 0 : i);
+  category_->setEnabled(s && !s->usage_by_category.empty());
+  const int layers = s ? static_cast<int>(s->layers.size()) : 0;
+  layer_->setRange(0, std::max(0, layers - 1));
+  updating_ = false;
+}
+
+std::vector<std::vector<double>> ExpertsView::matrix() const {
+  const auto* s = current();
+  if (!s || s->layers.empty()) return {};
+  if (measure_->currentIndex() == kUsage && category_->currentIndex() > 0) {
+    auto it = s->usage_by_category.find(category_->currentText().toStdString());
+    if (it != s->usage_by_category.end()) return it->second;
+  }
+  std::vector<std::vector<double>> m;
+  for (const auto& l : s->layers) m.push_back(measure_->currentIndex() == kMeanProb ? l.mean_prob : l.usage);
+  return m;
+}
+
+void ExpertsView::redrawHeatmap() {
+  const auto m = matrix();
+  const auto* s = current();
+  const bool usage = measure_->currentIndex() == kUsage;
+  category_->setEnabled(usage && s && !s->usage_by_category.empty());
+  scale_->axis()->setLabel(usage ? tr("share of routed token slots") : tr("mean router probability"));
+  if (m.empty() || m[0].empty()) {
+    heat_->clearItems();
+    map_->data()->clear();
+    map_->setVisible(false);
+    heat_->xAxis->setRange(-0.5, 7.5);
+    heat_->yAxis->setRange(-0.5, 3.5);
+    heat_->replot(QCustomPlot::rpQueuedReplot);
+    return;
+  }
+  const int layers = static_cast<int>(m.size());
+  int experts = 0;
+  for (const auto& row : m) experts = std::max(experts, static_cast<int>(row.size()));
+  map_->setVisible(true);
+  map_->data()->setSize(experts, layers);
+  map_->data()->setRange(QCPRange(0, experts - 1), QCPRange(0, layers - 1));
+  double maxValue = 0;
+  for (int l = 0; l < layers; ++l)
+    for (int e = 0; e < experts; ++e) {
+      const double v = e < static_cast<int>(m[l].size()) ? m[l][e] : 0.0;
+      map_->data()->setCell(e, l, v);
+      maxValue = std::max(maxValue, v);
+    }
+  // Balanced routing (1/E) sits in the middle of the scale.
+  const QCPRange range(0, std::max(maxValue, 2.0 / experts));
+  map_->setDataRange(range);
+  // Small grids get their values written in the cells, in a colour that reads on the cell.
+  heat_->clearItems();
+  if (layers * experts <= 256) {
+    QCPColorGradient gradient = map_->gradient();  // color() is not const
+    for (int l = 0; l < layers; ++l)
+      for (int e = 0; e < experts; ++e) {
+        const double v = map_->data()->cell(e, l);
+        const QColor cell = QColor::fromRgb(gradient.color(v, range));
+        auto* label = new QCPItemText(heat_);
+        label->position->setType(QCPItemPosition::ptPlotCoords);
+        label->position->setCoords(e, l);
+        label->setText(QString::number(usage ? 100 * v : v, 'f', usage ? 1 : 3) + (usage ? "%" : ""));
+        label->setColor(cell.lightnessF() > 0.55 ? Qt::black : Qt::white);
+        label->setClipToAxisRect(true);
+      }
+  }
+  heat_->xAxis->setRange(-0.5, experts - 0.5);
+  heat_->yAxis->setRange(-0.5, layers - 0.5);
+  // Integer ticks labelled with the model's layer numbers.
+  auto xt = QSharedPointer<QCPAxisTickerText>(new QCPAxisTickerText);
+  const int xStep = std::max(1, experts / 32);
+  for (int e = 0; e < experts; e += xStep) xt->addTick(e, QString::number(e));
+  heat_->xAxis->setTicker(xt);
+  auto yt = QSharedPointer<QCPAxisTickerText>(new QCPAxisTickerText);
+  for (int l = 0; l < layers; ++l)
+    yt->addTick(l, QString::number(s && l < static_cast<int>(s->layers.size()) ? s->layers[l].layer : l));
+  heat_->yAxis->setTicker(yt);
+  heat_->xAxis2->setTicker(xt);
+  heat_->yAxis2->setTicker(yt);
+  heat_->xAxis->grid()->setVisible(false);
+  heat_->yAxis->grid()->setVisible(false);
+  QString text = tr("%1 at step %2: %3 MoE layers × %4 experts")
+                     .arg(model_->currentText())
+                     .arg(s ? s->step : 0)
+                     .arg(layers)
+                     .arg(experts);
+  if (s && !s->layers.empty() && s->layers[0].sampled_share > 0)
+    text += tr(" · KA sampled %1% of tokens").arg(100 * s->layers[0].sampled_share, 0, 'f', 1);
+  if (s && !s->layers.empty() && s->layers[0].router_drift > 0)
+    text += tr(" · router drift (layer %1) %2").arg(s->layers[0].layer).arg(s->layers[0].router_drift, 0, 'g', 3);
+  info_->setText(text);
+  heat_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void ExpertsView::redrawHistory() {
+  history_->clearGraphs();
+  auto it = history_by_model_.find(model_->currentText());
+  const int pos = layer_->value();
+  int experts = 0;
+  if (it != history_by_model_.end() && !it->second.usage.empty() && pos < static_cast<int>(it->second.usage.back().size()))
+    experts = static_cast<int>(it->second.usage.back()[pos].size());
+  if (experts == 0) {
+    history_->xAxis->setRange(0, 10);
+    history_->yAxis->setRange(0, 1);
+    history_->legend->setVisible(false);
+    history_->replot(QCustomPlot::rpQueuedReplot);
+    return;
+  }
+  const History& h = it->second;
+  for (int e = 0; e < experts; ++e) {
+    QVector<double> x, y;
+    for (size_t i = 0; i < h.steps.size(); ++i)
+      if (pos < static_cast<int>(h.usage[i].size()) && e < static_cast<int>(h.usage[i][pos].size())) {
+        x.push_back(h.steps[i]);
+        y.push_back(h.usage[i][pos][e]);
+      }
+    auto* g = history_->addGraph();
+    g->setName(tr("expert %1").arg(e));
+    g->setPen(QPen(seriesColor(e), 2));
+    g->setData(x, y, true);
+  }
+  auto* balanced = history_->addGraph();
+  QColor mid = palette().color(QPalette::WindowText);
+  mid.setAlphaF(0.5);
+  balanced->setPen(QPen(mid, 1, Qt::DashLine));
+  balanced->setData(QVector<double>{h.steps.front(), h.steps.back()}, QVector<double>{1.0 / experts, 1.0 / experts});
+  balanced->setName(tr("balanced (1/%1)").arg(experts));
+  history_->legend->setWrap(std::min(experts + 1, 9));
+  history_->legend->setVisible(experts <= 32);
+  history_->rescaleAxes();
+  const QCPRange y = history_->yAxis->range();
+  history_->yAxis->setRange(0, std::max(y.upper * 1.35, 2.0 / experts));  // room for the legend
+  if (history_->xAxis->range().size() < 1) history_->xAxis->setRange(h.steps.front() - 1, h.steps.back() + 1);
+  applyPalette(history_, palette());
+  history_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void ExpertsView::showTooltip(QMouseEvent* event) {
+  const auto m = matrix();
+  const auto* s = current();
+  if (m.empty() || !s) return;
+  const double x = heat_->xAxis->pixelToCoord(event->position().x());
+  const double y = heat_->yAxis->pixelToCoord(event->position().y());
+  const int e = static_cast<int>(std::lround(x)), l = static_cast<int>(std::lround(y));
+  if (!heat_->axisRect()->rect().contains(event->position().toPoint()) || l < 0 ||
+      l >= static_cast<int>(m.size()) || e < 0 || e >= static_cast<int>(m[l].size())) {
+    QToolTip::hideText();
+    return;
+  }
+  const auto& layer = s->layers[l];
+  QString text = tr("layer %1, expert %2").arg(layer.layer).arg(e);
+  const bool byCategory = measure_->currentIndex() == kUsage && category_->currentIndex() > 0;
+  if (measure_->currentIndex() == kUsage) {
+    text += tr("\nshare %1%").arg(100 * m[l][e], 0, 'f', 2);
+    if (byCategory) text += tr(" of %1 tokens").arg(category_->currentText());
+  } else {
+    text += tr("\nmean router probability %1").arg(m[l][e], 0, 'f', 4);
+  }
+  if (!byCategory && e < static_cast<int>(layer.tokens.size()))
+    text += tr("\n%1 routed token slots").arg(static_cast<qint64>(std::llround(layer.tokens[e])));
+  QToolTip::showText(event->globalPosition().toPoint(), text, heat_);
+}
+
+void ExpertsView::changeEvent(QEvent* event) {
+  QWidget::changeEvent(event);
+  if (event->type() == QEvent::PaletteChange && heat_) {
+    applyPalette(heat_, palette());
+    const QColor text = palette().color(QPalette::WindowText);
+    scale_->axis()->setBasePen(QPen(text));
+    scale_->axis()->setTickLabelColor(text);
+    scale_->axis()->setLabelColor(text);
+    redrawHeatmap();
+    redrawHistory();
+  }
+}
+
+}  // namespace moekd::ui

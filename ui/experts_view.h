@@ -1,0 +1,69 @@
+#pragma once
+// Per layer x expert routing of the latest RoutingSnapshot as a heatmap (usage share or mean
+// router probability; teacher or student; all tokens or one data category), with tooltips, and
+// below it one layer's expert usage over the run.
+#include <QString>
+#include <QWidget>
+#include <map>
+#include <vector>
+
+#include "session/events.h"
+
+class QCustomPlot;
+class QCPColorMap;
+class QCPColorScale;
+class QComboBox;
+class QLabel;
+class QSpinBox;
+
+namespace moekd::ui {
+
+class ExpertsView : public QWidget {
+  Q_OBJECT
+ public:
+  explicit ExpertsView(QWidget* parent = nullptr);
+
+  void clear();
+  void addSnapshot(const moekd::RoutingSnapshot& s);
+
+  // Selections: model "teacher"/"student"; measure 0 = usage, 1 = mean router probability;
+  // category "" = all tokens.
+  void setModel(const QString& model);
+  void setMeasure(int measure);
+  void setCategory(const QString& category);
+  void setHistoryLayer(int position);
+
+  QCPColorMap* colorMap() const { return map_; }
+  QCustomPlot* heatmapPlot() const { return heat_; }
+  QCustomPlot* historyPlot() const { return history_; }
+  int snapshotCount(const QString& model) const;
+
+ protected:
+  void changeEvent(QEvent* event) override;  // follows a palette change (light <-> dark desktop)
+
+ private:
+  struct History {
+    std::vector<double> steps;
+    std::vector<std::vector<std::vector<double>>> usage;  // [snapshot][layer position][expert]
+  };
+  void refreshSelectors();
+  void redrawHeatmap();
+  void redrawHistory();
+  void showTooltip(QMouseEvent* event);
+  const moekd::RoutingSnapshot* current() const;
+  // The matrix shown: [layer position][expert]; empty when there is nothing to show.
+  std::vector<std::vector<double>> matrix() const;
+
+  std::map<QString, moekd::RoutingSnapshot> latest_;
+  std::map<QString, History> history_by_model_;
+  QComboBox *model_ = nullptr, *measure_ = nullptr, *category_ = nullptr;
+  QSpinBox* layer_ = nullptr;
+  QLabel* info_ = nullptr;
+  QCustomPlot* heat_ = nullptr;
+  QCPColorMap* map_ = nullptr;
+  QCPColorScale* scale_ = nullptr;
+  QCustomPlot* history_ = nullptr;
+  bool updating_ = false;
+};
+
+}  // namespace moekd::ui

@@ -1,0 +1,252 @@
+#include "main_window.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QCloseEvent>
+#include <QLabel>
+#include <QMessageBox>
+#include <QProgressBar>
+#include <QSettings>
+#include <QStatusBar>
+#include <QStyle>
+#include <QTabWidget>
+#include <QToolBar>
+
+#include "app_icon.h"
+#include "configure_view.h"
+#include "experts_view.h"
+#include "training_view.h"
+
+namespace moekd::ui {
+
+namespace {
+QString duration(double seconds) {
+  const qint64 s = static_cast<qint64>(seconds + 0.5);
+  if (s >= 3600) return QString("%1h%2m").arg(s / 3600).arg((s % 3600) / 60, 2, 10, QChar('0'));
+  if (s >= 60) return QString("%1m%2s").arg(s / 60).arg(s % 60, 2, 10, QChar('0'));
+  return QString("%1s").arg(s);
+}
+QSettings settings() { return QSettings(QStringLiteral("MoE-KD Studio"), QStringLiteral("moekd-studio")); }
+}  // namespace
+
+MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
+  setWindowTitle(tr("MoE-KD Studio"));
+  setWindowIcon(appIcon());
+  EngineWorker::registerMetaTypes();
+
+  worker_ = new EngineWorker;
+  worker_->moveToThread(&thread_);
+  connect(&thread_, &QThread::finished, worker_, &QObject::deleteLater);
+  thread_.setObjectName("moekd-engine");
+  thread_.start();
+
+  configure_ = new ConfigureView;
+  training_ = new TrainingView;
+  experts_ = new ExpertsView;
+  tabs_ = new QTabWidget;
+  tabs_->setDocumentMode(true);
+  tabs_->addTab(configure_, tr("Configure"));
+  tabs_->addTab(training_, tr("Training"));
+  tabs_->addTab(experts_, tr("Experts"));
+  setCentralWidget(tabs_);
+
+  auto* bar = addToolBar(tr("Run"));
+  bar->setObjectName("runToolBar");
+  bar->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
+  start_ = bar->addAction(style()->standardIcon(QStyle::SP_MediaPlay), tr("Start"));
+  start_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_R));
+  start_->setToolTip(tr("Start the configured run (Ctrl+R)"));
+  pause_ = bar->addAction(style()->standardIcon(QStyle::SP_MediaPause), tr("Pause"));
+  pause_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_P));
+  pause_->setToolTip(tr("Pause or resume after the current step (Ctrl+P)"));
+  stop_ = bar->addAction(style()->standardIcon(QStyle::SP_MediaStop), tr("Stop"));
+  stop_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Period));
+  stop_->setToolTip(tr("Stop after the current step and write the last checkpoint (Ctrl+.)"));
+  connect(start_, &QAction::triggered, this, &MainWindow::startRun);
+  connect(pause_, &QAction::triggered, this, &MainWindow::togglePause);
+  connect(stop_, &QAction::triggered, this, &MainWindow::stopRun);
+
+  stepLabel_ = new QLabel;
+  lossLabel_ = new QLabel;
+  speedLabel_ = new QLabel;
+  etaLabel_ = new QLabel;
+  progress_ = new QProgressBar;
+  progress_->setMaximumWidth(260);
+  progress_->setTextVisible(true);
+  for (QWidget* w : {static_cast<QWidget*>(stepLabel_), static_cast<QWidget*>(lossLabel_),
+                     static_cast<QWidget*>(speedLabel_), static_cast<QWidget*>(etaLabel_),
+                     static_cast<QWidget*>(progress_)})
+    statusBar()->addPermanentWidget(w);
+  statusBar()->showMessage(tr("Ready"));
+
+  connect(worker_, &EngineWorker::stateChanged, this, &MainWindow::onState);
+  connect(worker_, &EngineWorker::runStarted, this, [this](qint64 total, const QString& dir) {
+    totalSteps_ = total;
+    progress_->setRange(0, static_cast<int>(std::min<qint64>(total, INT_MAX)));
+    progress_->setValue(0);
+    statusBar()->showMessage(tr("Building models and data for %1…").arg(dir));
+  });
+  connect(worker_, &EngineWorker::stepMetrics, this, &MainWindow::onStep);
+  connect(worker_, &EngineWorker::stepMetrics, training_, &TrainingView::addStep);
+  connect(worker_, &EngineWorker::evaluation, training_, &TrainingView::addEvaluation);
+  connect(worker_, &EngineWorker::routingSnapshot, experts_, &ExpertsView::addSnapshot);
+  connect(worker_, &EngineWorker::checkpointSaved, this, [this](const moekd::CheckpointSaved& c) {
+    statusBar()->showMessage(tr("Step %1: checkpoint written to %2").arg(c.step).arg(QString::fromStdString(c.path)),
+                             8000);
+  });
+  connect(worker_, &EngineWorker::finished, this, &MainWindow::onFinished);
+  connect(worker_, &EngineWorker::failed, this, &MainWindow::onFailed);
+  connect(worker_, &EngineWorker::message, this, [this](const QString& text) { statusBar()->showMessage(text, 8000); });
+  connect(configure_, &ConfigureView::validityChanged, this, &MainWindow::updateActions);
+
+  const QSettings s = settings();
+  if (!restoreGeometry(s.value("window/geometry").toByteArray())) resize(1400, 900);
+  restoreState(s.value("window/state").toByteArray());
+  clock_.start();
+  updateActions();
+}
+
+MainWindow::~MainWindow() {
+  worker_->stop();  // thread-safe; a no-op when idle
+  thread_.quit();   // takes effect once a running session has returned
+  thread_.wait();
+}
+
+void MainWindow::startRun() {
+  if (state_ != EngineWorker::State::Idle || !configure_->isValid()) return;
+  training_->clear();
+  experts_->clear();
+  lastStep_ = 0;
+  firstStep_ = -1;
+  pausedMs_ = 0;
+  pauseStartedMs_ = -1;
+  stoppedEarly_ = false;
+  lastError_.clear();
+  totalSteps_ = configure_->totalSteps();
+  stepLabel_->setText(tr("step 0 / %1").arg(totalSteps_));
+  lossLabel_->clear();
+  speedLabel_->clear();
+  etaLabel_->clear();
+  // The worker's state changes only once its thread picks the run up; until then Start is off.
+  state_ = EngineWorker::State::Running;
+  updateActions();
+  QMetaObject::invokeMethod(worker_, "start", Qt::QueuedConnection, Q_ARG(QByteArray, configure_->configJson()));
+  tabs_->setCurrentWidget(training_);
+}
+
+void MainWindow::togglePause() {
+  if (state_ == EngineWorker::State::Running) worker_->pause();
+  else if (state_ == EngineWorker::State::Paused) worker_->resume();
+}
+
+void MainWindow::stopRun() {
+  if (state_ == EngineWorker::State::Running || state_ == EngineWorker::State::Paused) worker_->stop();
+}
+
+void MainWindow::onState(EngineWorker::State s) {
+  const qint64 now = clock_.elapsed();
+  if (s == EngineWorker::State::Paused && pauseStartedMs_ < 0) pauseStartedMs_ = now;
+  if (s != EngineWorker::State::Paused && pauseStartedMs_ >= 0) {
+    pausedMs_ += now - pauseStartedMs_;
+    pauseStartedMs_ = -1;
+  }
+  state_ = s;
+  switch (s) {
+    case EngineWorker::State::Paused: statusBar()->showMessage(tr("Paused after step %1").arg(lastStep_)); break;
+    case EngineWorker::State::Stopping:
+      statusBar()->showMessage(tr("Stopping after the current step; writing the last checkpoint…"));
+      break;
+    case EngineWorker::State::Running: statusBar()->showMessage(tr("Running"), 3000); break;
+    case EngineWorker::State::Idle:
+      if (closeAfterStop_) QMetaObject::invokeMethod(this, "close", Qt::QueuedConnection);
+      break;
+  }
+  updateActions();
+  updateEta();
+}
+
+void MainWindow::updateActions() {
+  const bool idle = state_ == EngineWorker::State::Idle;
+  start_->setEnabled(idle && configure_->isValid());
+  pause_->setEnabled(state_ == EngineWorker::State::Running || state_ == EngineWorker::State::Paused);
+  const bool paused = state_ == EngineWorker::State::Paused;
+  pause_->setText(paused ? tr("Resume") : tr("Pause"));
+  pause_->setIcon(style()->standardIcon(paused ? QStyle::SP_MediaPlay : QStyle::SP_MediaPause));
+  stop_->setEnabled(state_ == EngineWorker::State::Running || state_ == EngineWorker::State::Paused);
+  configure_->setEnabled(idle);
+}
+
+void MainWindow::onStep(const moekd::StepMetrics& m) {
+  if (firstStep_ < 0) {
+    firstStep_ = m.step;
+    firstStepMs_ = clock_.elapsed();
+    pausedMs_ = 0;
+  }
+  lastStep_ = m.step;
+  stepLabel_->setText(tr("step %1 / %2").arg(m.step).arg(totalSteps_));
+  lossLabel_->setText(tr("loss %1").arg(m.loss, 0, 'f', 4));
+  speedLabel_->setText(m.tokens_per_s >= 1000 ? tr("%1k tok/s").arg(m.tokens_per_s / 1000, 0, 'f', 1)
+                                              : tr("%1 tok/s").arg(m.tokens_per_s, 0, 'f', 0));
+  progress_->setValue(static_cast<int>(std::min<qint64>(m.step, INT_MAX)));
+  updateEta();
+}
+
+void MainWindow::updateEta() {
+  if (state_ == EngineWorker::State::Idle || firstStep_ < 0 || lastStep_ <= firstStep_) {
+    if (state_ == EngineWorker::State::Idle) etaLabel_->clear();
+    return;
+  }
+  const qint64 now = clock_.elapsed();
+  const qint64 paused = pausedMs_ + (pauseStartedMs_ >= 0 ? now - pauseStartedMs_ : 0);
+  const double seconds = (now - firstStepMs_ - paused) / 1000.0;
+  const double perStep = seconds / static_cast<double>(lastStep_ - firstStep_);
+  etaLabel_->setText(tr("ETA %1").arg(duration(perStep * static_cast<double>(totalSteps_ - lastStep_))));
+}
+
+void MainWindow::onFinished(const moekd::RunFinished& r) {
+  ++finishedRuns_;
+  stoppedEarly_ = r.stopped_early;
+  lastStep_ = r.step;
+  stepLabel_->setText(tr("step %1 / %2").arg(r.step).arg(totalSteps_));
+  progress_->setValue(static_cast<int>(std::min<qint64>(r.step, INT_MAX)));
+  statusBar()->showMessage(r.stopped_early ? tr("Stopped at step %1 after %2; the last checkpoint is saved.")
+                                                 .arg(r.step)
+                                                 .arg(duration(r.seconds))
+                                           : tr("Finished %1 steps in %2.").arg(r.step).arg(duration(r.seconds)));
+}
+
+void MainWindow::onFailed(const QString& message) {
+  lastError_ = message;
+  statusBar()->showMessage(tr("Run failed: %1").arg(message));
+  // Window-modal and non-blocking: the event loop (and the charts) keep running behind it.
+  auto* box = new QMessageBox(QMessageBox::Warning, tr("Run failed"), message, QMessageBox::Ok, this);
+  box->setAttribute(Qt::WA_DeleteOnClose);
+  box->setObjectName("runFailedMessage");
+  box->open();
+}
+
+void MainWindow::closeEvent(QCloseEvent* event) {
+  if (state_ != EngineWorker::State::Idle) {
+    if (!closeAfterStop_) {
+      const auto answer = QMessageBox::question(
+          this, tr("Stop the run?"),
+          tr("A run is in progress. Stop it and close the studio? The run stops after the current step and its "
+             "last checkpoint is written first."),
+          QMessageBox::Yes | QMessageBox::No, QMessageBox::No);
+      if (answer != QMessageBox::Yes) {
+        event->ignore();
+        return;
+      }
+      closeAfterStop_ = true;
+      worker_->stop();
+    }
+    event->ignore();  // closes itself once the worker reports idle
+    return;
+  }
+  QSettings s = settings();
+  s.setValue("window/geometry", saveGeometry());
+  s.setValue("window/state", saveState());
+  event->accept();
+}
+
+}  // namespace moekd::ui

@@ -1,0 +1,387 @@
+#include "training_view.h"
+
+#include <QCheckBox>
+#include <QFile>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QGridLayout>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QMessageBox>
+#include <QPushButton>
+#include <QSlider>
+#include <QTextStream>
+#include <QTimer>
+#include <QVBoxLayout>
+#include <cmath>
+#include <map>
+
+#include "plot_style.h"
+
+namespace moekd::ui {
+
+namespace {
+enum Chart { kLosses = 0, kLearningRate = 1, kGradNorm = 2, kThroughput = 3 };
+const char* const kChartSlugs[] = {"losses", "learning-rate", "grad-norm", "tokens-per-s"};
+
+QString num(double v) { return QString::number(v, 'g', QLocale::FloatingPointShortest); }
+
+// TensorBoard's smoothing: an exponential moving average, debiased for the first points.
+QVector<double> ema(const std::vector<double>& v, double w) {
+  QVector<double> out(static_cast<int>(v.size()));
+  double last = 0;
+  for (size_t i = 0; i < v.size(); ++i) {
+    last = last * w + (1 - w) * v[i];
+    const double debias = w > 0 ? 1 - std::pow(w, static_cast<double>(i + 1)) : 1;
+    out[static_cast<int>(i)] = last / debias;
+  }
+  return out;
+}
+// Log-axis ticks at 1, 2, 5 (or 1, 2, 3, 5 within about a decade) times powers of ten: readable
+// whether the range spans less than a decade (a loss from 2 to 5) or several (a warm-up).
+class LogTicker : public QCPAxisTicker {
+ protected:
+  QVector<double> createTickVector(double, const QCPRange& range) override {
+    QVector<double> out;
+    if (range.lower <= 0 || range.upper <= range.lower) return out;
+    const int lo = static_cast<int>(std::floor(std::log10(range.lower)));
+    const int hi = static_cast<int>(std::ceil(std::log10(range.upper)));
+    const int decades = hi - lo;
+    const QVector<double> mantissas = decades <= 1   ? QVector<double>{1, 1.5, 2, 3, 5, 7}
+                                      : decades <= 2 ? QVector<double>{1, 2, 3, 5}
+                                      : decades <= 4 ? QVector<double>{1, 2, 5}
+                                                     : QVector<double>{1};
+    for (int k = lo; k <= hi; ++k)
+      for (double m : mantissas) {
+        const double v = m * std::pow(10.0, k);
+        if (v >= range.lower && v <= range.upper) out.push_back(v);
+      }
+    return out;
+  }
+  int getSubTickCount(double) override { return 0; }
+};
+}  // namespace
+
+TrainingView::TrainingView(QWidget* parent) : QWidget(parent) {
+  auto* outer = new QVBoxLayout(this);
+  auto* bar = new QHBoxLayout;
+  bar->addWidget(new QLabel(tr("Smoothing")));
+  slider_ = new QSlider(Qt::Horizontal);
+  slider_->setObjectName("smoothing");
+  slider_->setRange(0, 99);
+  slider_->setValue(static_cast<int>(smoothing_ * 100));
+  slider_->setFixedWidth(180);
+  bar->addWidget(slider_);
+  sliderValue_ = new QLabel(QString::number(smoothing_, 'f', 2));
+  sliderValue_->setMinimumWidth(sliderValue_->fontMetrics().horizontalAdvance("0.000"));
+  bar->addWidget(sliderValue_);
+  bar->addSpacing(16);
+  logBox_ = new QCheckBox(tr("Log scale"));
+  logBox_->setObjectName("logScale");
+  bar->addWidget(logBox_);
+  auto* reset = new QPushButton(tr("Reset zoom"));
+  reset->setToolTip(tr("Drag to pan, wheel to zoom, double-click a chart to follow the data again"));
+  bar->addWidget(reset);
+  bar->addSpacing(16);
+  evalLabel_ = new QLabel(tr("No evaluation yet"));
+  evalLabel_->setObjectName("lastEvaluation");
+  bar->addWidget(evalLabel_, 1);
+  auto* png = new QPushButton(tr("Export PNG…"));
+  auto* pdf = new QPushButton(tr("Export PDF…"));
+  auto* csv = new QPushButton(tr("Export CSV…"));
+  bar->addWidget(png);
+  bar->addWidget(pdf);
+  bar->addWidget(csv);
+  outer->addLayout(bar);
+
+  auto* grid = new QGridLayout;
+  grid->addWidget(makePlot(tr("Losses"), tr("loss")), 0, 0, 1, 3);
+  grid->addWidget(makePlot(tr("Learning rate"), tr("lr")), 1, 0);
+  grid->addWidget(makePlot(tr("Gradient norm"), tr("norm before clipping")), 1, 1);
+  grid->addWidget(makePlot(tr("Throughput"), tr("tokens / s")), 1, 2);
+  grid->setRowStretch(0, 3);
+  grid->setRowStretch(1, 2);
+  outer->addLayout(grid, 1);
+
+  addSeries("loss", tr("train loss"), kLosses, 0);
+  addSeries("ce", tr("cross-entropy"), kLosses, 1);
+  addSeries("divergence", tr("divergence"), kLosses, 2);
+  addSeries("router_loss", tr("router loss"), kLosses, 6);
+  addSeries("balance_loss", tr("balance loss"), kLosses, 8);
+  addSeries("lr", tr("student lr"), kLearningRate, 0);
+  addSeries("router_lr", tr("router lr"), kLearningRate, 6);
+  addSeries("grad_norm", tr("gradient norm"), kGradNorm, 2);
+  addSeries("tokens_per_s", tr("tokens/s"), kThroughput, 4);
+  valGraph_ = plots_[kLosses]->addGraph();
+  valGraph_->setName(tr("validation loss"));
+  valGraph_->setPen(QPen(seriesColor(3), 2, Qt::DashLine));
+  valGraph_->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, seriesColor(3), seriesColor(3), 7));
+  valGraph_->removeFromLegend();
+
+  timer_ = new QTimer(this);
+  timer_->setInterval(100);  // at most ten redraws a second
+  connect(timer_, &QTimer::timeout, this, [this] {
+    if (dirty_) replotNow();
+  });
+  timer_->start();
+
+  connect(slider_, &QSlider::valueChanged, this, [this](int v) { setSmoothing(v / 100.0); });
+  connect(logBox_, &QCheckBox::toggled, this, &TrainingView::setLogScale);
+  connect(reset, &QPushButton::clicked, this, &TrainingView::resetZoom);
+  connect(png, &QPushButton::clicked, this, [this] { chooseExport(false); });
+  connect(pdf, &QPushButton::clicked, this, [this] { chooseExport(true); });
+  connect(csv, &QPushButton::clicked, this, [this] {
+    const QString path = QFileDialog::getSaveFileName(this, tr("Export CSV"), "training.csv", tr("CSV (*.csv)"));
+    QString error;
+    if (!path.isEmpty() && !exportCsv(path, &error)) QMessageBox::warning(this, tr("Export CSV"), error);
+  });
+  rebuild();
+}
+
+QCustomPlot* TrainingView::makePlot(const QString& title, const QString& yLabel) {
+  auto* plot = new QCustomPlot;
+  plot->setObjectName(QString("plot-") + kChartSlugs[plots_.size()]);
+  plot->setMinimumSize(260, 180);
+  plot->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+  plot->plotLayout()->insertRow(0);
+  QFont titleFont = font();
+  titleFont.setBold(true);
+  plot->plotLayout()->addElement(0, 0, new QCPTextElement(plot, title, titleFont));
+  plot->xAxis->setLabel(tr("step"));
+  plot->yAxis->setLabel(yLabel);
+  plot->legend->setVisible(true);
+  plot->legend->setFont(font());
+  plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+  applyPalette(plot, palette());
+  const int index = plots_.size();
+  autoRange_.push_back(true);
+  auto manual = [this, index] { autoRange_[index] = false; };
+  connect(plot, &QCustomPlot::mousePress, this, manual);
+  connect(plot, &QCustomPlot::mouseWheel, this, manual);
+  connect(plot, &QCustomPlot::mouseDoubleClick, this, [this, index] {
+    autoRange_[index] = true;
+    dirty_ = true;
+  });
+  plots_.push_back(plot);
+  return plot;
+}
+
+void TrainingView::addSeries(const QString& key, const QString& label, int chart, int colorIndex) {
+  Series s;
+  s.key = key;
+  s.label = label;
+  s.chart = chart;
+  QCustomPlot* plot = plots_[chart];
+  QColor faint = seriesColor(colorIndex);
+  faint.setAlpha(70);
+  s.raw = plot->addGraph();
+  s.raw->setPen(QPen(faint, 1));
+  s.raw->removeFromLegend();
+  s.smooth = plot->addGraph();
+  s.smooth->setPen(QPen(seriesColor(colorIndex), 2));
+  s.smooth->setName(label);
+  series_.push_back(s);
+}
+
+void TrainingView::clear() {
+  steps_.clear();
+  stepSeconds_.clear();
+  tokens_.clear();
+  for (auto& s : series_) s.values.clear();
+  evalSteps_.clear();
+  evalLoss_.clear();
+  evalPerplexity_.clear();
+  evalRouge_.clear();
+  evalExact_.clear();
+  evalLabel_->setText(tr("No evaluation yet"));
+  resetZoom();
+  replotNow();
+}
+
+void TrainingView::addStep(const moekd::StepMetrics& m) {
+  steps_.push_back(static_cast<double>(m.step));
+  stepSeconds_.push_back(m.step_seconds);
+  tokens_.push_back(static_cast<double>(m.tokens));
+  const double values[] = {m.loss, m.ce, m.divergence, m.router_loss, m.balance_loss,
+                           m.lr, m.router_lr, m.grad_norm, m.tokens_per_s};
+  for (size_t i = 0; i < series_.size(); ++i) series_[i].values.push_back(values[i]);
+  dirty_ = true;
+}
+
+void TrainingView::addEvaluation(const moekd::EvalResult& r) {
+  evalSteps_.push_back(static_cast<double>(r.step));
+  evalLoss_.push_back(r.val_loss);
+  evalPerplexity_.push_back(r.perplexity);
+  evalRouge_.push_back(r.rouge_l);
+  evalExact_.push_back(r.exact_match);
+  evalLabel_->setText(tr("Step %1: validation loss %2 · perplexity %3 · ROUGE-L %4 · exact match %5%")
+                          .arg(r.step)
+                          .arg(r.val_loss, 0, 'f', 3)
+                          .arg(r.perplexity, 0, 'f', 2)
+                          .arg(100 * r.rouge_l, 0, 'f', 1)
+                          .arg(100 * r.exact_match, 0, 'f', 1));
+  dirty_ = true;
+}
+
+int TrainingView::drawnPoints(const QString& key) const {
+  for (const auto& s : series_)
+    if (s.key == key) return s.smooth->data()->size();
+  if (key == "val_loss") return valGraph_->data()->size();
+  return -1;
+}
+
+void TrainingView::setSmoothing(double weight) {
+  smoothing_ = std::clamp(weight, 0.0, 0.99);
+  sliderValue_->setText(QString::number(smoothing_, 'f', 2));
+  if (slider_->value() != qRound(smoothing_ * 100)) slider_->setValue(qRound(smoothing_ * 100));
+  dirty_ = true;
+}
+
+void TrainingView::setLogScale(bool on) {
+  logScale_ = on;
+  if (logBox_->isChecked() != on) logBox_->setChecked(on);
+  for (QCustomPlot* plot : plots_) {
+    if (on) {
+      plot->yAxis->setScaleType(QCPAxis::stLogarithmic);
+      plot->yAxis->setTicker(QSharedPointer<QCPAxisTicker>(new LogTicker));
+    } else {
+      plot->yAxis->setScaleType(QCPAxis::stLinear);
+      plot->yAxis->setTicker(QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
+    }
+  }
+  resetZoom();
+}
+
+void TrainingView::resetZoom() {
+  for (size_t i = 0; i < autoRange_.size(); ++i) autoRange_[i] = true;
+  dirty_ = true;
+}
+
+void TrainingView::rebuild() {
+  const QVector<double> keys(steps_.begin(), steps_.end());
+  std::vector<bool> chartHasData(plots_.size(), false);
+  for (auto& s : series_) {
+    bool present = false;
+    for (double v : s.values)
+      if (v != 0) {
+        present = true;
+        break;
+      }
+    const QVector<double> raw(s.values.begin(), s.values.end());
+    s.raw->setData(keys, raw, true);
+    s.smooth->setData(keys, smoothing_ > 0 ? ema(s.values, smoothing_) : raw, true);
+    s.raw->setVisible(present && smoothing_ > 0);
+    s.smooth->setVisible(present);
+    if (present) {
+      s.smooth->addToLegend();
+      chartHasData[s.chart] = true;
+    } else {
+      s.smooth->removeFromLegend();
+    }
+  }
+  valGraph_->setData(QVector<double>(evalSteps_.begin(), evalSteps_.end()),
+                     QVector<double>(evalLoss_.begin(), evalLoss_.end()), true);
+  if (!evalSteps_.empty()) valGraph_->addToLegend();
+  else valGraph_->removeFromLegend();
+  for (int i = 0; i < plots_.size(); ++i) {
+    QCustomPlot* plot = plots_[i];
+    // One series needs no legend: the chart's title names it.
+    plot->legend->setVisible(plot->legend->itemCount() > 1);
+    if (!autoRange_[i]) continue;
+    if (chartHasData[i] || (i == kLosses && !evalSteps_.empty())) {
+      plot->rescaleAxes(true);
+      QCPRange y = plot->yAxis->range();
+      if (logScale_) {
+        y.lower /= 1.25;
+        y.upper *= 1.25;
+      } else {
+        // A flat series (a constant learning rate) gets a band around its value, not a
+        // magnified 1e-6 wiggle.
+        const double flat = std::abs(y.upper) * 1e-3;
+        const double pad = y.size() > flat ? y.size() * 0.06 : std::max(std::abs(y.upper) * 0.1, 1e-12);
+        y.lower -= pad;
+        y.upper += pad;
+        if (y.lower < 0 && plot->yAxis->range().lower >= 0) y.lower = 0;  // losses, rates are >= 0
+      }
+      plot->yAxis->setRange(y);
+      if (plot->xAxis->range().size() < 1) plot->xAxis->setRange(plot->xAxis->range().lower - 1, plot->xAxis->range().upper + 1);
+    } else {
+      plot->xAxis->setRange(0, 10);
+      plot->yAxis->setRange(logScale_ ? QCPRange(0.1, 10) : QCPRange(0, 1));
+    }
+  }
+}
+
+void TrainingView::replotNow() {
+  rebuild();
+  dirty_ = false;
+  for (QCustomPlot* plot : plots_) plot->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void TrainingView::chooseExport(bool pdf) {
+  const QString ext = pdf ? "pdf" : "png";
+  const QString path = QFileDialog::getSaveFileName(this, pdf ? tr("Export PDF") : tr("Export PNG"),
+                                                    "training." + ext, pdf ? tr("PDF (*.pdf)") : tr("PNG (*.png)"));
+  QString error;
+  if (!path.isEmpty() && !exportImages(path, pdf, &error))
+    QMessageBox::warning(this, pdf ? tr("Export PDF") : tr("Export PNG"), error);
+}
+
+bool TrainingView::exportImages(const QString& path, bool pdf, QString* error) {
+  replotNow();
+  const QFileInfo info(path);
+  const QString base = info.path() + "/" + info.completeBaseName();
+  for (int i = 0; i < plots_.size(); ++i) {
+    const QString file = QString("%1-%2.%3").arg(base, kChartSlugs[i], pdf ? "pdf" : "png");
+    QCustomPlot* plot = plots_[i];
+    const bool ok = pdf ? plot->savePdf(file, 900, 600) : plot->savePng(file, 900, 600, 2.0);
+    if (!ok) {
+      if (error) *error = tr("%1: could not be written").arg(file);
+      return false;
+    }
+  }
+  return true;
+}
+
+bool TrainingView::exportCsv(const QString& path, QString* error) const {
+  QFile f(path);
+  if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate | QIODevice::Text)) {
+    if (error) *error = tr("%1: cannot be written (%2)").arg(path, f.errorString());
+    return false;
+  }
+  QTextStream out(&f);
+  out << "step";
+  for (const auto& s : series_) out << "," << s.key;
+  out << ",tokens,step_seconds,val_loss,perplexity,rouge_l,exact_match\n";
+  // One row per step that has metrics or an evaluation; empty cells where a row has none.
+  std::map<double, std::pair<int, int>> rows;  // step -> (metrics index, evaluation index)
+  for (size_t i = 0; i < steps_.size(); ++i) rows[steps_[i]] = {static_cast<int>(i), -1};
+  for (size_t i = 0; i < evalSteps_.size(); ++i) {
+    auto it = rows.find(evalSteps_[i]);
+    if (it == rows.end()) rows[evalSteps_[i]] = {-1, static_cast<int>(i)};
+    else it->second.second = static_cast<int>(i);
+  }
+  for (const auto& [step, idx] : rows) {
+    out << num(step);
+    for (const auto& s : series_) out << "," << (idx.first >= 0 ? num(s.values[idx.first]) : QString());
+    out << "," << (idx.first >= 0 ? num(tokens_[idx.first]) : QString()) << ","
+        << (idx.first >= 0 ? num(stepSeconds_[idx.first]) : QString());
+    if (idx.second >= 0)
+      out << "," << num(evalLoss_[idx.second]) << "," << num(evalPerplexity_[idx.second]) << ","
+          << num(evalRouge_[idx.second]) << "," << num(evalExact_[idx.second]);
+    else
+      out << ",,,,";
+    out << "\n";
+  }
+  return true;
+}
+
+void TrainingView::changeEvent(QEvent* event) {
+  QWidget::changeEvent(event);
+  if (event->type() == QEvent::PaletteChange) {
+    for (QCustomPlot* plot : plots_) applyPalette(plot, palette());
+    dirty_ = true;
+  }
+}
+
+}  // namespace moekd::ui
