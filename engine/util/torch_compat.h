@@ -21,8 +21,9 @@ inline std::string torch_version() {
 inline torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                                const torch::Tensor& additive_mask, bool causal) {
 #if MOEKD_TORCH_AT_LEAST(2, 0)
-  return at::scaled_dot_product_attention(q, k, v, additive_mask, 0.0,
-                                          causal && !additive_mask.defined());
+  // An undefined tensor would convert to an engaged optional ("a mask is set"): pass nullopt.
+  if (additive_mask.defined()) return at::scaled_dot_product_attention(q, k, v, additive_mask, 0.0, false);
+  return at::scaled_dot_product_attention(q, k, v, c10::nullopt, 0.0, causal);
 #else
   const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
   auto scores = torch::matmul(q, k.transpose(-2, -1)) * scale;
