@@ -14,7 +14,9 @@
 
 #include "app_icon.h"
 #include "configure_view.h"
+#include "evaluation_view.h"
 #include "experts_view.h"
+#include "router_view.h"
 #include "training_view.h"
 
 namespace moekd::ui {
@@ -43,11 +45,15 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   configure_ = new ConfigureView;
   training_ = new TrainingView;
   experts_ = new ExpertsView;
+  router_ = new RouterView;
+  evaluation_ = new EvaluationView;
   tabs_ = new QTabWidget;
   tabs_->setDocumentMode(true);
   tabs_->addTab(configure_, tr("Configure"));
   tabs_->addTab(training_, tr("Training"));
   tabs_->addTab(experts_, tr("Experts"));
+  tabs_->addTab(router_, tr("Router"));
+  tabs_->addTab(evaluation_, tr("Evaluation"));
   setCentralWidget(tabs_);
 
   auto* bar = addToolBar(tr("Run"));
@@ -89,7 +95,9 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   connect(worker_, &EngineWorker::stepMetrics, this, &MainWindow::onStep);
   connect(worker_, &EngineWorker::stepMetrics, training_, &TrainingView::addStep);
   connect(worker_, &EngineWorker::evaluation, training_, &TrainingView::addEvaluation);
+  connect(worker_, &EngineWorker::evaluation, evaluation_, &EvaluationView::addEvaluation);
   connect(worker_, &EngineWorker::routingSnapshot, experts_, &ExpertsView::addSnapshot);
+  connect(worker_, &EngineWorker::routingSnapshot, router_, &RouterView::addSnapshot);
   connect(worker_, &EngineWorker::checkpointSaved, this, [this](const moekd::CheckpointSaved& c) {
     statusBar()->showMessage(tr("Step %1: checkpoint written to %2").arg(c.step).arg(QString::fromStdString(c.path)),
                              8000);
@@ -116,6 +124,8 @@ void MainWindow::startRun() {
   if (state_ != EngineWorker::State::Idle || !configure_->isValid()) return;
   training_->clear();
   experts_->clear();
+  router_->clear();
+  evaluation_->clear();
   lastStep_ = 0;
   firstStep_ = -1;
   pausedMs_ = 0;

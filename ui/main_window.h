@@ -18,6 +18,8 @@ namespace moekd::ui {
 class ConfigureView;
 class TrainingView;
 class ExpertsView;
+class RouterView;
+class EvaluationView;
 
 class MainWindow : public QMainWindow {
   Q_OBJECT
@@ -28,6 +30,8 @@ class MainWindow : public QMainWindow {
   ConfigureView* configureView() const { return configure_; }
   TrainingView* trainingView() const { return training_; }
   ExpertsView* expertsView() const { return experts_; }
+  RouterView* routerView() const { return router_; }
+  EvaluationView* evaluationView() const { return evaluation_; }
   QTabWidget* tabs() const { return tabs_; }
   EngineWorker* worker() const { return worker_; }
   EngineWorker::State state() const { return state_; }
@@ -61,6 +65,8 @@ class MainWindow : public QMainWindow {
   ConfigureView* configure_ = nullptr;
   TrainingView* training_ = nullptr;
   ExpertsView* experts_ = nullptr;
+  RouterView* router_ = nullptr;
+  EvaluationView* evaluation_ = nullptr;
   QTabWidget* tabs_ = nullptr;
   QAction *start_ = nullptr, *pause_ = nullptr, *stop_ = nullptr;
   QLabel *stepLabel_ = nullptr, *lossLabel_ = nullptr, *speedLabel_ = nullptr, *etaLabel_ = nullptr;

@@ -1,0 +1,378 @@
+#include "router_view.h"
+
+#include <QComboBox>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QSpinBox>
+#include <QStackedWidget>
+#include <QToolTip>
+#include <QVBoxLayout>
+#include <algorithm>
+#include <cmath>
+
+#include "plot_style.h"
+
+namespace moekd::ui {
+
+namespace {
+QString noSnapshot() {
+  return QObject::tr("No routing snapshot yet: they arrive every `routing_every` steps of an MoE run.");
+}
+}  // namespace
+
+RouterView::RouterView(QWidget* parent) : QWidget(parent) {
+  auto* outer = new QVBoxLayout(this);
+  auto* bar = new QHBoxLayout;
+  bar->addWidget(new QLabel(tr("Model")));
+  model_ = new QComboBox;
+  model_->setObjectName("model");
+  model_->setMinimumContentsLength(10);
+  bar->addWidget(model_);
+  bar->addSpacing(12);
+  info_ = new QLabel(noSnapshot());
+  info_->setObjectName("snapshotInfo");
+  bar->addWidget(info_, 1);
+  outer->addLayout(bar);
+
+  heat_ = new QCustomPlot;
+  heat_->setObjectName("meanProb");
+  heat_->setMouseTracking(true);
+  heat_->axisRect()->setupFullAxesBox(true);
+  heat_->xAxis->setLabel(tr("expert"));
+  heat_->yAxis->setLabel(tr("layer"));
+  heat_->yAxis->setRangeReversed(true);  // layer 0 on top, as the model stacks them
+  map_ = new QCPColorMap(heat_->xAxis, heat_->yAxis);
+  map_->setInterpolate(false);
+  map_->setTightBoundary(false);
+  scale_ = new QCPColorScale(heat_);
+  heat_->plotLayout()->addElement(0, 1, scale_);
+  scale_->setType(QCPAxis::atRight);
+  scale_->axis()->setLabel(tr("mean router probability"));
+  map_->setColorScale(scale_);
+  map_->setGradient(viridisGradient());
+  auto* group = new QCPMarginGroup(heat_);
+  heat_->axisRect()->setMarginGroup(QCP::msBottom | QCP::msTop, group);
+  scale_->setMarginGroup(QCP::msBottom | QCP::msTop, group);
+  connect(heat_, &QCustomPlot::mouseMove, this, &RouterView::showTooltip);
+  outer->addWidget(heat_, 3);
+
+  auto* lower = new QHBoxLayout;
+  auto* left = new QVBoxLayout;
+  left->addWidget(new QLabel(tr("Teacher router drift ‖W − W₀‖ / ‖W₀‖ per layer")));
+  driftStack_ = new QStackedWidget;
+  driftMessage_ = new QLabel(noSnapshot());
+  driftMessage_->setObjectName("driftMessage");
+  driftMessage_->setAlignment(Qt::AlignCenter);
+  driftMessage_->setWordWrap(true);
+  drift_ = new QCustomPlot;
+  drift_->setObjectName("routerDrift");
+  drift_->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+  drift_->xAxis->setLabel(tr("step"));
+  drift_->yAxis->setLabel(tr("relative router drift"));
+  drift_->legend->setVisible(true);
+  drift_->legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
+  drift_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignLeft);
+  driftStack_->addWidget(driftMessage_);
+  driftStack_->addWidget(drift_);
+  left->addWidget(driftStack_, 1);
+  lower->addLayout(left, 1);
+
+  auto* right = new QVBoxLayout;
+  auto* bar2 = new QHBoxLayout;
+  bar2->addWidget(new QLabel(tr("Mean router probability, first vs latest snapshot, layer")));
+  layer_ = new QSpinBox;
+  layer_->setObjectName("compareLayer");
+  layer_->setRange(0, 0);
+  bar2->addWidget(layer_);
+  bar2->addStretch(1);
+  right->addLayout(bar2);
+  compare_ = new QCustomPlot;
+  compare_->setObjectName("beforeAfter");
+  compare_->xAxis->setLabel(tr("expert"));
+  compare_->yAxis->setLabel(tr("mean router probability"));
+  compare_->legend->setVisible(true);
+  compare_->legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);  // one row: the bars keep their height
+  compare_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+  firstBars_ = new QCPBars(compare_->xAxis, compare_->yAxis);
+  latestBars_ = new QCPBars(compare_->xAxis, compare_->yAxis);
+  auto* bars = new QCPBarsGroup(compare_);
+  bars->setSpacingType(QCPBarsGroup::stAbsolute);
+  bars->setSpacing(2);
+  for (QCPBars* b : {firstBars_, latestBars_}) {
+    b->setWidth(0.38);
+    b->setBarsGroup(bars);
+  }
+  right->addWidget(compare_, 1);
+  lower->addLayout(right, 1);
+  outer->addLayout(lower, 2);
+
+  applyColors();
+  connect(model_, &QComboBox::currentTextChanged, this, [this] {
+    if (updating_) return;
+    refreshSelectors();
+    redrawHeatmap();
+    redrawCompare();
+  });
+  connect(layer_, &QSpinBox::valueChanged, this, [this] {
+    if (!updating_) redrawCompare();
+  });
+  redrawHeatmap();
+  redrawDrift();
+  redrawCompare();
+}
+
+void RouterView::applyColors() {
+  const QPalette pal = palette();
+  applyPalette(heat_, pal);
+  applyPalette(drift_, pal);
+  applyPalette(compare_, pal);
+  const QColor text = pal.color(QPalette::WindowText);
+  scale_->axis()->setBasePen(QPen(text));
+  scale_->axis()->setTickLabelColor(text);
+  scale_->axis()->setLabelColor(text);
+  const QColor before = seriesColor(9);  // grey: where the routers started
+  firstBars_->setPen(QPen(before.darker(120)));
+  firstBars_->setBrush(before);
+  const QColor after = seriesColor(0);
+  latestBars_->setPen(QPen(after.darker(120)));
+  latestBars_->setBrush(after);
+}
+
+void RouterView::clear() {
+  first_.clear();
+  latest_.clear();
+  driftSteps_.clear();
+  drift_by_snapshot_.clear();
+  driftLayers_.clear();
+  sar_ = false;
+  updating_ = true;
+  model_->clear();
+  layer_->setRange(0, 0);
+  updating_ = false;
+  info_->setText(noSnapshot());
+  redrawHeatmap();
+  redrawDrift();
+  redrawCompare();
+}
+
+void RouterView::addSnapshot(const moekd::RoutingSnapshot& s) {
+  const QString model = QString::fromStdString(s.model);
+  if (!first_.count(model)) first_[model] = s;
+  latest_[model] = s;
+  if (model == "teacher") {
+    driftSteps_.push_back(static_cast<double>(s.step));
+    std::vector<double> d;
+    driftLayers_.clear();
+    for (const auto& l : s.layers) {
+      d.push_back(l.router_drift);
+      driftLayers_.push_back(l.layer);
+      if (l.router_drift > 0) sar_ = true;
+    }
+    drift_by_snapshot_.push_back(std::move(d));
+  }
+  redrawDrift();
+  if (model_->findText(model) < 0) {
+    updating_ = true;
+    model_->addItem(model);
+    if (model == "teacher" || model_->count() == 1) model_->setCurrentText(model);
+    updating_ = false;
+  }
+  if (model == model_->currentText()) {
+    refreshSelectors();
+    redrawHeatmap();
+    redrawCompare();
+  }
+}
+
+void RouterView::setModel(const QString& model) { model_->setCurrentText(model); }
+void RouterView::setCompareLayer(int position) { layer_->setValue(position); }
+
+const moekd::RoutingSnapshot* RouterView::latest() const {
+  auto it = latest_.find(model_->currentText());
+  return it == latest_.end() ? nullptr : &it->second;
+}
+
+void RouterView::refreshSelectors() {
+  const auto* s = latest();
+  updating_ = true;
+  const int layers = s ? static_cast<int>(s->layers.size()) : 0;
+  layer_->setRange(0, std::max(0, layers - 1));
+  updating_ = false;
+}
+
+void RouterView::redrawHeatmap() {
+  const auto* s = latest();
+  std::vector<std::vector<double>> m;
+  if (s)
+    for (const auto& l : s->layers) m.push_back(l.mean_prob);
+  if (m.empty() || m[0].empty()) {
+    heat_->clearItems();
+    map_->data()->clear();
+    map_->setVisible(false);
+    heat_->xAxis->setRange(-0.5, 7.5);
+    heat_->yAxis->setRange(-0.5, 3.5);
+    heat_->replot(QCustomPlot::rpQueuedReplot);
+    return;
+  }
+  const int layers = static_cast<int>(m.size());
+  int experts = 0;
+  for (const auto& row : m) experts = std::max(experts, static_cast<int>(row.size()));
+  map_->setVisible(true);
+  map_->data()->setSize(experts, layers);
+  map_->data()->setRange(QCPRange(0, experts - 1), QCPRange(0, layers - 1));
+  double maxValue = 0;
+  for (int l = 0; l < layers; ++l)
+    for (int e = 0; e < experts; ++e) {
+      const double v = e < static_cast<int>(m[l].size()) ? m[l][e] : 0.0;
+      map_->data()->setCell(e, l, v);
+      maxValue = std::max(maxValue, v);
+    }
+  // A uniform router (1/E) sits in the middle of the scale.
+  const QCPRange range(0, std::max(maxValue, 2.0 / experts));
+  map_->setDataRange(range);
+  heat_->clearItems();
+  if (layers * experts <= 256) {
+    QCPColorGradient gradient = map_->gradient();  // color() is not const
+    for (int l = 0; l < layers; ++l)
+      for (int e = 0; e < experts; ++e) {
+        const double v = map_->data()->cell(e, l);
+        const QColor cell = QColor::fromRgb(gradient.color(v, range));
+        auto* label = new QCPItemText(heat_);
+        label->position->setType(QCPItemPosition::ptPlotCoords);
+        label->position->setCoords(e, l);
+        label->setText(QString::number(v, 'f', 3));
+        label->setColor(cell.lightnessF() > 0.55 ? Qt::black : Qt::white);
+        label->setClipToAxisRect(true);
+      }
+  }
+  heat_->xAxis->setRange(-0.5, experts - 0.5);
+  heat_->yAxis->setRange(-0.5, layers - 0.5);
+  auto xt = QSharedPointer<QCPAxisTickerText>(new QCPAxisTickerText);
+  const int xStep = std::max(1, experts / 32);
+  for (int e = 0; e < experts; e += xStep) xt->addTick(e, QString::number(e));
+  heat_->xAxis->setTicker(xt);
+  auto yt = QSharedPointer<QCPAxisTickerText>(new QCPAxisTickerText);
+  for (int l = 0; l < layers; ++l) yt->addTick(l, QString::number(s->layers[l].layer));
+  heat_->yAxis->setTicker(yt);
+  heat_->xAxis2->setTicker(xt);
+  heat_->yAxis2->setTicker(yt);
+  heat_->xAxis->grid()->setVisible(false);
+  heat_->yAxis->grid()->setVisible(false);
+  QString text = tr("%1 at step %2: mean router probability, %3 MoE layers × %4 experts")
+                     .arg(model_->currentText())
+                     .arg(s->step)
+                     .arg(layers)
+                     .arg(experts);
+  if (sar_ && !drift_by_snapshot_.empty() && !drift_by_snapshot_.back().empty()) {
+    const auto& d = drift_by_snapshot_.back();
+    text += tr(" · largest teacher router drift %1").arg(*std::max_element(d.begin(), d.end()), 0, 'g', 3);
+  }
+  info_->setText(text);
+  heat_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void RouterView::redrawDrift() {
+  drift_->clearGraphs();
+  if (!sar_) {
+    if (latest_.empty()) driftMessage_->setText(noSnapshot());
+    else if (drift_by_snapshot_.empty())
+      driftMessage_->setText(tr("Router drift is tracked for SAR runs; this run has no MoE teacher whose routers could adapt."));
+    else driftMessage_->setText(tr("Router drift is tracked for SAR runs; this run's teacher routers are frozen."));
+    driftStack_->setCurrentWidget(driftMessage_);
+    return;
+  }
+  driftStack_->setCurrentWidget(drift_);
+  const int layers = static_cast<int>(driftLayers_.size());
+  for (int l = 0; l < layers; ++l) {
+    QVector<double> x, y;
+    for (size_t i = 0; i < driftSteps_.size(); ++i)
+      if (l < static_cast<int>(drift_by_snapshot_[i].size())) {
+        x.push_back(driftSteps_[i]);
+        y.push_back(drift_by_snapshot_[i][l]);
+      }
+    auto* g = drift_->addGraph();
+    g->setName(tr("layer %1").arg(driftLayers_[l]));
+    g->setPen(QPen(seriesColor(l), 2));
+    g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, 4));
+    g->setData(x, y, true);
+  }
+  drift_->legend->setWrap(std::min(layers, 6));
+  drift_->legend->setVisible(layers <= 32);
+  drift_->rescaleAxes();
+  const QCPRange y = drift_->yAxis->range();
+  drift_->yAxis->setRange(0, y.upper > 0 ? y.upper * 1.3 : 1e-3);  // room for the legend
+  const double pad = std::max(1.0, 0.03 * (driftSteps_.back() - driftSteps_.front()));
+  drift_->xAxis->setRange(driftSteps_.front() - pad, driftSteps_.back() + pad);  // end points stay whole
+  applyPalette(drift_, palette());
+  drift_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void RouterView::redrawCompare() {
+  firstBars_->data()->clear();
+  latestBars_->data()->clear();
+  const QString model = model_->currentText();
+  auto f = first_.find(model), l = latest_.find(model);
+  const int pos = layer_->value();
+  if (f == first_.end() || l == latest_.end() || pos >= static_cast<int>(l->second.layers.size()) ||
+      pos >= static_cast<int>(f->second.layers.size())) {
+    firstBars_->setName(tr("first snapshot"));
+    latestBars_->setName(tr("latest snapshot"));
+    compare_->xAxis->setRange(-0.5, 7.5);
+    compare_->yAxis->setRange(0, 1);
+    compare_->legend->setVisible(false);
+    compare_->replot(QCustomPlot::rpQueuedReplot);
+    return;
+  }
+  const auto& before = f->second.layers[pos].mean_prob;
+  const auto& after = l->second.layers[pos].mean_prob;
+  const int experts = static_cast<int>(std::max(before.size(), after.size()));
+  double top = 0;
+  for (int e = 0; e < static_cast<int>(before.size()); ++e) {
+    firstBars_->addData(e, before[e]);
+    top = std::max(top, before[e]);
+  }
+  for (int e = 0; e < static_cast<int>(after.size()); ++e) {
+    latestBars_->addData(e, after[e]);
+    top = std::max(top, after[e]);
+  }
+  firstBars_->setName(tr("first (step %1)").arg(f->second.step));
+  latestBars_->setName(tr("latest (step %1)").arg(l->second.step));
+  auto xt = QSharedPointer<QCPAxisTickerText>(new QCPAxisTickerText);
+  const int xStep = std::max(1, experts / 32);
+  for (int e = 0; e < experts; e += xStep) xt->addTick(e, QString::number(e));
+  compare_->xAxis->setTicker(xt);
+  compare_->xAxis->grid()->setVisible(false);
+  compare_->xAxis->setRange(-0.6, experts - 0.4);
+  compare_->yAxis->setRange(0, std::max(top * 1.3, 1e-6));  // room for the one-row legend
+  compare_->legend->setVisible(true);
+  compare_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void RouterView::showTooltip(QMouseEvent* event) {
+  const auto* s = latest();
+  if (!s || s->layers.empty()) return;
+  const double x = heat_->xAxis->pixelToCoord(event->position().x());
+  const double y = heat_->yAxis->pixelToCoord(event->position().y());
+  const int e = static_cast<int>(std::lround(x)), l = static_cast<int>(std::lround(y));
+  if (!heat_->axisRect()->rect().contains(event->position().toPoint()) || l < 0 ||
+      l >= static_cast<int>(s->layers.size()) || e < 0 || e >= static_cast<int>(s->layers[l].mean_prob.size())) {
+    QToolTip::hideText();
+    return;
+  }
+  const auto& layer = s->layers[l];
+  QString text = tr("layer %1, expert %2\nmean router probability %3").arg(layer.layer).arg(e).arg(layer.mean_prob[e], 0, 'f', 4);
+  if (layer.router_drift > 0) text += tr("\nrouter drift %1").arg(layer.router_drift, 0, 'g', 4);
+  QToolTip::showText(event->globalPosition().toPoint(), text, heat_);
+}
+
+void RouterView::changeEvent(QEvent* event) {
+  QWidget::changeEvent(event);
+  if (event->type() == QEvent::PaletteChange && heat_) {
+    applyColors();
+    redrawHeatmap();
+    redrawDrift();
+    redrawCompare();
+  }
+}
+
+}  // namespace moekd::ui
