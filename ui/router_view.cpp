@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "layer_expert_heatmap.h"
 #include "plot_style.h"
 
 namespace moekd::ui {
@@ -34,25 +35,11 @@ RouterView::RouterView(QWidget* parent) : QWidget(parent) {
   bar->addWidget(info_, 1);
   outer->addLayout(bar);
 
-  heat_ = new QCustomPlot;
-  heat_->setObjectName("meanProb");
-  heat_->setMouseTracking(true);
-  heat_->axisRect()->setupFullAxesBox(true);
-  heat_->xAxis->setLabel(tr("expert"));
-  heat_->yAxis->setLabel(tr("layer"));
-  heat_->yAxis->setRangeReversed(true);  // layer 0 on top, as the model stacks them
-  map_ = new QCPColorMap(heat_->xAxis, heat_->yAxis);
-  map_->setInterpolate(false);
-  map_->setTightBoundary(false);
-  scale_ = new QCPColorScale(heat_);
-  heat_->plotLayout()->addElement(0, 1, scale_);
-  scale_->setType(QCPAxis::atRight);
+  const auto heatmap = makeLayerExpertHeatmap(QStringLiteral("meanProb"));
+  heat_ = heatmap.plot;
+  map_ = heatmap.map;
+  scale_ = heatmap.scale;
   scale_->axis()->setLabel(tr("mean router probability"));
-  map_->setColorScale(scale_);
-  map_->setGradient(viridisGradient());
-  auto* group = new QCPMarginGroup(heat_);
-  heat_->axisRect()->setMarginGroup(QCP::msBottom | QCP::msTop, group);
-  scale_->setMarginGroup(QCP::msBottom | QCP::msTop, group);
   connect(heat_, &QCustomPlot::mouseMove, this, &RouterView::showTooltip);
   outer->addWidget(heat_, 3);
 
@@ -203,61 +190,16 @@ void RouterView::refreshSelectors() {
 void RouterView::redrawHeatmap() {
   const auto* s = latest();
   std::vector<std::vector<double>> m;
+  std::vector<int64_t> layerNumbers;
   if (s)
-    for (const auto& l : s->layers) m.push_back(l.mean_prob);
-  if (m.empty() || m[0].empty()) {
-    heat_->clearItems();
-    map_->data()->clear();
-    map_->setVisible(false);
-    heat_->xAxis->setRange(-0.5, 7.5);
-    heat_->yAxis->setRange(-0.5, 3.5);
-    heat_->replot(QCustomPlot::rpQueuedReplot);
-    return;
-  }
-  const int layers = static_cast<int>(m.size());
-  int experts = 0;
-  for (const auto& row : m) experts = std::max(experts, static_cast<int>(row.size()));
-  map_->setVisible(true);
-  map_->data()->setSize(experts, layers);
-  map_->data()->setRange(QCPRange(0, experts - 1), QCPRange(0, layers - 1));
-  double maxValue = 0;
-  for (int l = 0; l < layers; ++l)
-    for (int e = 0; e < experts; ++e) {
-      const double v = e < static_cast<int>(m[l].size()) ? m[l][e] : 0.0;
-      map_->data()->setCell(e, l, v);
-      maxValue = std::max(maxValue, v);
+    for (const auto& l : s->layers) {
+      m.push_back(l.mean_prob);
+      layerNumbers.push_back(l.layer);
     }
-  // A uniform router (1/E) sits in the middle of the scale.
-  const QCPRange range(0, std::max(maxValue, 2.0 / experts));
-  map_->setDataRange(range);
-  heat_->clearItems();
-  if (layers * experts <= 256) {
-    QCPColorGradient gradient = map_->gradient();  // color() is not const
-    for (int l = 0; l < layers; ++l)
-      for (int e = 0; e < experts; ++e) {
-        const double v = map_->data()->cell(e, l);
-        const QColor cell = QColor::fromRgb(gradient.color(v, range));
-        auto* label = new QCPItemText(heat_);
-        label->position->setType(QCPItemPosition::ptPlotCoords);
-        label->position->setCoords(e, l);
-        label->setText(QString::number(v, 'f', 3));
-        label->setColor(cell.lightnessF() > 0.55 ? Qt::black : Qt::white);
-        label->setClipToAxisRect(true);
-      }
-  }
-  heat_->xAxis->setRange(-0.5, experts - 0.5);
-  heat_->yAxis->setRange(-0.5, layers - 0.5);
-  auto xt = QSharedPointer<QCPAxisTickerText>(new QCPAxisTickerText);
-  const int xStep = std::max(1, experts / 32);
-  for (int e = 0; e < experts; e += xStep) xt->addTick(e, QString::number(e));
-  heat_->xAxis->setTicker(xt);
-  auto yt = QSharedPointer<QCPAxisTickerText>(new QCPAxisTickerText);
-  for (int l = 0; l < layers; ++l) yt->addTick(l, QString::number(s->layers[l].layer));
-  heat_->yAxis->setTicker(yt);
-  heat_->xAxis2->setTicker(xt);
-  heat_->yAxis2->setTicker(yt);
-  heat_->xAxis->grid()->setVisible(false);
-  heat_->yAxis->grid()->setVisible(false);
+  const int experts =
+      fillLayerExpertHeatmap({heat_, map_, scale_}, m, layerNumbers, [](double v) { return QString::number(v, 'f', 3); });
+  if (experts == 0) return;
+  const int layers = static_cast<int>(m.size());
   QString text = tr("%1 at step %2: mean router probability, %3 MoE layers × %4 experts")
                      .arg(model_->currentText())
                      .arg(s->step)
