@@ -8,6 +8,7 @@ packages=(
   libtorch-dev libopenblas0-pthread
   nlohmann-json3-dev libcli11-dev libsentencepiece-dev
   qt6-base-dev libqcustomplot-dev libqcustomplot2.1-qt6 libgl-dev
+  desktop-file-utils appstream
 )
 
 missing=()

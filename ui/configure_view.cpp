@@ -24,6 +24,7 @@
 #include "engine_api.h"
 #include "io/hf_config.h"
 #include "io/inspect.h"
+#include "session/events.h"
 #include "util/error.h"
 
 // The presets live in a resource file compiled into this static library: register it explicitly
@@ -614,8 +615,13 @@ void ConfigureView::revalidate() {
     normalized_ = normalize_run_config(j, "configuration");
     const auto& s = normalized_["student"];
     if (s.contains("init") && s["init"].is_object()) config_from_hf(s["init"], "student.init").validate();
-    if (normalized_["run_dir"].get<std::string>().empty())
+    const QString runDir = qs(normalized_["run_dir"].get<std::string>());
+    if (runDir.isEmpty())
       error = tr("Choose a run folder: config.json, metrics.jsonl and the checkpoints go there.");
+    else if (moekd::run_dir_holds_training(runDir.toStdString()))
+      error = tr("Run folder %1 already holds a run: choose a new folder for this one (the Runs view opens "
+                 "the old one).")
+                  .arg(runDir);
     else if (normalized_["data"]["tokenizer"].get<std::string>().empty())
       error = tr("`data.tokenizer` is empty: `builtin`, a SentencePiece tokenizer.model, or a folder holding one "
                  "(usually the teacher's).");

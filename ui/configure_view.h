@@ -38,6 +38,8 @@ class ConfigureView : public QWidget {
   nlohmann::json config() const;
   QByteArray configJson() const { return QByteArray::fromStdString(config().dump(2)); }
   int totalSteps() const;
+  // Validates again (the run folder may have filled since the last edit).
+  void recheck() { revalidate(); }
 
  Q_SIGNALS:
   void validityChanged(bool valid);

@@ -3,7 +3,11 @@
 #include <QAction>
 #include <QApplication>
 #include <QCloseEvent>
+#include <QDir>
+#include <QDockWidget>
+#include <QFileDialog>
 #include <QLabel>
+#include <QListView>
 #include <QMessageBox>
 #include <QProgressBar>
 #include <QSettings>
@@ -14,20 +18,19 @@
 
 #include "app_icon.h"
 #include "configure_view.h"
+#include "duration_text.h"
 #include "evaluation_view.h"
 #include "experts_view.h"
+#include "export_dialog.h"
 #include "router_view.h"
+#include "run_history.h"
+#include "runs_model.h"
+#include "runs_view.h"
 #include "training_view.h"
 
 namespace moekd::ui {
 
 namespace {
-QString duration(double seconds) {
-  const qint64 s = static_cast<qint64>(seconds + 0.5);
-  if (s >= 3600) return QString("%1h%2m").arg(s / 3600).arg((s % 3600) / 60, 2, 10, QChar('0'));
-  if (s >= 60) return QString("%1m%2s").arg(s / 60).arg(s % 60, 2, 10, QChar('0'));
-  return QString("%1s").arg(s);
-}
 QSettings settings() { return QSettings(QStringLiteral("MoE-KD Studio"), QStringLiteral("moekd-studio")); }
 }  // namespace
 
@@ -54,7 +57,29 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   tabs_->addTab(experts_, tr("Experts"));
   tabs_->addTab(router_, tr("Router"));
   tabs_->addTab(evaluation_, tr("Evaluation"));
+  runsModel_ = new RunsModel(this);
+  runs_ = new RunsView(runsModel_);
+  tabs_->addTab(runs_, tr("Runs"));
   setCentralWidget(tabs_);
+
+  // The sidebar lists the same runs: double-click (or Enter) opens one, the box overlays it.
+  sidebar_ = new QListView;
+  sidebar_->setObjectName("runsSidebarList");
+  sidebar_->setModel(runsModel_);
+  sidebar_->setModelColumn(RunsModel::Name);
+  sidebar_->setEditTriggers(QAbstractItemView::NoEditTriggers);
+  sidebar_->setMinimumWidth(150);
+  sidebarDock_ = new QDockWidget(tr("Runs"));
+  sidebarDock_->setObjectName("runsSidebar");
+  sidebarDock_->setWidget(sidebar_);
+  sidebarDock_->setFeatures(QDockWidget::DockWidgetClosable | QDockWidget::DockWidgetMovable);
+  addDockWidget(Qt::LeftDockWidgetArea, sidebarDock_);
+  resizeDocks({sidebarDock_}, {190}, Qt::Horizontal);
+  connect(sidebar_, &QListView::activated, this,
+          [this](const QModelIndex& i) { openRun(i.data(RunsModel::DirRole).toString()); });
+  connect(runs_, &RunsView::openRequested, this, [this](const QString& dir) { openRun(dir); });
+  connect(runs_, &RunsView::exportRequested, this, [this](const QString& dir) { showExportDialog(dir); });
+  connect(runs_, &RunsView::workspaceChosen, this, &MainWindow::setWorkspace);
 
   auto* bar = addToolBar(tr("Run"));
   bar->setObjectName("runToolBar");
@@ -71,6 +96,23 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   connect(start_, &QAction::triggered, this, &MainWindow::startRun);
   connect(pause_, &QAction::triggered, this, &MainWindow::togglePause);
   connect(stop_, &QAction::triggered, this, &MainWindow::stopRun);
+  bar->addSeparator();
+  openRun_ = bar->addAction(style()->standardIcon(QStyle::SP_DirOpenIcon), tr("Open run…"));
+  openRun_->setShortcut(QKeySequence::Open);
+  openRun_->setToolTip(tr("Open a run folder from disk and browse all its views (Ctrl+O)"));
+  export_ = bar->addAction(style()->standardIcon(QStyle::SP_DialogSaveButton), tr("Export…"));
+  export_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
+  export_->setToolTip(tr("Export the current run's student in Hugging Face format (Ctrl+E)"));
+  connect(openRun_, &QAction::triggered, this, [this] {
+    const QString dir = QFileDialog::getExistingDirectory(this, tr("Open a run folder"), runsModel_->workspace());
+    if (!dir.isEmpty()) openRun(dir);
+  });
+  connect(export_, &QAction::triggered, this, [this] { showExportDialog(); });
+  bar->addSeparator();
+  QAction* toggleSidebar = sidebarDock_->toggleViewAction();
+  toggleSidebar->setText(tr("Runs sidebar"));
+  toggleSidebar->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_B));
+  bar->addAction(toggleSidebar);
 
   stepLabel_ = new QLabel;
   lossLabel_ = new QLabel;
@@ -87,6 +129,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
 
   connect(worker_, &EngineWorker::stateChanged, this, &MainWindow::onState);
   connect(worker_, &EngineWorker::runStarted, this, [this](qint64 total, const QString& dir) {
+    currentRunDir_ = QDir::cleanPath(QDir(dir).absolutePath());
+    setWindowTitle(tr("%1 — MoE-KD Studio").arg(QDir(dir).dirName()));
     totalSteps_ = total;
     progress_->setRange(0, static_cast<int>(std::min<qint64>(total, INT_MAX)));
     progress_->setValue(0);
@@ -110,6 +154,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   const QSettings s = settings();
   if (!restoreGeometry(s.value("window/geometry").toByteArray())) resize(1400, 900);
   restoreState(s.value("window/state").toByteArray());
+  runsModel_->setWorkspace(s.value("workspace", QDir::current().filePath("runs")).toString());
   clock_.start();
   updateActions();
 }
@@ -120,12 +165,86 @@ MainWindow::~MainWindow() {
   thread_.wait();
 }
 
-void MainWindow::startRun() {
-  if (state_ != EngineWorker::State::Idle || !configure_->isValid()) return;
+void MainWindow::clearViews() {
   training_->clear();
   experts_->clear();
   router_->clear();
   evaluation_->clear();
+}
+
+void MainWindow::setWorkspace(const QString& dir) {
+  runsModel_->setWorkspace(dir);
+  QSettings s = settings();
+  s.setValue("workspace", runsModel_->workspace());
+}
+
+bool MainWindow::openRun(const QString& dir, QString* error) {
+  auto refuse = [&](const QString& why) {
+    if (error) *error = why;
+    statusBar()->showMessage(why, 10000);
+    auto* box = new QMessageBox(QMessageBox::Warning, tr("Cannot open the run"), why, QMessageBox::Ok, this);
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    box->setObjectName("openRunMessage");
+    box->open();
+    return false;
+  };
+  if (dir.isEmpty()) return false;
+  if (state_ != EngineWorker::State::Idle)
+    return refuse(tr("A run is in progress: stop it, or wait for it to end, before opening %1.").arg(dir));
+  RunHistory h;
+  try {
+    h = loadRunHistory(dir);
+  } catch (const std::exception& e) {
+    return refuse(QString::fromUtf8(e.what()));
+  }
+  clearViews();
+  configure_->setConfig(h.config);
+  for (const auto& m : h.steps) training_->addStep(m);
+  for (const auto& r : h.evals) {
+    training_->addEvaluation(r);
+    evaluation_->addEvaluation(r);
+  }
+  for (const auto& snapshot : h.routing) {
+    experts_->addSnapshot(snapshot);
+    router_->addSnapshot(snapshot);
+  }
+  const RunSummary& s = h.summary;
+  currentRunDir_ = s.dir;
+  totalSteps_ = s.totalSteps;
+  lastStep_ = s.step;
+  firstStep_ = -1;
+  stepLabel_->setText(tr("step %1 / %2").arg(s.step).arg(s.totalSteps));
+  lossLabel_->setText(h.steps.empty() ? QString() : tr("loss %1").arg(s.trainLoss, 0, 'f', 4));
+  speedLabel_->setText(h.steps.empty() ? QString() : tr("%1k tok/s").arg(h.steps.back().tokens_per_s / 1000, 0, 'f', 1));
+  etaLabel_->clear();
+  progress_->setRange(0, static_cast<int>(std::max<qint64>(1, std::min<qint64>(s.totalSteps, INT_MAX))));
+  progress_->setValue(static_cast<int>(std::min<qint64>(s.step, INT_MAX)));
+  setWindowTitle(tr("%1 — MoE-KD Studio").arg(s.name));
+  QString what = tr("Opened %1 (%2, %3 at step %4)").arg(QDir::toNativeSeparators(s.dir), s.method, statusName(s.status)).arg(s.step);
+  if (!s.failure.isEmpty()) what += tr(": %1").arg(s.failure);
+  statusBar()->showMessage(what);
+  if (runsModel_->rowOf(s.dir) < 0) {
+    runsModel_->addRunFolder(s.dir);
+    runsModel_->refresh();
+  }
+  runs_->selectRun(s.dir);
+  tabs_->setCurrentWidget(training_);
+  return true;
+}
+
+ExportDialog* MainWindow::showExportDialog(const QString& dir) {
+  auto* dialog = new ExportDialog(dir.isEmpty() ? currentRunDir_ : dir, this);
+  dialog->setAttribute(Qt::WA_DeleteOnClose);
+  connect(dialog, &ExportDialog::exported, this, [this](const QString& out) {
+    statusBar()->showMessage(tr("Exported to %1").arg(QDir::toNativeSeparators(out)), 10000);
+  });
+  dialog->show();
+  return dialog;
+}
+
+void MainWindow::startRun() {
+  if (state_ != EngineWorker::State::Idle || !configure_->isValid()) return;
+  clearViews();
   lastStep_ = 0;
   firstStep_ = -1;
   pausedMs_ = 0;
@@ -168,6 +287,9 @@ void MainWindow::onState(EngineWorker::State s) {
       break;
     case EngineWorker::State::Running: statusBar()->showMessage(tr("Running"), 3000); break;
     case EngineWorker::State::Idle:
+      runsModel_->setActiveRun({});
+      runsModel_->refresh();
+      configure_->recheck();  // its run folder now holds a run
       if (closeAfterStop_) QMetaObject::invokeMethod(this, "close", Qt::QueuedConnection);
       break;
   }
@@ -191,6 +313,10 @@ void MainWindow::onStep(const moekd::StepMetrics& m) {
     firstStep_ = m.step;
     firstStepMs_ = clock_.elapsed();
     pausedMs_ = 0;
+    // The run folder has its config.json now: list it as running.
+    runsModel_->addRunFolder(currentRunDir_);
+    runsModel_->setActiveRun(currentRunDir_);
+    runsModel_->refresh();
   }
   lastStep_ = m.step;
   stepLabel_->setText(tr("step %1 / %2").arg(m.step).arg(totalSteps_));
@@ -210,7 +336,7 @@ void MainWindow::updateEta() {
   const qint64 paused = pausedMs_ + (pauseStartedMs_ >= 0 ? now - pauseStartedMs_ : 0);
   const double seconds = (now - firstStepMs_ - paused) / 1000.0;
   const double perStep = seconds / static_cast<double>(lastStep_ - firstStep_);
-  etaLabel_->setText(tr("ETA %1").arg(duration(perStep * static_cast<double>(totalSteps_ - lastStep_))));
+  etaLabel_->setText(tr("ETA %1").arg(durationText(perStep * static_cast<double>(totalSteps_ - lastStep_))));
 }
 
 void MainWindow::onFinished(const moekd::RunFinished& r) {
@@ -221,8 +347,8 @@ void MainWindow::onFinished(const moekd::RunFinished& r) {
   progress_->setValue(static_cast<int>(std::min<qint64>(r.step, INT_MAX)));
   statusBar()->showMessage(r.stopped_early ? tr("Stopped at step %1 after %2; the last checkpoint is saved.")
                                                  .arg(r.step)
-                                                 .arg(duration(r.seconds))
-                                           : tr("Finished %1 steps in %2.").arg(r.step).arg(duration(r.seconds)));
+                                                 .arg(durationText(r.seconds))
+                                           : tr("Finished %1 steps in %2.").arg(r.step).arg(durationText(r.seconds)));
 }
 
 void MainWindow::onFailed(const QString& message) {

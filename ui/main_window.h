@@ -9,7 +9,9 @@
 #include "engine_worker.h"
 
 class QAction;
+class QDockWidget;
 class QLabel;
+class QListView;
 class QProgressBar;
 class QTabWidget;
 
@@ -20,6 +22,9 @@ class TrainingView;
 class ExpertsView;
 class RouterView;
 class EvaluationView;
+class ExportDialog;
+class RunsModel;
+class RunsView;
 
 class MainWindow : public QMainWindow {
   Q_OBJECT
@@ -32,12 +37,16 @@ class MainWindow : public QMainWindow {
   ExpertsView* expertsView() const { return experts_; }
   RouterView* routerView() const { return router_; }
   EvaluationView* evaluationView() const { return evaluation_; }
+  RunsView* runsView() const { return runs_; }
+  RunsModel* runsModel() const { return runsModel_; }
+  QListView* runsSidebar() const { return sidebar_; }
   QTabWidget* tabs() const { return tabs_; }
   EngineWorker* worker() const { return worker_; }
   EngineWorker::State state() const { return state_; }
   QAction* startAction() const { return start_; }
   QAction* pauseAction() const { return pause_; }
   QAction* stopAction() const { return stop_; }
+  QAction* exportAction() const { return export_; }
   qint64 lastStep() const { return lastStep_; }
   bool lastRunStoppedEarly() const { return stoppedEarly_; }
   int finishedRuns() const { return finishedRuns_; }
@@ -47,6 +56,16 @@ class MainWindow : public QMainWindow {
   void startRun();
   void togglePause();
   void stopRun();
+
+  // Lists the runs of `dir` in the Runs view and the sidebar (remembered for the next start).
+  void setWorkspace(const QString& dir);
+  // Replays a run folder from disk into every view (refused while a run is in progress); errors
+  // reading it are shown to the user and returned in `error`.
+  bool openRun(const QString& dir, QString* error = nullptr);
+  // The run the views show: the last one started or opened; empty before either.
+  QString currentRunDir() const { return currentRunDir_; }
+  // Opens the export dialog (non-modal, deleted on close) for `dir`, or the current run.
+  ExportDialog* showExportDialog(const QString& dir = {});
 
  protected:
   void closeEvent(QCloseEvent* event) override;
@@ -58,6 +77,7 @@ class MainWindow : public QMainWindow {
   void onFailed(const QString& message);
   void updateActions();
   void updateEta();
+  void clearViews();
 
   QThread thread_;
   EngineWorker* worker_ = nullptr;
@@ -67,8 +87,13 @@ class MainWindow : public QMainWindow {
   ExpertsView* experts_ = nullptr;
   RouterView* router_ = nullptr;
   EvaluationView* evaluation_ = nullptr;
+  RunsModel* runsModel_ = nullptr;
+  RunsView* runs_ = nullptr;
+  QListView* sidebar_ = nullptr;
+  QDockWidget* sidebarDock_ = nullptr;
   QTabWidget* tabs_ = nullptr;
-  QAction *start_ = nullptr, *pause_ = nullptr, *stop_ = nullptr;
+  QAction *start_ = nullptr, *pause_ = nullptr, *stop_ = nullptr, *export_ = nullptr, *openRun_ = nullptr;
+  QString currentRunDir_;
   QLabel *stepLabel_ = nullptr, *lossLabel_ = nullptr, *speedLabel_ = nullptr, *etaLabel_ = nullptr;
   QProgressBar* progress_ = nullptr;
   qint64 totalSteps_ = 0, lastStep_ = 0, firstStep_ = -1;

@@ -1,5 +1,7 @@
 #include "plot_style.h"
 
+#include <cmath>
+
 namespace moekd::ui {
 
 void applyPalette(QCustomPlot* plot, const QPalette& pal) {
@@ -37,6 +39,17 @@ QColor seriesColor(int index) {
                                   QColor(0xb0, 0x7a, 0xa1), QColor(0xff, 0x9d, 0xa7), QColor(0x9c, 0x75, 0x5f),
                                   QColor(0xba, 0xb0, 0xac)};
   return colors[((index % 10) + 10) % 10];
+}
+
+QVector<double> ema(const std::vector<double>& values, double w) {
+  QVector<double> out(static_cast<int>(values.size()));
+  double last = 0;
+  for (size_t i = 0; i < values.size(); ++i) {
+    last = last * w + (1 - w) * values[i];
+    const double debias = w > 0 ? 1 - std::pow(w, static_cast<double>(i + 1)) : 1;
+    out[static_cast<int>(i)] = last / debias;
+  }
+  return out;
 }
 
 QCPColorGradient viridisGradient() {

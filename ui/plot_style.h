@@ -48,6 +48,10 @@ void applyPalette(QCustomPlot* plot, const QPalette& pal);
 // Distinct series colours that read on light and dark backgrounds (Tableau 10).
 QColor seriesColor(int index);
 
+// TensorBoard's smoothing: an exponential moving average with weight w, debiased for the first
+// points (w = 0 returns the values).
+QVector<double> ema(const std::vector<double>& values, double w);
+
 // Viridis as colour stops (Debian's QCustomPlot 2.1.0 has no gpViridis preset).
 QCPColorGradient viridisGradient();
 

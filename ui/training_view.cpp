@@ -26,17 +26,6 @@ const char* const kChartSlugs[] = {"losses", "learning-rate", "grad-norm", "toke
 
 QString num(double v) { return QString::number(v, 'g', QLocale::FloatingPointShortest); }
 
-// TensorBoard's smoothing: an exponential moving average, debiased for the first points.
-QVector<double> ema(const std::vector<double>& v, double w) {
-  QVector<double> out(static_cast<int>(v.size()));
-  double last = 0;
-  for (size_t i = 0; i < v.size(); ++i) {
-    last = last * w + (1 - w) * v[i];
-    const double debias = w > 0 ? 1 - std::pow(w, static_cast<double>(i + 1)) : 1;
-    out[static_cast<int>(i)] = last / debias;
-  }
-  return out;
-}
 // Log-axis ticks at 1, 2, 5 (or 1, 2, 3, 5 within about a decade) times powers of ten: readable
 // whether the range spans less than a decade (a loss from 2 to 5) or several (a warm-up).
 class LogTicker : public QCPAxisTicker {

@@ -1,19 +1,26 @@
 // moekd-studio: the desktop studio. `moekd-studio [run.json]` opens on that config, otherwise on
-// the demo preset.
+// the demo preset; --workspace lists another folder's runs, --open shows a finished run, and
+// --screenshot writes a picture of the window and quits (how the README's pictures are made).
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QDir>
 #include <QMessageBox>
+#include <QTabWidget>
+#include <QTimer>
+#include <cstdio>
+#include <cstdlib>
 
 #include "app_icon.h"
 #include "configure_view.h"
 #include "main_window.h"
+#include "runs_model.h"
 
 int main(int argc, char** argv) {
   QApplication app(argc, argv);
   QApplication::setOrganizationName(QStringLiteral("MoE-KD Studio"));
   QApplication::setApplicationName(QStringLiteral("MoE-KD Studio"));
   QApplication::setApplicationVersion(QStringLiteral("0.1.0"));
-  QGuiApplication::setDesktopFileName(QStringLiteral("moekd-studio"));
+  QGuiApplication::setDesktopFileName(QStringLiteral("org.moekd.Studio"));
   QApplication::setWindowIcon(moekd::ui::appIcon());
 
   QCommandLineParser parser;
@@ -22,14 +29,65 @@ int main(int argc, char** argv) {
   parser.addVersionOption();
   parser.addPositionalArgument(QStringLiteral("config"), QStringLiteral("a run configuration (JSON) to open"),
                                QStringLiteral("[config]"));
+  const QCommandLineOption workspace(QStringLiteral("workspace"), QStringLiteral("list the runs of this folder"),
+                                     QStringLiteral("dir"));
+  const QCommandLineOption open(QStringLiteral("open"), QStringLiteral("open this run folder in every view"),
+                                QStringLiteral("run-dir"));
+  const QCommandLineOption tab(QStringLiteral("tab"),
+                               QStringLiteral("show this view first: configure, training, experts, router, evaluation, runs"),
+                               QStringLiteral("view"));
+  const QCommandLineOption overlay(QStringLiteral("overlay"),
+                                   QStringLiteral("with --workspace: overlay every run on the Runs chart"));
+  const QCommandLineOption screenshot(QStringLiteral("screenshot"),
+                                      QStringLiteral("write a PNG of the window once it is drawn, then quit"),
+                                      QStringLiteral("png"));
+  parser.addOptions({workspace, open, tab, overlay, screenshot});
   parser.process(app);
 
   moekd::ui::MainWindow window;
+  if (parser.isSet(screenshot)) window.resize(1400, 900);
   window.show();
+  auto refuse = [&](const QString& error) {
+    if (parser.isSet(screenshot)) {  // no one is there to read a dialog
+      std::fprintf(stderr, "moekd-studio: %s\n", qPrintable(error));
+      std::exit(1);
+    }
+    QMessageBox::warning(&window, QStringLiteral("MoE-KD Studio"), error);
+  };
   if (!parser.positionalArguments().isEmpty()) {
     QString error;
-    if (!window.configureView()->loadFile(parser.positionalArguments().first(), &error))
-      QMessageBox::warning(&window, QStringLiteral("MoE-KD Studio"), error);
+    if (!window.configureView()->loadFile(parser.positionalArguments().first(), &error)) refuse(error);
+  }
+  if (parser.isSet(workspace)) {
+    const QString dir = parser.value(workspace);
+    if (!QDir(dir).exists()) refuse(QStringLiteral("--workspace: %1 is not a folder").arg(dir));
+    window.setWorkspace(dir);
+    if (parser.isSet(overlay))
+      for (int row = 0; row < window.runsModel()->rowCount(); ++row)
+        window.runsModel()->setOverlay(window.runsModel()->dirAt(row), true);
+  }
+  if (parser.isSet(open)) {
+    QString error;
+    if (!window.openRun(parser.value(open), &error)) refuse(error);
+  }
+  if (parser.isSet(tab)) {
+    const QString want = parser.value(tab).toLower();
+    int found = -1;
+    for (int i = 0; i < window.tabs()->count(); ++i)
+      if (window.tabs()->tabText(i).toLower() == want) found = i;
+    if (found < 0) refuse(QStringLiteral("--tab: `%1` is not a view").arg(parser.value(tab)));
+    else window.tabs()->setCurrentIndex(found);
+  }
+  if (parser.isSet(screenshot)) {
+    const QString path = parser.value(screenshot);
+    QTimer::singleShot(1500, &window, [&window, path] {  // layouts settle and charts replot first
+      if (!window.grab().save(path)) {
+        std::fprintf(stderr, "moekd-studio: cannot write %s\n", qPrintable(path));
+        QApplication::exit(1);
+        return;
+      }
+      QApplication::quit();
+    });
   }
   return app.exec();
 }

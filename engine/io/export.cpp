@@ -64,17 +64,37 @@ ExportSummary summarise(CausalLM& model, const fs::path& out) {
   return s;
 }
 
+struct Stages {
+  const ExportProgress& report;
+  int total;
+  Stages(const ExportProgress& r, int n) : report(r), total(n) {}
+  void next(int done, const std::string& what) const {
+    if (report) report(done, total, what);
+  }
+};
+
 }  // namespace
 
-ExportSummary export_student(const std::string& run_dir, const std::string& which, const std::string& out_dir) {
+ExportSummary export_student(const std::string& run_dir, const std::string& which, const std::string& out_dir,
+                             const ExportProgress& progress) {
+  const Stages stages(progress, 4);
+  stages.next(0, "reading the run's config and its `" + which + "` checkpoint");
   const auto cfg = load_run_config((fs::path(run_dir) / "config.json").string());
   auto model = load_pretrained((checkpoint(run_dir, which) / "model").string());
+  stages.next(1, "writing config.json and model.safetensors");
   save_pretrained(model, out_dir);
+  stages.next(2, "writing generation_config.json and the tokenizer");
   write_companions(model, cfg, out_dir);
-  return summarise(model, out_dir);
+  stages.next(3, "listing the files");
+  auto summary = summarise(model, out_dir);
+  stages.next(4, "done");
+  return summary;
 }
 
-ExportSummary export_tuned_teacher(const std::string& run_dir, const std::string& which, const std::string& out_dir) {
+ExportSummary export_tuned_teacher(const std::string& run_dir, const std::string& which, const std::string& out_dir,
+                                   const ExportProgress& progress) {
+  const Stages stages(progress, 4);
+  stages.next(0, "reading the teacher and the routers of the `" + which + "` checkpoint");
   const auto cfg = load_run_config((fs::path(run_dir) / "config.json").string());
   if (cfg.method != Method::SAR) fail(run_dir, ": only `sar` runs tune the teacher (this run is `", method_name(cfg.method), "`)");
   if (cfg.teacher.path.empty()) fail(run_dir, ": the run's teacher has no path to export from");
@@ -91,9 +111,14 @@ ExportSummary export_tuned_teacher(const std::string& run_dir, const std::string
     }
     if (replaced == 0) fail(run_dir, ": the checkpoint holds no router weights");
   }
+  stages.next(1, "writing config.json and model.safetensors");
   save_pretrained(teacher, out_dir);
+  stages.next(2, "writing generation_config.json and the tokenizer");
   write_companions(teacher, cfg, out_dir);
-  return summarise(teacher, out_dir);
+  stages.next(3, "listing the files");
+  auto summary = summarise(teacher, out_dir);
+  stages.next(4, "done");
+  return summary;
 }
 
 }  // namespace moekd

@@ -1,5 +1,6 @@
 #pragma once
 // Exports a trained run as Hugging Face folders that transformers (and llama.cpp, vLLM, ...) load.
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -12,11 +13,17 @@ struct ExportSummary {
   std::vector<std::pair<std::string, uint64_t>> files;  // name, bytes
 };
 
+// Called before each stage with (stages done, stages in all, what happens next), and with
+// (total, total, "done") at the end; for progress bars. May be empty.
+using ExportProgress = std::function<void(int done, int total, const std::string& stage)>;
+
 // The student of checkpoint `which` ("best" or "last") of the run in `run_dir`: config.json,
 // model.safetensors, generation_config.json and the run's tokenizer files.
-ExportSummary export_student(const std::string& run_dir, const std::string& which, const std::string& out_dir);
+ExportSummary export_student(const std::string& run_dir, const std::string& which, const std::string& out_dir,
+                             const ExportProgress& progress = {});
 
 // SAR: the teacher with its tuned routers, in its own architecture and tensor names.
-ExportSummary export_tuned_teacher(const std::string& run_dir, const std::string& which, const std::string& out_dir);
+ExportSummary export_tuned_teacher(const std::string& run_dir, const std::string& which, const std::string& out_dir,
+                                   const ExportProgress& progress = {});
 
 }  // namespace moekd

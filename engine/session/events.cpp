@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 
 #include "util/error.h"
@@ -57,6 +58,101 @@ json to_json(const RunFinished& e) {
 
 json to_json(const RunFailed& e) { return {{"type", "failed"}, {"step", e.step}, {"message", e.message}}; }
 
+namespace {
+template <typename T>
+void read(const json& j, const char* key, T& out) {
+  if (const auto it = j.find(key); it != j.end() && !it->is_null()) out = it->get<T>();
+}
+}  // namespace
+
+StepMetrics step_metrics_from_json(const json& j) {
+  StepMetrics e;
+  read(j, "step", e.step);
+  read(j, "loss", e.loss);
+  read(j, "ce", e.ce);
+  read(j, "divergence", e.divergence);
+  read(j, "router_loss", e.router_loss);
+  read(j, "balance_loss", e.balance_loss);
+  read(j, "lr", e.lr);
+  read(j, "router_lr", e.router_lr);
+  read(j, "grad_norm", e.grad_norm);
+  read(j, "tokens_per_s", e.tokens_per_s);
+  read(j, "step_seconds", e.step_seconds);
+  read(j, "tokens", e.tokens);
+  return e;
+}
+
+RoutingSnapshot routing_snapshot_from_json(const json& j) {
+  RoutingSnapshot e;
+  read(j, "step", e.step);
+  read(j, "model", e.model);
+  if (const auto it = j.find("layers"); it != j.end())
+    for (const auto& l : *it) {
+      LayerRouting r;
+      read(l, "layer", r.layer);
+      read(l, "usage", r.usage);
+      read(l, "mean_prob", r.mean_prob);
+      read(l, "tokens", r.tokens);
+      read(l, "sampled_share", r.sampled_share);
+      read(l, "router_drift", r.router_drift);
+      e.layers.push_back(std::move(r));
+    }
+  read(j, "usage_by_category", e.usage_by_category);
+  return e;
+}
+
+EvalResult eval_result_from_json(const json& j) {
+  EvalResult e;
+  read(j, "step", e.step);
+  read(j, "val_loss", e.val_loss);
+  read(j, "perplexity", e.perplexity);
+  read(j, "rouge_l", e.rouge_l);
+  read(j, "exact_match", e.exact_match);
+  if (const auto it = j.find("per_category"); it != j.end())
+    for (const auto& [name, c] : it->items()) {
+      CategoryScores s;
+      read(c, "rouge_l", s.rouge_l);
+      read(c, "exact_match", s.exact_match);
+      read(c, "val_loss", s.val_loss);
+      read(c, "examples", s.examples);
+      e.per_category[name] = s;
+    }
+  if (const auto it = j.find("samples"); it != j.end())
+    for (const auto& s : *it) {
+      Sample out;
+      read(s, "category", out.category);
+      read(s, "prompt", out.prompt);
+      read(s, "reference", out.reference);
+      read(s, "student", out.student);
+      read(s, "teacher", out.teacher);
+      e.samples.push_back(std::move(out));
+    }
+  return e;
+}
+
+CheckpointSaved checkpoint_saved_from_json(const json& j) {
+  CheckpointSaved e;
+  read(j, "step", e.step);
+  read(j, "path", e.path);
+  read(j, "best", e.best);
+  return e;
+}
+
+RunFinished run_finished_from_json(const json& j) {
+  RunFinished e;
+  read(j, "step", e.step);
+  read(j, "seconds", e.seconds);
+  read(j, "stopped_early", e.stopped_early);
+  return e;
+}
+
+RunFailed run_failed_from_json(const json& j) {
+  RunFailed e;
+  read(j, "step", e.step);
+  read(j, "message", e.message);
+  return e;
+}
+
 MetricsFileObserver::MetricsFileObserver(const std::string& path, bool append) {
   file_ = std::fopen(path.c_str(), append ? "a" : "w");
   if (!file_) fail(path, ": cannot open for writing (", std::strerror(errno), ")");
@@ -71,6 +167,20 @@ void MetricsFileObserver::write(const json& j) {
   const auto line = j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
   std::fwrite(line.data(), 1, line.size(), file_);
   std::fflush(file_);
+}
+
+bool run_dir_holds_training(const std::string& run_dir) {
+  namespace fs = std::filesystem;
+  const fs::path dir(run_dir);
+  if (!fs::exists(dir / "metrics.jsonl")) return false;
+  if (fs::exists(dir / "checkpoints")) return true;
+  try {
+    for (const auto& e : read_metrics((dir / "metrics.jsonl").string()))
+      if (e.is_object() && e.value("type", "") == "step") return true;
+  } catch (const std::exception&) {
+    return true;  // unreadable: keep it
+  }
+  return false;
 }
 
 std::vector<json> read_metrics(const std::string& path) {

@@ -73,6 +73,16 @@ nlohmann::json to_json(const CheckpointSaved& e);
 nlohmann::json to_json(const RunFinished& e);
 nlohmann::json to_json(const RunFailed& e);
 
+// The inverses, for replaying a metrics.jsonl (the studio's run browser). Missing fields keep
+// their defaults, so runs written by older versions still open; a field of the wrong JSON type
+// throws nlohmann::json::exception.
+StepMetrics step_metrics_from_json(const nlohmann::json& j);
+RoutingSnapshot routing_snapshot_from_json(const nlohmann::json& j);
+EvalResult eval_result_from_json(const nlohmann::json& j);
+CheckpointSaved checkpoint_saved_from_json(const nlohmann::json& j);
+RunFinished run_finished_from_json(const nlohmann::json& j);
+RunFailed run_failed_from_json(const nlohmann::json& j);
+
 // Called on the engine's thread; implementations that touch a UI must hand over (queued signals).
 class RunObserver {
  public:
@@ -106,5 +116,10 @@ class MetricsFileObserver : public RunObserver {
 
 // Reads a metrics.jsonl back (the studio's run browser, `moekd eval` summaries).
 std::vector<nlohmann::json> read_metrics(const std::string& path);
+
+// True when `run_dir` holds a run that trained (a step in its metrics.jsonl, or checkpoints): a new
+// run must not overwrite it. A run that failed during setup (a bad data file, a vocabulary
+// mismatch) leaves nothing worth keeping, so its folder may be used again.
+bool run_dir_holds_training(const std::string& run_dir);
 
 }  // namespace moekd

@@ -65,7 +65,7 @@ void Session::build() {
   if (evaluation_only_) {
     // nothing is written
   } else if (!resuming_) {
-    if (fs::exists(dir / "metrics.jsonl"))
+    if (run_dir_holds_training(cfg_.run_dir))
       fail(cfg_.run_dir, ": already holds a run (metrics.jsonl); choose another run_dir or resume it with --resume");
     fs::create_directories(dir);
     const auto tmp = dir / "config.json.tmp";

@@ -18,7 +18,7 @@ CausalLM load_or_init_model(const ModelSource& source, const std::string& role, 
 
 class Session {
  public:
-  // A new run: writes `run_dir/config.json` (refuses a run_dir that already holds a run).
+  // A new run: writes `run_dir/config.json` (refuses a run_dir that already holds a run that trained; one that failed in setup is reused).
   explicit Session(RunConfig config);
   // Continues the run in `run_dir` from its last checkpoint, with the same config.
   static std::unique_ptr<Session> resume(const std::string& run_dir);

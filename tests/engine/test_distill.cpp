@@ -235,6 +235,15 @@ class TestDistill : public QObject {
         QVERIFY(std::abs(ce - div) > 1e-6);
         QVERIFY(e["tokens_per_s"].get<double>() > 0);
       }
+      // Every line replays (the studio's run browser) into the struct that wrote it.
+      json back;
+      if (type == "step") back = to_json(step_metrics_from_json(e));
+      else if (type == "routing") back = to_json(routing_snapshot_from_json(e));
+      else if (type == "eval") back = to_json(eval_result_from_json(e));
+      else if (type == "checkpoint") back = to_json(checkpoint_saved_from_json(e));
+      else if (type == "finished") back = to_json(run_finished_from_json(e));
+      else back = e;
+      QVERIFY2(back == e, (type + ": " + json::diff(e, back).dump()).c_str());
       steps += type == "step";
       evals += type == "eval";
       routing += type == "routing";
@@ -246,7 +255,18 @@ class TestDistill : public QObject {
     QCOMPARE(finished, 1);
     // Export -> load gives identical logits to the checkpointed student.
     const auto out = tmp.path().toStdString() + "/export";
-    const auto summary = export_student(run_dir, "last", out);
+    std::vector<std::pair<int, int>> progress;
+    std::string last_stage;
+    const auto summary = export_student(run_dir, "last", out, [&](int done, int total, const std::string& stage) {
+      progress.emplace_back(done, total);
+      last_stage = stage;
+    });
+    QVERIFY(progress.size() >= 3);
+    for (size_t i = 1; i < progress.size(); ++i) QVERIFY(progress[i].first > progress[i - 1].first);
+    QCOMPARE(progress.back().first, progress.back().second);
+    QCOMPARE(progress.front(), std::make_pair(0, 4));
+    QCOMPARE(progress.back(), std::make_pair(4, 4));
+    QCOMPARE(last_stage, std::string("done"));
     QCOMPARE(summary.architecture, std::string("LlamaForCausalLM"));
     for (const char* f : {"config.json", "model.safetensors", "generation_config.json", "moekd_tokenizer.json"})
       QVERIFY2(std::filesystem::exists(out + "/" + f), f);
@@ -256,6 +276,40 @@ class TestDistill : public QObject {
     auto trained = session.trainer()->student();
     QVERIFY(torch::equal(exported->forward(ids).logits, trained->forward(ids).logits));
     QCOMPARE(inspect_model_dir(out)["params_total"].get<int64_t>(), trained->num_parameters());
+  }
+
+  // A run that failed in setup may be started again in its folder; one that trained may not.
+  void runFolderReuse() {
+    QTemporaryDir tmp;
+    const auto run_dir = tmp.path().toStdString() + "/run";
+    auto bad = tiny_run("sft", run_dir);
+    bad["data"] = {{"kind", "jsonl"}, {"path", data_dir("jsonl/dolly_malformed.jsonl")}, {"max_len", 32}};
+    {
+      Session session(parse_run_config(bad, "test"));
+      QVERIFY(!session.run());  // the validation split is empty
+    }
+    QVERIFY(std::filesystem::exists(run_dir + "/metrics.jsonl"));
+    QVERIFY(!run_dir_holds_training(run_dir));
+    {
+      Session session(parse_run_config(tiny_run("sft", run_dir), "test"));
+      QVERIFY(session.run());
+    }
+    QVERIFY(run_dir_holds_training(run_dir));
+    int failed = 0, finished = 0;
+    for (const auto& e : read_metrics(run_dir + "/metrics.jsonl")) {  // the failed setup's lines are gone
+      failed += e["type"] == "failed";
+      finished += e["type"] == "finished";
+    }
+    QCOMPARE(failed, 0);
+    QCOMPARE(finished, 1);
+    struct Failure : RunObserver {
+      void on_failed(const RunFailed& f) override { message = f.message; }
+      std::string message;
+    } failure;
+    Session again(parse_run_config(tiny_run("sft", run_dir), "test"));
+    again.add_observer(&failure);
+    QVERIFY(!again.run());
+    QVERIFY2(failure.message.find("already holds a run") != std::string::npos, failure.message.c_str());
   }
 
   void badConfigsNameTheField_data() {

@@ -11,6 +11,9 @@
 #include <QPushButton>
 #include <QTableWidget>
 #include <QLineEdit>
+#include <QListView>
+#include <QRadioButton>
+#include <QTableView>
 #include <QScrollArea>
 #include <QSpinBox>
 #include <QStandardPaths>
@@ -21,6 +24,7 @@
 #include <QtTest>
 #include <algorithm>
 #include <array>
+#include <map>
 #include <vector>
 
 #include "configure_view.h"
@@ -28,15 +32,19 @@
 #include "engine_worker.h"
 #include "evaluation_view.h"
 #include "experts_view.h"
+#include "export_dialog.h"
 #include "main_window.h"
 #include "plot_style.h"
 #include "router_view.h"
+#include "runs_model.h"
+#include "runs_view.h"
 #include "training_view.h"
 
 using json = nlohmann::json;
 using moekd::ui::ConfigureView;
 using moekd::ui::EngineWorker;
 using moekd::ui::MainWindow;
+using moekd::ui::RunsModel;
 
 namespace {
 
@@ -114,6 +122,10 @@ void saveShot(QWidget* w, const QString& name) {
 
 class TestUi : public QObject {
   Q_OBJECT
+  // Runs made by routerView and runFromWindow (teacher, sar, run-a, run-b) that the Runs and
+  // Export tests open from disk.
+  QTemporaryDir workspace_;
+
  private Q_SLOTS:
   void initTestCase() {
     QStandardPaths::setTestModeEnabled(true);  // window settings go to a test location
@@ -257,19 +269,26 @@ class TestUi : public QObject {
     QDir().mkpath(dir.filePath("taken"));
     QFile marker(dir.filePath("taken/metrics.jsonl"));
     QVERIFY(marker.open(QIODevice::WriteOnly));
-    marker.write("{}\n");
+    marker.write("{\"type\": \"step\", \"step\": 1}\n");
     marker.close();
     json c = tinyRun(dir.filePath("taken"), 10);
+    w.configureView()->setConfig(c);  // the folder already holds a run: refused by the form
+    QVERIFY(!w.startAction()->isEnabled());
+    QVERIFY2(w.configureView()->validationMessage().contains("already holds a run"),
+             qPrintable(w.configureView()->validationMessage()));
+    c["run_dir"] = dir.filePath("fresh").toStdString();
     c["student"]["init"]["num_attention_heads"] = 5;  // 32 is not divisible by 5: refused by the form
     w.configureView()->setConfig(c);
     QVERIFY(!w.startAction()->isEnabled());
     c["student"]["init"]["num_attention_heads"] = 4;
+    c["data"] = {{"kind", "jsonl"}, {"path", MOEKD_TEST_DATA "/jsonl/dolly_malformed.jsonl"}, {"max_len", 32}};
     w.configureView()->setConfig(c);
-    QVERIFY(w.startAction()->isEnabled());
-    w.startAction()->trigger();  // the folder already holds a run: the engine refuses it
+    QVERIFY2(w.startAction()->isEnabled(), qPrintable(w.configureView()->validationMessage()));
+    w.startAction()->trigger();  // the engine reads the file and refuses its broken line
     QTRY_VERIFY_WITH_TIMEOUT(!w.lastError().isEmpty(), 60000);
     QTRY_COMPARE_WITH_TIMEOUT(w.state(), EngineWorker::State::Idle, 30000);
-    QVERIFY(w.startAction()->isEnabled());
+    QVERIFY2(w.lastError().contains("dolly_malformed.jsonl"), qPrintable(w.lastError()));
+    QVERIFY(w.startAction()->isEnabled());  // a run that failed in setup leaves its folder usable
     QTRY_VERIFY(w.findChild<QMessageBox*>("runFailedMessage") != nullptr);
     qInfo("engine error shown to the user: %s", qPrintable(w.lastError()));
     w.findChild<QMessageBox*>("runFailedMessage")->close();
@@ -387,7 +406,7 @@ class TestUi : public QObject {
     QVERIFY(QTest::qWaitForWindowExposed(&w));
     QCOMPARE(w.tabs()->tabText(w.tabs()->indexOf(w.routerView())), QString("Router"));
     QCOMPARE(w.tabs()->indexOf(w.routerView()), w.tabs()->indexOf(w.expertsView()) + 1);
-    QTemporaryDir dir;
+    QDir dir(workspace_.path());
 
     // 1. A tiny MoE teacher with the built-in tokenizer's vocabulary (99), trained from the window.
     w.configureView()->setConfig(tinyRun(dir.filePath("teacher"), 10));
@@ -485,7 +504,7 @@ class TestUi : public QObject {
     w.resize(1400, 900);
     w.show();
     QVERIFY(QTest::qWaitForWindowExposed(&w));
-    QTemporaryDir dir;
+    QDir dir(workspace_.path());
     std::vector<moekd::RoutingSnapshot> snapshots;
     connect(w.worker(), &EngineWorker::routingSnapshot, this,
             [&snapshots](const moekd::RoutingSnapshot& s) { snapshots.push_back(s); });
@@ -506,7 +525,8 @@ class TestUi : public QObject {
     QTRY_COMPARE_WITH_TIMEOUT(w.state(), EngineWorker::State::Idle, 30000);
     QCOMPARE(w.lastStep(), qint64(30));
     QVERIFY(!w.lastRunStoppedEarly());
-    QVERIFY(w.startAction()->isEnabled());
+    QVERIFY(!w.startAction()->isEnabled());  // its folder holds a run now; the form says so
+    QVERIFY(w.configureView()->validationMessage().contains("already holds a run"));
     QVERIFY(QFile::exists(dir.filePath("run-a/checkpoints/last/model.safetensors")) ||
             QDir(dir.filePath("run-a/checkpoints/last")).exists());
     w.trainingView()->replotNow();
@@ -656,6 +676,205 @@ class TestUi : public QObject {
     w.tabs()->setCurrentWidget(w.configureView());
     QTest::qWait(400);  // the data preview's debounce
     saveShot(&w, "configure.png");
+  }
+
+  // The workspace lists the runs made above; a finished run opens from disk into every view with
+  // the numbers of its metrics.jsonl; runs overlay on one chart; the table compares them.
+  void runsOpenFromDisk() {
+    const QDir ws(workspace_.path());
+    for (const char* run : {"teacher", "sar", "run-a", "run-b"})
+      QVERIFY2(QFile::exists(ws.filePath(QString(run) + "/metrics.jsonl")), run);
+    // A folder that is not a run (an export) is not listed; a damaged run is listed as unreadable.
+    QVERIFY(ws.mkpath("not-a-run"));
+    QFile exported(ws.filePath("not-a-run/config.json"));
+    QVERIFY(exported.open(QIODevice::WriteOnly));
+    exported.write("{\"architectures\": [\"LlamaForCausalLM\"]}\n");
+    exported.close();
+    QVERIFY(ws.mkpath("damaged"));
+    for (const char* f : {"damaged/config.json", "damaged/metrics.jsonl"}) {
+      QFile bad(ws.filePath(f));
+      QVERIFY(bad.open(QIODevice::WriteOnly));
+      bad.write("{\"name\": ");
+    }
+
+    // What the file says, read independently of the studio.
+    int stepsInFile = 0, evalsInFile = 0;
+    double lastLoss = 0;
+    json lastRouting;
+    for (const json& e : moekd::read_metrics(ws.filePath("run-a/metrics.jsonl").toStdString())) {
+      const std::string type = e["type"];
+      if (type == "step") {
+        ++stepsInFile;
+        lastLoss = e["loss"];
+      }
+      evalsInFile += type == "eval";
+      if (type == "routing") lastRouting = e;
+    }
+    QCOMPARE(stepsInFile, 15);
+    QVERIFY(evalsInFile >= 2);
+
+    MainWindow w;
+    w.resize(1400, 900);
+    w.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&w));
+    w.setWorkspace(ws.path());
+    RunsModel* model = w.runsModel();
+    QCOMPARE(model->rowCount(), 5);  // teacher, sar, run-a, run-b, damaged
+    QCOMPARE(w.runsSidebar()->model()->rowCount(), 5);
+    const int a = model->rowOf(ws.filePath("run-a")), b = model->rowOf(ws.filePath("run-b"));
+    const int sar = model->rowOf(ws.filePath("sar")), damaged = model->rowOf(ws.filePath("damaged"));
+    QVERIFY(a >= 0 && b >= 0 && sar >= 0 && damaged >= 0);
+    QCOMPARE(model->rowOf(ws.filePath("not-a-run")), -1);
+    auto cell = [model](int row, int column, int role = Qt::DisplayRole) { return model->index(row, column).data(role); };
+    QCOMPARE(cell(a, RunsModel::Status).toString(), QString("finished"));
+    QCOMPARE(cell(b, RunsModel::Status).toString(), QString("stopped"));
+    QCOMPARE(cell(sar, RunsModel::Method).toString(), QString("sar"));
+    QCOMPARE(cell(damaged, RunsModel::Status).toString(), QString("unreadable"));
+    QVERIFY2(cell(damaged, RunsModel::Name, Qt::ToolTipRole).toString().contains("config.json"),
+             qPrintable(cell(damaged, RunsModel::Name, Qt::ToolTipRole).toString()));
+    QCOMPARE(cell(a, RunsModel::Steps).toString(), QString("30 / 30"));
+    QCOMPARE(model->history(a)->summary.trainLoss, lastLoss);
+    QCOMPARE(cell(a, RunsModel::TrainLoss).toString(), QString::number(lastLoss, 'f', 4));
+    // The comparison table marks the best value of a column in bold: the lowest final train loss.
+    int lowest = -1;
+    for (int r = 0; r < model->rowCount(); ++r)
+      if (model->history(r) && (lowest < 0 || model->history(r)->summary.trainLoss < model->history(lowest)->summary.trainLoss))
+        lowest = r;
+    for (int r = 0; r < model->rowCount(); ++r)
+      QCOMPARE(cell(r, RunsModel::TrainLoss, Qt::FontRole).value<QFont>().bold(), r == lowest);
+    // Sorting the table by a column orders its rows by the numbers, not the text.
+    auto* table = w.runsView()->table();
+    table->sortByColumn(RunsModel::TrainLoss, Qt::AscendingOrder);
+    double previous = -1;
+    for (int r = 0; r < table->model()->rowCount(); ++r) {
+      const QVariant key = table->model()->index(r, RunsModel::TrainLoss).data(RunsModel::SortRole);
+      QVERIFY(key.toDouble() >= previous);
+      previous = key.toDouble();
+    }
+
+    // Opening run-a replays it into every view.
+    QString error;
+    QVERIFY2(w.openRun(ws.filePath("run-a"), &error), qPrintable(error));
+    QCOMPARE(w.currentRunDir(), QDir::cleanPath(ws.filePath("run-a")));
+    QCOMPARE(w.trainingView()->pointCount(), 15);
+    w.trainingView()->replotNow();
+    QCOMPARE(w.trainingView()->drawnPoints("loss"), 15);
+    QCOMPARE(w.trainingView()->evaluationCount(), evalsInFile);
+    QCOMPARE(w.evaluationView()->evaluationCount(), evalsInFile);
+    const QString routedModel = QString::fromStdString(lastRouting["model"].get<std::string>());
+    QCOMPARE(w.expertsView()->snapshotCount(routedModel), 6);
+    w.expertsView()->setModel(routedModel);
+    w.expertsView()->setMeasure(0);
+    w.expertsView()->setCategory("");
+    QCPColorMapData* heat = w.expertsView()->colorMap()->data();
+    for (int l = 0; l < 2; ++l)
+      for (int e = 0; e < 4; ++e) QCOMPARE(heat->cell(e, l), lastRouting["layers"][l]["usage"][e].get<double>());
+    QCOMPARE(w.configureView()->config()["name"], json("ui-test"));
+    QCOMPARE(w.configureView()->config()["train"]["steps"], json(30));
+    // Its folder holds a run: starting it again is refused with the reason.
+    QVERIFY(!w.startAction()->isEnabled());
+    QVERIFY(w.configureView()->validationMessage().contains("already holds a run"));
+    QVERIFY(w.windowTitle().startsWith("ui-test"));
+
+    // A damaged folder is refused with a message naming the file.
+    QVERIFY(!w.openRun(ws.filePath("damaged"), &error));
+    QVERIFY2(error.contains("damaged") && error.contains("config.json"), qPrintable(error));
+    QTRY_VERIFY(w.findChild<QMessageBox*>("openRunMessage") != nullptr);
+    w.findChild<QMessageBox*>("openRunMessage")->close();
+    QCOMPARE(w.trainingView()->pointCount(), 15);  // the views still show run-a
+
+    // Overlay: one smoothed curve per ticked run, each with its run's points.
+    auto* runs = w.runsView();
+    runs->setMetric("loss");
+    runs->setSmoothing(0.6);
+    model->setOverlay(ws.filePath("run-a"), true);
+    model->setOverlay(ws.filePath("run-b"), true);
+    QCOMPARE(model->overlayRuns().size(), 2);
+    auto curves = [runs] {
+      std::map<QString, QCPGraph*> out;
+      for (int i = 0; i < runs->overlayPlot()->graphCount(); ++i) {
+        QCPGraph* g = runs->overlayPlot()->graph(i);
+        if (g->property("runDir").isValid()) out[QDir(g->property("runDir").toString()).dirName()] = g;
+      }
+      return out;
+    };
+    auto drawn = curves();
+    QCOMPARE(drawn.size(), size_t(2));
+    QCOMPARE(drawn["run-a"]->data()->size(), 15);
+    QCOMPARE(drawn["run-b"]->data()->size(), int(model->history(b)->steps.size()));
+    QCOMPARE(runs->overlayPlot()->graphCount(), 4);  // plus each run's faint raw curve
+    runs->setMetric("val_loss");
+    drawn = curves();
+    QCOMPARE(drawn["run-a"]->data()->size(), evalsInFile);
+    QCOMPARE(drawn["run-a"]->data()->at(evalsInFile - 1)->value, model->history(a)->summary.valLoss);
+    model->setOverlay(ws.filePath("sar"), true);
+    runs->setMetric("loss");
+    QCOMPARE(curves().size(), size_t(3));
+
+    w.tabs()->setCurrentWidget(runs);
+    runs->selectRun(ws.filePath("run-a"));
+    table->sortByColumn(RunsModel::Modified, Qt::DescendingOrder);
+    runs->replotNow();
+    QTest::qWait(200);
+    saveShot(&w, "runs.png");
+  }
+
+  // The export dialog writes a Hugging Face folder: the student of any run, and for SAR runs
+  // the teacher with its tuned routers.
+  void exportFromDialog() {
+    const QDir ws(workspace_.path());
+    MainWindow w;
+    w.resize(1400, 900);
+    w.show();
+    QVERIFY(w.openRun(ws.filePath("run-a")));
+    moekd::ui::ExportDialog* d = w.showExportDialog();
+    QVERIFY(QTest::qWaitForWindowExposed(d));
+    QCOMPARE(d->outputDir(), QDir(ws.filePath("run-a")).filePath("export/student"));
+    QVERIFY(!d->teacherChoice()->isEnabled());  // not a SAR run
+    QCOMPARE(d->checkpointChoice()->count(), 2);  // best (evaluations ran) and last
+    QVERIFY(d->setCheckpoint("last"));
+    QVERIFY(d->startExport());
+    QVERIFY(d->busy());
+    QVERIFY(!d->exportButton()->isEnabled());
+    QTRY_VERIFY_WITH_TIMEOUT(d->exportsDone() == 1 || d->message().startsWith("Export failed"), 60000);
+    QVERIFY2(d->exportsDone() == 1, qPrintable(d->message()));
+    const QDir out(d->outputDir());
+    for (const char* f : {"config.json", "model.safetensors", "generation_config.json", "moekd_tokenizer.json"})
+      QVERIFY2(QFile::exists(out.filePath(f)), f);
+    QFile config(out.filePath("config.json"));
+    QVERIFY(config.open(QIODevice::ReadOnly));
+    const json hf = json::parse(config.readAll().toStdString());
+    QCOMPARE(hf["architectures"][0], json("MixtralForCausalLM"));
+    QCOMPARE(hf["hidden_size"], json(32));
+    QCOMPARE(hf["num_local_experts"], json(4));
+    QVERIFY2(d->summaryText().contains("MixtralForCausalLM") && d->summaryText().contains("model.safetensors"),
+             qPrintable(d->summaryText()));
+    QVERIFY(d->openFolderButton()->isEnabled());
+    QVERIFY(d->exportButton()->isEnabled());
+    QTest::qWait(100);
+    saveShot(d, "export.png");
+
+    // Bad destinations are named before anything is written.
+    d->setOutput(ws.filePath("run-a/metrics.jsonl"));
+    QVERIFY(!d->startExport());
+    QVERIFY2(d->message().contains("is a file"), qPrintable(d->message()));
+    d->close();
+
+    // SAR: the tuned teacher differs from the teacher it started from only in its routers.
+    d = w.showExportDialog(ws.filePath("sar"));
+    QVERIFY(d->teacherChoice()->isEnabled());
+    d->setTunedTeacher(true);
+    QCOMPARE(d->outputDir(), QDir(ws.filePath("sar")).filePath("export/teacher-sar"));
+    QVERIFY(d->startExport());
+    QTRY_VERIFY_WITH_TIMEOUT(d->exportsDone() == 1 || d->message().startsWith("Export failed"), 60000);
+    QVERIFY2(d->exportsDone() == 1, qPrintable(d->message()));
+    QFile tuned(QDir(d->outputDir()).filePath("model.safetensors"));
+    QFile original(ws.filePath("teacher/checkpoints/last/model/model.safetensors"));
+    QVERIFY(tuned.open(QIODevice::ReadOnly) && original.open(QIODevice::ReadOnly));
+    const QByteArray t = tuned.readAll(), o = original.readAll();
+    QCOMPARE(t.size(), o.size());
+    QVERIFY(t != o);
+    d->close();
   }
 };
 

@@ -1,0 +1,83 @@
+# Install rules for the desktop integration files and the CPack settings (DEB and TGZ). Included
+# at the end of the top-level CMakeLists.txt, after every target exists.
+#
+#   cmake --build build -j2 && (cd build && cpack -G DEB)   # -> build/moekd-studio_0.1.0_amd64.deb
+#
+# Installed layout (prefix /usr in the .deb, CMAKE_INSTALL_PREFIX for `cmake --install`):
+#   bin/moekd, bin/moekd-studio
+#   lib/moekd/libmoekd_spm.so   (dlopen()ed from <exe dir>/../lib/moekd, engine/data/spm_library.cpp)
+#   share/applications/org.moekd.Studio.desktop, share/metainfo/org.moekd.Studio.metainfo.xml
+#   share/icons/hicolor/{scalable,48x48,64x64,128x128,256x256}/apps/org.moekd.Studio.{svg,png}
+
+set(_moekd_pkg ${CMAKE_CURRENT_LIST_DIR})
+
+# The studio's desktop entry, AppStream metadata and icons go with the studio only.
+if(TARGET moekd-studio)
+  install(FILES ${_moekd_pkg}/org.moekd.Studio.desktop DESTINATION share/applications)
+  install(FILES ${_moekd_pkg}/org.moekd.Studio.metainfo.xml DESTINATION share/metainfo)
+  install(FILES ${_moekd_pkg}/icons/org.moekd.Studio.svg DESTINATION share/icons/hicolor/scalable/apps)
+  foreach(_size 48 64 128 256)
+    install(FILES ${_moekd_pkg}/icons/hicolor/${_size}x${_size}/apps/org.moekd.Studio.png
+            DESTINATION share/icons/hicolor/${_size}x${_size}/apps)
+  endforeach()
+endif()
+
+# Values are written to CPackConfig.cmake exactly as set here (quotes, regex backslashes).
+set(CPACK_VERBATIM_VARIABLES ON)
+set(CPACK_GENERATOR "DEB;TGZ")
+set(CPACK_PACKAGE_NAME "moekd-studio")
+set(CPACK_PACKAGE_VERSION "${PROJECT_VERSION}")
+set(CPACK_PACKAGE_VENDOR "MoE-KD Studio team")
+set(CPACK_PACKAGE_CONTACT "MoE-KD Studio team <team@moekd.org>")
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "distil Mixture-of-Experts language models into small students")
+set(CPACK_PACKAGE_DESCRIPTION
+  "MoE-KD Studio distils a large Mixture-of-Experts language model (Mixtral, Qwen-MoE, OLMoE, \
+LLaMA-MoE) into a small student with classic knowledge distillation and the two MoE-specific \
+methods of \"Every Expert Matters\": Knowledge Augmentation and the Student-Aware Router. \
+Training runs on LibTorch, on the CPU or a CUDA GPU, and the student is exported in Hugging Face \
+format.
+
+The package holds the headless command line tool moekd and, when built with the studio, the Qt 6 \
+desktop application moekd-studio with live loss charts, expert heatmaps and router views.")
+set(CPACK_STRIP_FILES ON)
+
+# Debian: moekd-studio_<version>_<arch>.deb, installed under /usr.
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
+set(CPACK_DEBIAN_PACKAGE_MAINTAINER "MoE-KD Studio team <team@moekd.org>")
+set(CPACK_DEBIAN_PACKAGE_SECTION "science")
+set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
+# LibTorch links the generic libblas.so.3; OpenBLAS makes it ~30x faster (see `moekd doctor`).
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "libopenblas0-pthread")
+# Depends from what the binaries (and libmoekd_spm.so) actually link, when dpkg-shlibdeps is here
+# (dpkg-dev). It needs every linked library to come from a Debian package: with a LibTorch from
+# PyPI, configure with -DMOEKD_DEB_SHLIBDEPS=OFF and the hand-written list below is used instead.
+find_program(MOEKD_DPKG_SHLIBDEPS dpkg-shlibdeps)
+if(MOEKD_DPKG_SHLIBDEPS)
+  set(_moekd_shlibdeps_default ON)
+else()
+  set(_moekd_shlibdeps_default OFF)
+endif()
+option(MOEKD_DEB_SHLIBDEPS "Compute the .deb's Depends with dpkg-shlibdeps" ${_moekd_shlibdeps_default})
+if(MOEKD_DEB_SHLIBDEPS)
+  set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+else()
+  # Debian 12's names; LibTorch's package is named after its major.minor version (libtorch1.13).
+  set(_moekd_depends "libc6" "libstdc++6" "libsentencepiece0")
+  if(DEFINED Torch_VERSION_MAJOR AND DEFINED Torch_VERSION_MINOR)
+    list(APPEND _moekd_depends "libtorch${Torch_VERSION_MAJOR}.${Torch_VERSION_MINOR}")
+  else()
+    list(APPEND _moekd_depends "libtorch1.13")
+  endif()
+  if(TARGET moekd-studio)
+    list(APPEND _moekd_depends "libqt6core6" "libqt6gui6" "libqt6widgets6" "libqt6printsupport6"
+                               "libqcustomplot2.1-qt6")
+  endif()
+  string(REPLACE ";" ", " CPACK_DEBIAN_PACKAGE_DEPENDS "${_moekd_depends}")
+endif()
+
+# `make package_source`: the sources only, not build trees or local caches.
+set(CPACK_SOURCE_GENERATOR "TGZ")
+set(CPACK_SOURCE_IGNORE_FILES "/\\.git/" "/build/" "/build-[^/]*/" "/\\.whl/" "/\\.gl/"
+    "__pycache__" "/moekd-demo/" "\\.tmp$" "build\\.cmake\\.log$")
+
+include(CPack)

@@ -1,0 +1,279 @@
+#include "runs_view.h"
+
+#include <QComboBox>
+#include <QDesktopServices>
+#include <QDir>
+#include <QEvent>
+#include <QFileDialog>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPushButton>
+#include <QSlider>
+#include <QSortFilterProxyModel>
+#include <QSplitter>
+#include <QTableView>
+#include <QUrl>
+#include <QVBoxLayout>
+#include <functional>
+
+#include "plot_style.h"
+#include "runs_model.h"
+
+namespace moekd::ui {
+
+namespace {
+
+struct Metric {
+  const char* key;
+  const char* label;
+  bool perEval;  // from evaluations (else from logged steps)
+  std::function<double(const moekd::StepMetrics&)> step;
+  std::function<double(const moekd::EvalResult&)> eval;
+};
+
+const std::vector<Metric>& metrics() {
+  static const std::vector<Metric> m = {
+      {"loss", "Train loss", false, [](const moekd::StepMetrics& s) { return s.loss; }, {}},
+      {"val_loss", "Validation loss", true, {}, [](const moekd::EvalResult& r) { return r.val_loss; }},
+      {"rouge_l", "ROUGE-L (%)", true, {}, [](const moekd::EvalResult& r) { return 100 * r.rouge_l; }},
+      {"exact_match", "Exact match (%)", true, {}, [](const moekd::EvalResult& r) { return 100 * r.exact_match; }},
+      {"ce", "Cross-entropy", false, [](const moekd::StepMetrics& s) { return s.ce; }, {}},
+      {"divergence", "Divergence", false, [](const moekd::StepMetrics& s) { return s.divergence; }, {}},
+      {"lr", "Learning rate", false, [](const moekd::StepMetrics& s) { return s.lr; }, {}},
+      {"grad_norm", "Gradient norm", false, [](const moekd::StepMetrics& s) { return s.grad_norm; }, {}},
+      {"tokens_per_s", "Tokens / s", false, [](const moekd::StepMetrics& s) { return s.tokens_per_s; }, {}},
+  };
+  return m;
+}
+
+}  // namespace
+
+RunsView::RunsView(RunsModel* model, QWidget* parent) : QWidget(parent), model_(model) {
+  workspace_ = new QLineEdit(model_->workspace());
+  workspace_->setObjectName("workspace");
+  workspace_->setToolTip(tr("The folder whose subfolders are runs (each with config.json and metrics.jsonl)"));
+  auto* browse = new QPushButton(tr("Browse…"));
+  auto* refresh = new QPushButton(tr("Refresh"));
+  refresh->setObjectName("refreshRuns");
+  refresh->setToolTip(tr("Reread every run folder (F5)"));
+  refresh->setShortcut(QKeySequence(Qt::Key_F5));
+  connect(workspace_, &QLineEdit::editingFinished, this, [this] {
+    if (QDir::cleanPath(QDir(workspace_->text()).absolutePath()) != model_->workspace())
+      Q_EMIT workspaceChosen(workspace_->text());
+  });
+  connect(browse, &QPushButton::clicked, this, &RunsView::chooseWorkspace);
+  connect(refresh, &QPushButton::clicked, model_, &RunsModel::refresh);
+  connect(model_, &QAbstractItemModel::modelReset, this, [this] {
+    workspace_->setText(QDir::toNativeSeparators(model_->workspace()));
+    updateButtons();
+  });
+
+  proxy_ = new QSortFilterProxyModel(this);
+  proxy_->setSourceModel(model_);
+  proxy_->setSortRole(RunsModel::SortRole);
+  table_ = new QTableView;
+  table_->setObjectName("runsTable");
+  table_->setModel(proxy_);
+  table_->setSortingEnabled(true);
+  table_->sortByColumn(RunsModel::Modified, Qt::DescendingOrder);
+  table_->setSelectionBehavior(QAbstractItemView::SelectRows);
+  table_->setSelectionMode(QAbstractItemView::SingleSelection);
+  table_->setAlternatingRowColors(true);
+  table_->verticalHeader()->hide();
+  table_->horizontalHeader()->setStretchLastSection(true);
+  table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+  connect(table_, &QTableView::doubleClicked, this,
+          [this](const QModelIndex& i) { Q_EMIT openRequested(i.data(RunsModel::DirRole).toString()); });
+  connect(table_->selectionModel(), &QItemSelectionModel::currentRowChanged, this, &RunsView::updateButtons);
+
+  open_ = new QPushButton(tr("Open"));
+  open_->setObjectName("openRun");
+  open_->setToolTip(tr("Show this run in the Configure, Training, Experts, Router and Evaluation views"));
+  export_ = new QPushButton(tr("Export…"));
+  export_->setToolTip(tr("Export this run's student (or SAR-tuned teacher) in Hugging Face format"));
+  reveal_ = new QPushButton(tr("Show folder"));
+  connect(open_, &QPushButton::clicked, this, [this] { Q_EMIT openRequested(selectedRun()); });
+  connect(export_, &QPushButton::clicked, this, [this] { Q_EMIT exportRequested(selectedRun()); });
+  connect(reveal_, &QPushButton::clicked, this,
+          [this] { QDesktopServices::openUrl(QUrl::fromLocalFile(selectedRun())); });
+
+  metric_ = new QComboBox;
+  metric_->setObjectName("overlayMetric");
+  for (const auto& m : metrics()) metric_->addItem(tr(m.label), QString(m.key));
+  smoothing_ = new QSlider(Qt::Horizontal);
+  smoothing_->setRange(0, 99);
+  smoothing_->setValue(60);
+  smoothing_->setMaximumWidth(160);
+  smoothing_->setToolTip(tr("Exponential moving average of the per-step curves, as in TensorBoard"));
+  smoothingValue_ = new QLabel("0.60");
+  connect(metric_, &QComboBox::currentIndexChanged, this, &RunsView::redraw);
+  connect(smoothing_, &QSlider::valueChanged, this, [this](int v) {
+    smoothingValue_->setText(QString::number(v / 100.0, 'f', 2));
+    redraw();
+  });
+  hint_ = new QLabel;
+  hint_->setObjectName("overlayHint");
+
+  plot_ = new QCustomPlot;
+  plot_->setObjectName("overlayPlot");
+  plot_->setMinimumHeight(240);
+  plot_->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+  plot_->xAxis->setLabel(tr("step"));
+  plot_->legend->setVisible(true);
+  plot_->legend->setFont(font());
+  plot_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+  connect(plot_, &QCustomPlot::mouseDoubleClick, this, &RunsView::redraw);  // resets the zoom
+  applyPalette(plot_, palette());
+  connect(model_, &RunsModel::overlayChanged, this, &RunsView::redraw);
+  connect(model_, &QAbstractItemModel::modelReset, this, &RunsView::redraw);
+
+  auto* top = new QHBoxLayout;
+  top->addWidget(new QLabel(tr("Workspace")));
+  top->addWidget(workspace_, 1);
+  top->addWidget(browse);
+  top->addWidget(refresh);
+
+  auto* buttons = new QHBoxLayout;
+  buttons->addWidget(open_);
+  buttons->addWidget(export_);
+  buttons->addWidget(reveal_);
+  buttons->addStretch(1);
+  auto* tableBox = new QWidget;
+  auto* tableLayout = new QVBoxLayout(tableBox);
+  tableLayout->setContentsMargins(0, 0, 0, 0);
+  tableLayout->addWidget(table_);
+  tableLayout->addLayout(buttons);
+
+  auto* chartControls = new QHBoxLayout;
+  chartControls->addWidget(new QLabel(tr("Overlay")));
+  chartControls->addWidget(metric_);
+  chartControls->addSpacing(16);
+  chartControls->addWidget(new QLabel(tr("Smoothing")));
+  chartControls->addWidget(smoothing_);
+  chartControls->addWidget(smoothingValue_);
+  chartControls->addSpacing(16);
+  chartControls->addWidget(hint_, 1);
+  auto* chartBox = new QWidget;
+  auto* chartLayout = new QVBoxLayout(chartBox);
+  chartLayout->setContentsMargins(0, 0, 0, 0);
+  chartLayout->addLayout(chartControls);
+  chartLayout->addWidget(plot_, 1);
+
+  auto* split = new QSplitter(Qt::Vertical);
+  split->addWidget(tableBox);
+  split->addWidget(chartBox);
+  split->setStretchFactor(0, 2);
+  split->setStretchFactor(1, 3);
+
+  auto* layout = new QVBoxLayout(this);
+  layout->addLayout(top);
+  layout->addWidget(split, 1);
+  updateButtons();
+  redraw();
+}
+
+void RunsView::chooseWorkspace() {
+  const QString dir = QFileDialog::getExistingDirectory(this, tr("Workspace folder"), model_->workspace());
+  if (!dir.isEmpty()) Q_EMIT workspaceChosen(dir);
+}
+
+QString RunsView::selectedRun() const {
+  const QModelIndex i = table_->currentIndex();
+  return i.isValid() ? i.siblingAtColumn(RunsModel::Name).data(RunsModel::DirRole).toString() : QString();
+}
+
+void RunsView::selectRun(const QString& dir) {
+  const int row = model_->rowOf(dir);
+  if (row < 0) return;
+  table_->setCurrentIndex(proxy_->mapFromSource(model_->index(row, RunsModel::Name)));
+}
+
+void RunsView::updateButtons() {
+  const int row = model_->rowOf(selectedRun());
+  const bool readable = model_->history(row) != nullptr;
+  open_->setEnabled(readable);
+  export_->setEnabled(readable && (model_->history(row)->summary.hasBest || model_->history(row)->summary.hasLast));
+  reveal_->setEnabled(row >= 0);
+}
+
+void RunsView::setMetric(const QString& key) {
+  const int i = metric_->findData(key);
+  if (i >= 0) metric_->setCurrentIndex(i);
+}
+
+QString RunsView::metric() const { return metric_->currentData().toString(); }
+
+void RunsView::setSmoothing(double weight) { smoothing_->setValue(qRound(std::clamp(weight, 0.0, 0.99) * 100)); }
+
+void RunsView::replotNow() { plot_->replot(); }
+
+void RunsView::redraw() {
+  const auto& all = metrics();
+  const Metric& m = all[static_cast<size_t>(std::max(0, metric_->currentIndex()))];
+  const double w = smoothing_->value() / 100.0;
+  plot_->clearGraphs();
+  plot_->yAxis->setLabel(tr(m.label));
+  const QStringList runs = model_->overlayRuns();
+  int drawn = 0;
+  for (const QString& dir : runs) {
+    const int row = model_->rowOf(dir);
+    const RunHistory* h = model_->history(row);
+    if (!h) continue;
+    const QColor color = seriesColor(row);
+    const QString name = QDir(dir).dirName() + " (" + h->summary.method + ")";
+    QVector<double> keys, values;
+    if (m.perEval) {
+      for (const auto& r : h->evals) {
+        keys << static_cast<double>(r.step);
+        values << m.eval(r);
+      }
+    } else {
+      std::vector<double> raw;
+      for (const auto& s : h->steps) {
+        keys << static_cast<double>(s.step);
+        raw.push_back(m.step(s));
+      }
+      if (w > 0 && !raw.empty()) {  // the raw curve, faint, under the smoothed one
+        QCPGraph* faint = plot_->addGraph();
+        QColor c = color;
+        c.setAlphaF(0.25);
+        faint->setPen(QPen(c, 1));
+        faint->setData(keys, QVector<double>(raw.begin(), raw.end()), true);
+        faint->removeFromLegend();
+      }
+      values = w > 0 ? ema(raw, w) : QVector<double>(raw.begin(), raw.end());
+    }
+    QCPGraph* g = plot_->addGraph();
+    g->setName(name);
+    g->setProperty("runDir", dir);
+    g->setPen(QPen(color, 2));
+    if (m.perEval) g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, color, color, 6));
+    g->setData(keys, values, true);
+    drawn += values.isEmpty() ? 0 : 1;
+  }
+  if (runs.isEmpty())
+    hint_->setText(tr("Tick runs in the table to overlay them."));
+  else if (drawn < runs.size())
+    hint_->setText(tr("%1 of %2 ticked runs have %3 yet.").arg(drawn).arg(runs.size()).arg(tr(m.label).toLower()));
+  else
+    hint_->setText(tr("%n run(s) overlaid; drag to pan, wheel to zoom, double-click to reset.", "", drawn));
+  plot_->legend->setVisible(plot_->graphCount() > 0);
+  plot_->rescaleAxes();
+  if (plot_->graphCount() == 0) {
+    plot_->xAxis->setRange(0, 1);
+    plot_->yAxis->setRange(0, 1);
+  }
+  plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void RunsView::changeEvent(QEvent* event) {
+  QWidget::changeEvent(event);
+  if (event->type() == QEvent::PaletteChange) {
+    applyPalette(plot_, palette());
+    plot_->replot(QCustomPlot::rpQueuedReplot);
+  }
+}
+
+}  // namespace moekd::ui
