@@ -16,6 +16,7 @@ namespace moekd::ui {
 
 namespace {
 enum Measure { kUsage = 0, kMeanProb = 1 };
+enum Routing { kAllTokens = 0, kTopK = 1, kSampled = 2 };
 }
 
 ExpertsView::ExpertsView(QWidget* parent) : QWidget(parent) {
@@ -39,6 +40,16 @@ ExpertsView::ExpertsView(QWidget* parent) : QWidget(parent) {
   category_->setObjectName("category");
   category_->setMinimumContentsLength(10);
   bar->addWidget(category_);
+  bar->addSpacing(12);
+  bar->addWidget(new QLabel(tr("Routing")));
+  routing_ = new QComboBox;
+  routing_->setObjectName("routing");
+  routing_->addItem(tr("all tokens"));
+  routing_->addItem(tr("top-k routed"));
+  routing_->addItem(tr("KA-sampled"));
+  routing_->setToolTip(tr("Knowledge Augmentation samples the experts of some tokens (ka.lambda) instead of "
+                          "taking the top k: compare where those tokens go"));
+  bar->addWidget(routing_);
   bar->addSpacing(12);
   info_ = new QLabel(tr("No routing snapshot yet: they arrive every `routing_every` steps of an MoE run."));
   info_->setObjectName("snapshotInfo");
@@ -86,6 +97,9 @@ ExpertsView::ExpertsView(QWidget* parent) : QWidget(parent) {
     if (!updating_) redrawHeatmap();
   });
   connect(category_, &QComboBox::currentIndexChanged, this, [this] {
+    if (!updating_) redrawHeatmap();
+  });
+  connect(routing_, &QComboBox::currentIndexChanged, this, [this] {
     if (!updating_) redrawHeatmap();
   });
   connect(layer_, &QSpinBox::valueChanged, this, [this] {
@@ -141,6 +155,13 @@ void ExpertsView::setCategory(const QString& category) {
   const int i = category.isEmpty() ? 0 : category_->findText(category);
   if (i >= 0) category_->setCurrentIndex(i);
 }
+bool ExpertsView::setRouting(int routing) {
+  const auto* s = current();
+  const bool split = s && !s->layers.empty() && !s->layers[0].usage_sampled.empty();
+  if (routing < kAllTokens || routing > kSampled || (routing != kAllTokens && !split)) return false;
+  routing_->setCurrentIndex(routing);
+  return true;
+}
 void ExpertsView::setHistoryLayer(int position) { layer_->setValue(position); }
 
 const moekd::RoutingSnapshot* ExpertsView::current() const {
@@ -167,12 +188,19 @@ void ExpertsView::refreshSelectors() {
 std::vector<std::vector<double>> ExpertsView::matrix() const {
   const auto* s = current();
   if (!s || s->layers.empty()) return {};
-  if (measure_->currentIndex() == kUsage && category_->currentIndex() > 0) {
+  const bool usage = measure_->currentIndex() == kUsage;
+  const int routing = routing_->isEnabled() ? routing_->currentIndex() : kAllTokens;
+  if (usage && routing == kAllTokens && category_->currentIndex() > 0) {
     auto it = s->usage_by_category.find(category_->currentText().toStdString());
     if (it != s->usage_by_category.end()) return it->second;
   }
   std::vector<std::vector<double>> m;
-  for (const auto& l : s->layers) m.push_back(measure_->currentIndex() == kMeanProb ? l.mean_prob : l.usage);
+  for (const auto& l : s->layers) {
+    if (!usage) m.push_back(l.mean_prob);
+    else if (routing == kTopK && !l.usage_topk.empty()) m.push_back(l.usage_topk);
+    else if (routing == kSampled && !l.usage_sampled.empty()) m.push_back(l.usage_sampled);
+    else m.push_back(l.usage);
+  }
   return m;
 }
 
@@ -180,7 +208,10 @@ void ExpertsView::redrawHeatmap() {
   const auto m = matrix();
   const auto* s = current();
   const bool usage = measure_->currentIndex() == kUsage;
-  category_->setEnabled(usage && s && !s->usage_by_category.empty());
+  const bool split = s && !s->layers.empty() && !s->layers[0].usage_sampled.empty();
+  routing_->setEnabled(usage && split);
+  const bool allTokens = !routing_->isEnabled() || routing_->currentIndex() == kAllTokens;
+  category_->setEnabled(usage && allTokens && s && !s->usage_by_category.empty());
   scale_->axis()->setLabel(usage ? tr("share of routed token slots") : tr("mean router probability"));
   std::vector<int64_t> layerNumbers;
   if (s)
@@ -260,14 +291,17 @@ void ExpertsView::showTooltip(QMouseEvent* event) {
   }
   const auto& layer = s->layers[l];
   QString text = tr("layer %1, expert %2").arg(layer.layer).arg(e);
-  const bool byCategory = measure_->currentIndex() == kUsage && category_->currentIndex() > 0;
+  const bool byCategory = measure_->currentIndex() == kUsage && category_->isEnabled() && category_->currentIndex() > 0;
+  const int routing = routing_->isEnabled() ? routing_->currentIndex() : kAllTokens;
   if (measure_->currentIndex() == kUsage) {
     text += tr("\nshare %1%").arg(100 * m[l][e], 0, 'f', 2);
     if (byCategory) text += tr(" of %1 tokens").arg(category_->currentText());
+    if (routing == kTopK) text += tr(" of the top-k routed slots");
+    if (routing == kSampled) text += tr(" of the KA-sampled slots");
   } else {
     text += tr("\nmean router probability %1").arg(m[l][e], 0, 'f', 4);
   }
-  if (!byCategory && e < static_cast<int>(layer.tokens.size()))
+  if (!byCategory && routing == kAllTokens && e < static_cast<int>(layer.tokens.size()))
     text += tr("\n%1 routed token slots").arg(static_cast<qint64>(std::llround(layer.tokens[e])));
   QToolTip::showText(event->globalPosition().toPoint(), text, heat_);
 }

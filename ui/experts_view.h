@@ -27,10 +27,12 @@ class ExpertsView : public QWidget {
   void addSnapshot(const moekd::RoutingSnapshot& s);
 
   // Selections: model "teacher"/"student"; measure 0 = usage, 1 = mean router probability;
-  // category "" = all tokens.
+  // category "" = all tokens; routing 0 = every token, 1 = top-k routed tokens, 2 = KA-sampled
+  // tokens (1 and 2 only for KA snapshots; usage only).
   void setModel(const QString& model);
   void setMeasure(int measure);
   void setCategory(const QString& category);
+  bool setRouting(int routing);  // false when the snapshot has no such split
   void setHistoryLayer(int position);
 
   QCPColorMap* colorMap() const { return map_; }
@@ -56,7 +58,7 @@ class ExpertsView : public QWidget {
 
   std::map<QString, moekd::RoutingSnapshot> latest_;
   std::map<QString, History> history_by_model_;
-  QComboBox *model_ = nullptr, *measure_ = nullptr, *category_ = nullptr;
+  QComboBox *model_ = nullptr, *measure_ = nullptr, *category_ = nullptr, *routing_ = nullptr;
   QSpinBox* layer_ = nullptr;
   QLabel* info_ = nullptr;
   QCustomPlot* heat_ = nullptr;

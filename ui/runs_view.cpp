@@ -198,9 +198,10 @@ void RunsView::updateButtons() {
   reveal_->setEnabled(row >= 0);
 }
 
-void RunsView::setMetric(const QString& key) {
+bool RunsView::setMetric(const QString& key) {
   const int i = metric_->findData(key);
   if (i >= 0) metric_->setCurrentIndex(i);
+  return i >= 0;
 }
 
 QString RunsView::metric() const { return metric_->currentData().toString(); }
@@ -222,7 +223,8 @@ void RunsView::redraw() {
     const RunHistory* h = model_->history(row);
     if (!h) continue;
     const QColor color = seriesColor(row);
-    const QString name = QDir(dir).dirName() + " (" + h->summary.method + ")";
+    const QString folder = QDir(dir).dirName();
+    const QString name = folder == h->summary.method ? folder : folder + " (" + h->summary.method + ")";
     QVector<double> keys, values;
     if (m.perEval) {
       for (const auto& r : h->evals) {
@@ -261,6 +263,10 @@ void RunsView::redraw() {
     hint_->setText(tr("%n run(s) overlaid; drag to pan, wheel to zoom, double-click to reset.", "", drawn));
   plot_->legend->setVisible(plot_->graphCount() > 0);
   plot_->rescaleAxes();
+  const QCPRange y = plot_->yAxis->range();  // points on the edges stay visible
+  plot_->yAxis->setRange(y.lower - 0.05 * y.size(), y.upper + 0.05 * y.size());
+  const QCPRange x = plot_->xAxis->range();
+  plot_->xAxis->setRange(x.lower - 0.02 * x.size(), x.upper + 0.02 * x.size());
   if (plot_->graphCount() == 0) {
     plot_->xAxis->setRange(0, 1);
     plot_->yAxis->setRange(0, 1);

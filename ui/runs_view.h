@@ -26,7 +26,7 @@ class RunsView : public QWidget {
   QCustomPlot* overlayPlot() const { return plot_; }
   // The overlay's metric by key: loss, val_loss, rouge_l, exact_match, ce, divergence, lr,
   // grad_norm, tokens_per_s.
-  void setMetric(const QString& key);
+  bool setMetric(const QString& key);  // false for an unknown key
   QString metric() const;
   void setSmoothing(double weight);
   QString selectedRun() const;  // the current row's folder; empty when none

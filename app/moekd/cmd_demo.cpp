@@ -21,13 +21,15 @@ using json = nlohmann::json;
 
 namespace {
 
-// Keeps the best evaluation of a run (what its best checkpoint holds).
-struct BestEval : RunObserver {
+// The final evaluation of a run (every method is compared at the same step) and its best one by
+// ROUGE-L (what the run's best checkpoint holds).
+struct Evaluations : RunObserver {
   void on_eval(const EvalResult& r) override {
     if (!have || r.rouge_l > best.rouge_l || (r.rouge_l == best.rouge_l && r.val_loss < best.val_loss)) best = r;
+    final = r;
     have = true;
   }
-  EvalResult best;
+  EvalResult final, best;
   bool have = false;
 };
 
@@ -75,21 +77,24 @@ void add_demo(CLI::App& app) {
     json results = json::array();
     auto run = [&](json j, const std::string& label) {
       auto session = std::make_unique<Session>(parse_run_config(j, "demo " + label));
-      BestEval best;
-      session->add_observer(&best);
+      Evaluations evals;
+      session->add_observer(&evals);
       const auto start = std::chrono::steady_clock::now();
       ProgressPrinter progress(session->config().train.steps, "[" + label + "]", a->quiet);
       session->add_observer(&progress);
       if (!session->run()) fail(label, ": ", progress.failure());
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       results.push_back({{"method", label},
-                         {"val_loss", best.best.val_loss},
-                         {"rouge_l", best.best.rouge_l},
-                         {"exact_match", best.best.exact_match},
+                         {"step", evals.final.step},
+                         {"val_loss", evals.final.val_loss},
+                         {"rouge_l", evals.final.rouge_l},
+                         {"exact_match", evals.final.exact_match},
+                         {"best_rouge_l", evals.best.rouge_l},
+                         {"best_step", evals.best.step},
                          {"seconds", seconds},
                          {"run_dir", session->config().run_dir}});
       json per_cat = json::object();
-      for (const auto& [c, s] : best.best.per_category) per_cat[c] = {{"rouge_l", s.rouge_l}, {"exact_match", s.exact_match}};
+      for (const auto& [c, s] : evals.final.per_category) per_cat[c] = {{"rouge_l", s.rouge_l}, {"exact_match", s.exact_match}};
       results.back()["per_category"] = per_cat;
     };
 
@@ -116,10 +121,14 @@ void add_demo(CLI::App& app) {
     }
 
     std::ofstream(out / "results.json") << results.dump(2) << "\n";
-    std::printf("\n%-8s %9s %9s %12s %9s\n", "method", "val loss", "ROUGE-L", "exact match", "time");
+    std::printf("\nthe last evaluation of each run, and its best ROUGE-L (the best checkpoint)\n");
+    std::printf("%-8s %6s %9s %9s %12s %14s %9s\n", "method", "step", "val loss", "ROUGE-L", "exact match",
+                "best ROUGE-L", "time");
     for (const auto& r : results)
-      std::printf("%-8s %9.4f %9.1f %11.1f%% %9s\n", r["method"].get<std::string>().c_str(), r["val_loss"].get<double>(),
-                  100 * r["rouge_l"].get<double>(), 100 * r["exact_match"].get<double>(),
+      std::printf("%-8s %6lld %9.4f %9.1f %11.1f%% %6.1f @ %5lld %9s\n",
+                  r["method"].get<std::string>().c_str(), static_cast<long long>(r["step"].get<int64_t>()),
+                  r["val_loss"].get<double>(), 100 * r["rouge_l"].get<double>(), 100 * r["exact_match"].get<double>(),
+                  100 * r["best_rouge_l"].get<double>(), static_cast<long long>(r["best_step"].get<int64_t>()),
                   format_duration(r["seconds"].get<double>()).c_str());
     std::printf("\nresults: %s\n", (out / "results.json").string().c_str());
   });

@@ -14,6 +14,7 @@
 #include "configure_view.h"
 #include "main_window.h"
 #include "runs_model.h"
+#include "runs_view.h"
 
 int main(int argc, char** argv) {
   QApplication app(argc, argv);
@@ -37,11 +38,17 @@ int main(int argc, char** argv) {
                                QStringLiteral("show this view first: configure, training, experts, router, evaluation, runs"),
                                QStringLiteral("view"));
   const QCommandLineOption overlay(QStringLiteral("overlay"),
-                                   QStringLiteral("with --workspace: overlay every run on the Runs chart"));
+                                   QStringLiteral("overlay these runs of the workspace on the Runs chart: folder "
+                                                  "names separated by commas, or `all`"),
+                                   QStringLiteral("runs"));
+  const QCommandLineOption metric(QStringLiteral("metric"),
+                                  QStringLiteral("the Runs chart's metric: loss, val_loss, rouge_l, exact_match, ce, "
+                                                 "divergence, lr, grad_norm, tokens_per_s"),
+                                  QStringLiteral("key"));
   const QCommandLineOption screenshot(QStringLiteral("screenshot"),
                                       QStringLiteral("write a PNG of the window once it is drawn, then quit"),
                                       QStringLiteral("png"));
-  parser.addOptions({workspace, open, tab, overlay, screenshot});
+  parser.addOptions({workspace, open, tab, overlay, metric, screenshot});
   parser.process(app);
 
   moekd::ui::MainWindow window;
@@ -62,10 +69,22 @@ int main(int argc, char** argv) {
     const QString dir = parser.value(workspace);
     if (!QDir(dir).exists()) refuse(QStringLiteral("--workspace: %1 is not a folder").arg(dir));
     window.setWorkspace(dir);
-    if (parser.isSet(overlay))
-      for (int row = 0; row < window.runsModel()->rowCount(); ++row)
-        window.runsModel()->setOverlay(window.runsModel()->dirAt(row), true);
   }
+  if (parser.isSet(overlay)) {
+    const QStringList names = parser.value(overlay).split(',', Qt::SkipEmptyParts);
+    moekd::ui::RunsModel* runs = window.runsModel();
+    for (const QString& name : names) {
+      if (name == QLatin1String("all")) {
+        for (int row = 0; row < runs->rowCount(); ++row) runs->setOverlay(runs->dirAt(row), true);
+      } else if (runs->rowOf(QDir(runs->workspace()).filePath(name)) < 0) {
+        refuse(QStringLiteral("--overlay: %1 holds no run `%2`").arg(runs->workspace(), name));
+      } else {
+        runs->setOverlay(QDir(runs->workspace()).filePath(name), true);
+      }
+    }
+  }
+  if (parser.isSet(metric) && !window.runsView()->setMetric(parser.value(metric)))
+    refuse(QStringLiteral("--metric: `%1` is not a chart metric").arg(parser.value(metric)));
   if (parser.isSet(open)) {
     QString error;
     if (!window.openRun(parser.value(open), &error)) refuse(error);

@@ -22,6 +22,7 @@ void RoutingAccumulator::add(const std::vector<std::optional<RoutingRecord>>& ro
     auto opts = torch::dtype(torch::kDouble).device(ids.device());
     if (!acc.seen) {
       acc.slots = torch::zeros({experts_}, opts);
+      acc.sampled_slots = torch::zeros({experts_}, opts);
       acc.prob_sum = torch::zeros({experts_}, opts);
       acc.by_category = torch::zeros({categories_ * experts_}, opts);
       acc.tokens = torch::zeros({}, opts);
@@ -29,6 +30,8 @@ void RoutingAccumulator::add(const std::vector<std::optional<RoutingRecord>>& ro
       acc.seen = true;
     }
     acc.slots.index_add_(0, flat_ids, weight);
+    const auto sampled = r.selection.sampled.index_select(0, rows);  // [n] bool
+    acc.sampled_slots.index_add_(0, flat_ids, weight * sampled.unsqueeze(1).expand_as(ids).reshape(-1).to(torch::kDouble));
     acc.by_category.index_add_(0, flat_cats * experts_ + flat_ids, weight);
     acc.prob_sum += r.probs.detach().index_select(0, rows).to(torch::kDouble).sum(0);
     acc.tokens += static_cast<double>(rows.size(0));
@@ -58,6 +61,13 @@ RoutingSnapshot RoutingAccumulator::snapshot(int64_t step, const std::string& mo
     lr.usage = to_vec(acc.slots / std::max(1.0, total_slots));
     lr.mean_prob = to_vec(acc.prob_sum / std::max(1.0, tokens));
     lr.sampled_share = acc.sampled.item<double>() / std::max(1.0, tokens);
+    // KA: the slots of sampled tokens and of top-k routed ones, each as shares of their own total.
+    const double sampled_slots = acc.sampled_slots.sum().item<double>();
+    if (sampled_slots > 0) {
+      lr.usage_sampled = to_vec(acc.sampled_slots / sampled_slots);
+      const double topk_slots = total_slots - sampled_slots;
+      if (topk_slots > 0) lr.usage_topk = to_vec((acc.slots - acc.sampled_slots) / topk_slots);
+    }
     lr.router_drift = L < drift.size() ? drift[L] : 0.0;
     auto by_cat = acc.by_category.view({categories_, experts_});
     for (int64_t c = 0; c < categories_ && c < static_cast<int64_t>(categories.size()); ++c) {

@@ -23,7 +23,7 @@ class RoutingAccumulator {
 
  private:
   struct Layer {
-    torch::Tensor slots, prob_sum, by_category;  // [E], [E], [C, E]
+    torch::Tensor slots, sampled_slots, prob_sum, by_category;  // [E], [E], [E], [C, E]
     torch::Tensor tokens, sampled;               // scalars
     bool seen = false;
   };

@@ -23,13 +23,17 @@ json to_json(const StepMetrics& e) {
 
 json to_json(const RoutingSnapshot& e) {
   json layers = json::array();
-  for (const auto& l : e.layers)
-    layers.push_back({{"layer", l.layer},
-                      {"usage", l.usage},
-                      {"mean_prob", l.mean_prob},
-                      {"tokens", l.tokens},
-                      {"sampled_share", l.sampled_share},
-                      {"router_drift", l.router_drift}});
+  for (const auto& l : e.layers) {
+    json layer = {{"layer", l.layer},
+                  {"usage", l.usage},
+                  {"mean_prob", l.mean_prob},
+                  {"tokens", l.tokens},
+                  {"sampled_share", l.sampled_share},
+                  {"router_drift", l.router_drift}};
+    if (!l.usage_topk.empty()) layer["usage_topk"] = l.usage_topk;
+    if (!l.usage_sampled.empty()) layer["usage_sampled"] = l.usage_sampled;
+    layers.push_back(std::move(layer));
+  }
   return {{"type", "routing"}, {"step", e.step}, {"model", e.model}, {"layers", layers},
           {"usage_by_category", e.usage_by_category}};
 }
@@ -93,6 +97,8 @@ RoutingSnapshot routing_snapshot_from_json(const json& j) {
       read(l, "usage", r.usage);
       read(l, "mean_prob", r.mean_prob);
       read(l, "tokens", r.tokens);
+      read(l, "usage_topk", r.usage_topk);
+      read(l, "usage_sampled", r.usage_sampled);
       read(l, "sampled_share", r.sampled_share);
       read(l, "router_drift", r.router_drift);
       e.layers.push_back(std::move(r));

@@ -24,6 +24,9 @@ struct LayerRouting {
   std::vector<double> tokens;      // routed token slots per expert
   double sampled_share = 0;        // KA: share of tokens whose experts were sampled
   double router_drift = 0;         // SAR: ||W - W_0|| / ||W_0|| of this layer's router
+  // KA only (empty otherwise): usage among the token slots routed by top-k, and among those whose
+  // experts were sampled, each summing to 1.
+  std::vector<double> usage_topk, usage_sampled;
 };
 
 struct RoutingSnapshot {

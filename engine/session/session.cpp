@@ -5,6 +5,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <new>
 
 #include "io/hf_config.h"
 #include "io/hf_model.h"
@@ -151,6 +152,18 @@ void Session::evaluate_and_checkpoint(bool final) {
   }
 }
 
+namespace {
+// Out of memory is a configuration problem: name the knobs that size the memory, with their values.
+std::string out_of_memory_message(const RunConfig& c, const std::string& detail) {
+  std::string s = "out of memory on " + c.train.device + " (" + detail + "): lower train.batch_size (" +
+                  std::to_string(c.train.batch_size) + ", or raise train.grad_accum to keep the effective batch), "
+                  "data.max_len (" + std::to_string(c.data.max_len) + ")";
+  if (c.method == Method::KA)
+    s += ", ka.max_teacher_batch (" + std::to_string(c.ka.max_teacher_batch) + "; 0 = all M x B sequences at once)";
+  return s + " or the model sizes; checkpoints already written are kept";
+}
+}  // namespace
+
 bool Session::run() {
   const auto start = std::chrono::steady_clock::now();
   int64_t step = 0;
@@ -187,8 +200,16 @@ bool Session::run() {
     return true;
   } catch (const Error& e) {
     emit([&](RunObserver& o) { o.on_failed({step, e.what()}); });
+  } catch (const c10::OutOfMemoryError& e) {
+    emit([&](RunObserver& o) { o.on_failed({step, out_of_memory_message(cfg_, e.what_without_backtrace())}); });
+  } catch (const std::bad_alloc&) {
+    emit([&](RunObserver& o) { o.on_failed({step, out_of_memory_message(cfg_, "allocation failed")}); });
   } catch (const c10::Error& e) {
-    emit([&](RunObserver& o) { o.on_failed({step, std::string("LibTorch: ") + e.what_without_backtrace()}); });
+    // LibTorch 1.13's CPU allocator reports failure as a plain c10::Error.
+    const std::string what = e.what_without_backtrace();
+    const bool oom = what.find("can't allocate memory") != std::string::npos ||
+                     what.find("out of memory") != std::string::npos;
+    emit([&](RunObserver& o) { o.on_failed({step, oom ? out_of_memory_message(cfg_, what) : "LibTorch: " + what}); });
   } catch (const std::exception& e) {
     emit([&](RunObserver& o) { o.on_failed({step, e.what()}); });
   }

@@ -167,6 +167,25 @@ class TestDistill : public QObject {
     auto snaps = a.trainer->take_routing();
     QVERIFY(!snaps.empty());
     QVERIFY(snaps[0].layers[0].sampled_share > 0.3);  // lambda = 0.5 of the tokens sampled
+    // Top-k and sampled routing, each a distribution, mixing into the overall usage by their slots.
+    for (const auto& l : snaps[0].layers) {
+      QCOMPARE(l.usage_topk.size(), l.usage.size());
+      QCOMPARE(l.usage_sampled.size(), l.usage.size());
+      double topk = 0, sampled = 0, slots = 0;
+      for (size_t e = 0; e < l.usage.size(); ++e) {
+        topk += l.usage_topk[e];
+        sampled += l.usage_sampled[e];
+        slots += l.tokens[e];
+      }
+      QVERIFY(std::abs(topk - 1) < 1e-9 && std::abs(sampled - 1) < 1e-9);
+      // Every token has k slots (k' = k here), so the sampled tokens' share of slots is sampled_share.
+      const double w = l.sampled_share;
+      for (size_t e = 0; e < l.usage.size(); ++e)
+        QVERIFY(std::abs((1 - w) * l.usage_topk[e] + w * l.usage_sampled[e] - l.usage[e]) < 1e-9);
+      QVERIFY(slots > 0);
+    }
+    auto kd = b.trainer->take_routing();
+    QVERIFY(!kd.empty() && kd[0].layers[0].usage_sampled.empty() && kd[0].layers[0].usage_topk.empty());
   }
 
   void sarMovesOnlyTheRouters() {
@@ -310,6 +329,51 @@ class TestDistill : public QObject {
     again.add_observer(&failure);
     QVERIFY(!again.run());
     QVERIFY2(failure.message.find("already holds a run") != std::string::npos, failure.message.c_str());
+  }
+
+  // Setup and training errors reach observers as messages that say what to change.
+  void runErrorsAreReadable_data() {
+    QTest::addColumn<QString>("patch");
+    QTest::addColumn<QString>("message");
+    // 64 x 2^40 floats: no allocator can serve it, on any machine.
+    QTest::newRow("out of memory") << R"({"student": {"init": {"intermediate_size": 1099511627776}}})"
+                                   << "out of memory on cpu";
+    QTest::newRow("vocabulary") << R"({"teacher": {"init": {"vocab_size": 120}}})"
+                                << "teacher vocabulary has 120 tokens but the student's has 99";
+    // A damaged teacher checkpoint (a NaN in its output layer), written below.
+    QTest::newRow("nan loss") << "nan-teacher" << "the divergence is not finite";
+  }
+  void runErrorsAreReadable() {
+    QFETCH(QString, patch);
+    QFETCH(QString, message);
+    QTemporaryDir tmp;
+    auto j = tiny_run("kd", tmp.path().toStdString() + "/run");
+    j["train"]["steps"] = 40;
+    if (patch == "nan-teacher") {
+      auto config = tiny_config(Family::Mixtral);
+      config.vocab_size = 99;  // the built-in tokenizer's
+      CausalLM teacher(config);
+      teacher->init_weights(0.2);
+      {
+        torch::NoGradGuard no_grad;
+        for (auto& p : teacher->named_parameters())
+          if (p.key().find("lm_head") != std::string::npos) p.value()[5][3] = std::nan("");
+      }
+      const auto dir = tmp.path().toStdString() + "/teacher";
+      save_pretrained(teacher, dir);
+      j["teacher"] = {{"path", dir}};
+    } else {
+      j.merge_patch(json::parse(patch.toStdString()));
+    }
+    struct Failure : RunObserver {
+      void on_failed(const RunFailed& f) override { text = f.message; }
+      std::string text;
+    } failure;
+    Session session(parse_run_config(j, "test"));
+    session.add_observer(&failure);
+    QVERIFY(!session.run());
+    QVERIFY2(QString::fromStdString(failure.text).contains(message), failure.text.c_str());
+    qInfo("%s", failure.text.c_str());
   }
 
   void badConfigsNameTheField_data() {

@@ -386,6 +386,32 @@ class TestUi : public QObject {
     saveShot(&w, "evaluation.png");
   }
 
+  // KA snapshots split usage into top-k routed and sampled tokens; the heatmap shows either.
+  void expertsRoutingSplit() {
+    moekd::ui::ExpertsView view;
+    moekd::RoutingSnapshot plain;
+    plain.step = 5;
+    plain.model = "teacher";
+    plain.layers.push_back({0, {0.5, 0.5}, {0.6, 0.4}, {10, 10}, 0, 0, {}, {}});
+    view.addSnapshot(plain);
+    QVERIFY(!view.setRouting(2));  // nothing was sampled
+    moekd::RoutingSnapshot ka = plain;
+    ka.step = 10;
+    ka.layers = {{0, {0.4, 0.6}, {0.5, 0.5}, {8, 12}, 0.25, 0, {0.5, 0.5}, {0.1, 0.9}},
+                 {1, {0.3, 0.7}, {0.5, 0.5}, {6, 14}, 0.25, 0, {0.2, 0.8}, {0.6, 0.4}}};
+    view.addSnapshot(ka);
+    view.setMeasure(0);
+    QVERIFY(view.setRouting(2));
+    for (int l = 0; l < 2; ++l)
+      for (int e = 0; e < 2; ++e) QCOMPARE(view.colorMap()->data()->cell(e, l), ka.layers[l].usage_sampled[e]);
+    QVERIFY(view.setRouting(1));
+    for (int l = 0; l < 2; ++l)
+      for (int e = 0; e < 2; ++e) QCOMPARE(view.colorMap()->data()->cell(e, l), ka.layers[l].usage_topk[e]);
+    QVERIFY(view.setRouting(0));
+    for (int l = 0; l < 2; ++l)
+      for (int e = 0; e < 2; ++e) QCOMPARE(view.colorMap()->data()->cell(e, l), ka.layers[l].usage[e]);
+  }
+
   void routerView() {
     // Without a teacher snapshot that drifted, the drift chart gives way to an explanation.
     {
