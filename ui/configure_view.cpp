@@ -22,6 +22,7 @@
 #include "data/dataset.h"
 #include "data/tasks.h"
 #include "engine_api.h"
+#include "inline_message.h"
 #include "io/hf_config.h"
 #include "io/inspect.h"
 #include "session/events.h"
@@ -639,14 +640,7 @@ void ConfigureView::revalidate() {
 }
 
 void ConfigureView::showInline(QLabel* label, const QString& text, bool error) {
-  label->setText(text);
-  QPalette pal = palette();
-  if (error) {
-    // Qt's palette has no error role: a red that keeps its contrast on light and dark windows.
-    const bool dark = pal.color(QPalette::Window).lightnessF() < 0.5;
-    pal.setColor(QPalette::WindowText, dark ? QColor(0xff, 0x8a, 0x80) : QColor(0xc6, 0x28, 0x28));
-  }
-  label->setPalette(pal);
+  showInlineMessage(label, text, error, palette());
 }
 
 void ConfigureView::updateMethodState() {

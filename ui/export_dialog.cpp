@@ -20,6 +20,7 @@
 #include <QVBoxLayout>
 #include <exception>
 
+#include "inline_message.h"
 #include "io/export.h"
 #include "run_history.h"
 
@@ -216,15 +217,7 @@ void ExportDialog::suggestOutput() {
   output_->setText(QDir::toNativeSeparators(QDir(dir).filePath(teacher_->isChecked() ? "export/teacher-sar" : "export/student")));
 }
 
-void ExportDialog::showMessage(const QString& text, bool error) {
-  message_->setText(text);
-  QPalette pal = palette();
-  if (error) {
-    const bool dark = pal.color(QPalette::Window).lightnessF() < 0.5;
-    pal.setColor(QPalette::WindowText, dark ? QColor(0xff, 0x8a, 0x80) : QColor(0xc6, 0x28, 0x28));
-  }
-  message_->setPalette(pal);
-}
+void ExportDialog::showMessage(const QString& text, bool error) { showInlineMessage(message_, text, error, palette()); }
 
 bool ExportDialog::startExport() {
   if (busy()) return false;
