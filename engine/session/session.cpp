@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <new>
+#include <sstream>
 
 #include "io/hf_config.h"
 #include "io/hf_model.h"
@@ -36,6 +37,34 @@ CausalLM load_or_init_model(const ModelSource& source, const std::string& role, 
   model->to(device);
   return model;
 }
+
+namespace {
+// Why a split came out empty: how much data there was and which setting sizes the split.
+std::string split_hint(const Dataset& ds, const DataConfig& d, const std::string& split) {
+  const size_t usable = ds.train.size() + ds.validation.size() + ds.test.size();
+  std::string s = std::to_string(usable) + " usable example" + (usable == 1 ? "" : "s");
+  if (ds.skipped_rows > 0)
+    s += ", " + std::to_string(ds.skipped_rows) + " malformed row" + (ds.skipped_rows == 1 ? "" : "s") + " skipped";
+  if (split == "validation" && d.kind == "builtin") {
+    s += "; set data.validation_examples above 0";
+  } else if (split == "validation") {
+    std::ostringstream fraction;
+    fraction << d.validation_fraction;
+    s += "; give more data or a larger data.validation_fraction (now " + fraction.str() + ")";
+  }
+  return s;
+}
+
+// Out of memory is a configuration problem: name the knobs that size the memory, with their values.
+std::string out_of_memory_message(const RunConfig& c, const std::string& detail) {
+  std::string s = "out of memory on " + c.train.device + " (" + detail + "): lower train.batch_size (" +
+                  std::to_string(c.train.batch_size) + ", or raise train.grad_accum to keep the effective batch), "
+                  "data.max_len (" + std::to_string(c.data.max_len) + ")";
+  if (c.method == Method::KA)
+    s += ", ka.max_teacher_batch (" + std::to_string(c.ka.max_teacher_batch) + "; 0 = all M x B sequences at once)";
+  return s + " or the model sizes; checkpoints already written are kept";
+}
+}  // namespace
 
 Session::Session(RunConfig config) : Session(std::move(config), false) {}
 
@@ -102,10 +131,12 @@ void Session::build() {
     data->train.push_back(tokenize_example(*tok, ex, d.max_len, category_index(ex.category)));
   for (const auto& ex : data->dataset.validation)
     data->validation.push_back(tokenize_example(*tok, ex, d.max_len, category_index(ex.category)));
-  if (data->train.empty()) fail("the training split is empty (", data->dataset.source, ")");
+  if (data->train.empty())
+    fail("the training split is empty (", data->dataset.source, ": ", split_hint(data->dataset, d, "train"), ")");
   for (const auto& ex : data->dataset.test)
     data->test.push_back(tokenize_example(*tok, ex, d.max_len, category_index(ex.category)));
-  if (data->validation.empty()) fail("the validation split is empty (", data->dataset.source, ")");
+  if (data->validation.empty())
+    fail("the validation split is empty (", data->dataset.source, ": ", split_hint(data->dataset, d, "validation"), ")");
 
   auto student = load_or_init_model(cfg_.student, "student", device);
   CausalLM teacher{nullptr};
@@ -152,17 +183,6 @@ void Session::evaluate_and_checkpoint(bool final) {
   }
 }
 
-namespace {
-// Out of memory is a configuration problem: name the knobs that size the memory, with their values.
-std::string out_of_memory_message(const RunConfig& c, const std::string& detail) {
-  std::string s = "out of memory on " + c.train.device + " (" + detail + "): lower train.batch_size (" +
-                  std::to_string(c.train.batch_size) + ", or raise train.grad_accum to keep the effective batch), "
-                  "data.max_len (" + std::to_string(c.data.max_len) + ")";
-  if (c.method == Method::KA)
-    s += ", ka.max_teacher_batch (" + std::to_string(c.ka.max_teacher_batch) + "; 0 = all M x B sequences at once)";
-  return s + " or the model sizes; checkpoints already written are kept";
-}
-}  // namespace
 
 bool Session::run() {
   const auto start = std::chrono::steady_clock::now();

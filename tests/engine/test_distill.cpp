@@ -340,6 +340,9 @@ class TestDistill : public QObject {
                                    << "out of memory on cpu";
     QTest::newRow("vocabulary") << R"({"teacher": {"init": {"vocab_size": 120}}})"
                                 << "teacher vocabulary has 120 tokens but the student's has 99";
+    QTest::newRow("malformed data") << QString(R"({"data": {"kind": "jsonl", "path": "%1"}})")
+                                              .arg(QString::fromStdString(data_dir("jsonl/dolly_malformed.jsonl")))
+                                    << "malformed rows skipped; give more data or a larger data.validation_fraction";
     // A damaged teacher checkpoint (a NaN in its output layer), written below.
     QTest::newRow("nan loss") << "nan-teacher" << "the divergence is not finite";
   }
