@@ -142,6 +142,9 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   connect(worker_, &EngineWorker::evaluation, evaluation_, &EvaluationView::addEvaluation);
   connect(worker_, &EngineWorker::routingSnapshot, experts_, &ExpertsView::addSnapshot);
   connect(worker_, &EngineWorker::routingSnapshot, router_, &RouterView::addSnapshot);
+  // The running run's row in Runs follows its evaluations (read back from its metrics.jsonl).
+  connect(worker_, &EngineWorker::evaluation, this,
+          [this](const moekd::EvalResult&) { runsModel_->reloadRun(currentRunDir_); });
   connect(worker_, &EngineWorker::checkpointSaved, this, [this](const moekd::CheckpointSaved& c) {
     statusBar()->showMessage(tr("Step %1: checkpoint written to %2").arg(c.step).arg(QString::fromStdString(c.path)),
                              8000);
@@ -191,6 +194,8 @@ bool MainWindow::openRun(const QString& dir, QString* error) {
   if (dir.isEmpty()) return false;
   if (state_ != EngineWorker::State::Idle)
     return refuse(tr("A run is in progress: stop it, or wait for it to end, before opening %1.").arg(dir));
+  QElapsedTimer took;
+  took.start();
   RunHistory h;
   try {
     h = loadRunHistory(dir);
@@ -222,7 +227,7 @@ bool MainWindow::openRun(const QString& dir, QString* error) {
   setWindowTitle(tr("%1 — MoE-KD Studio").arg(s.name));
   QString what = tr("Opened %1 (%2, %3 at step %4)").arg(QDir::toNativeSeparators(s.dir), s.method, statusName(s.status)).arg(s.step);
   if (!s.failure.isEmpty()) what += tr(": %1").arg(s.failure);
-  statusBar()->showMessage(what);
+  statusBar()->showMessage(what + tr(" in %1 ms").arg(took.elapsed()));
   if (runsModel_->rowOf(s.dir) < 0) {
     runsModel_->addRunFolder(s.dir);
     runsModel_->refresh();

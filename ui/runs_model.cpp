@@ -99,6 +99,21 @@ void RunsModel::refresh() {
   if (overlayChangedNow) Q_EMIT overlayChanged();
 }
 
+void RunsModel::reloadRun(const QString& dir) {
+  const int row = rowOf(dir);
+  if (row < 0) return;
+  Entry& e = entries_[static_cast<size_t>(row)];
+  try {
+    e.history = loadRunHistory(e.dir);
+    e.error.clear();
+  } catch (const std::exception& ex) {
+    e.error = QString::fromUtf8(ex.what());
+  }
+  // Every row: the bold "best" marks may move to or from the reloaded run.
+  Q_EMIT dataChanged(index(0, 0), index(rowCount() - 1, ColumnCount - 1));
+  Q_EMIT runReloaded(e.dir);
+}
+
 int RunsModel::rowOf(const QString& dir) const {
   const QString a = absolute(dir);
   for (size_t i = 0; i < entries_.size(); ++i)

@@ -31,6 +31,8 @@ class RunsModel : public QAbstractTableModel {
   void addRunFolder(const QString& dir);
   // The run the engine is writing now (shown as running); empty when none.
   void setActiveRun(const QString& dir);
+  // Rereads one run (the active one after an evaluation) without resetting the table.
+  void reloadRun(const QString& dir);
 
   int rowOf(const QString& dir) const;
   QString dirAt(int row) const;
@@ -49,6 +51,7 @@ class RunsModel : public QAbstractTableModel {
 
  Q_SIGNALS:
   void overlayChanged();
+  void runReloaded(const QString& dir);
 
  private:
   struct Entry {

@@ -127,6 +127,9 @@ RunsView::RunsView(RunsModel* model, QWidget* parent) : QWidget(parent), model_(
   connect(plot_, &QCustomPlot::mouseDoubleClick, this, &RunsView::redraw);  // resets the zoom
   applyPalette(plot_, palette());
   connect(model_, &RunsModel::overlayChanged, this, &RunsView::redraw);
+  connect(model_, &RunsModel::runReloaded, this, [this](const QString& dir) {
+    if (model_->overlayRuns().contains(dir)) redraw();
+  });
   connect(model_, &QAbstractItemModel::modelReset, this, &RunsView::redraw);
 
   auto* top = new QHBoxLayout;

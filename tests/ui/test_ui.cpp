@@ -616,6 +616,15 @@ class TestUi : public QObject {
     w.startAction()->trigger();
     QTRY_VERIFY_WITH_TIMEOUT(w.lastStep() >= 120 || !w.lastError().isEmpty(), 180000);
     QVERIFY2(w.lastError().isEmpty(), qPrintable(w.lastError()));
+    {  // The Runs table follows the running run: its status, and its evaluations as they come.
+      RunsModel* runs = w.runsModel();
+      const int row = runs->rowOf(dir.filePath("run-b"));
+      QVERIFY(row >= 0);
+      QCOMPARE(runs->index(row, RunsModel::Status).data().toString(), QString("running"));
+      QTRY_VERIFY(runs->history(row) && runs->history(row)->evals.size() >= 2);  // steps 50 and 100
+      QCOMPARE(runs->index(row, RunsModel::ValLoss).data().toString(),
+               QString::number(runs->history(row)->evals.back().val_loss, 'f', 4));
+    }
     QCOMPARE(w.state(), EngineWorker::State::Running);
     QVERIFY(w.pauseAction()->isEnabled() && w.stopAction()->isEnabled());
     w.pauseAction()->trigger();
