@@ -205,13 +205,13 @@ std::vector<std::vector<double>> ExpertsView::matrix() const {
 }
 
 void ExpertsView::redrawHeatmap() {
-  const auto m = matrix();
   const auto* s = current();
   const bool usage = measure_->currentIndex() == kUsage;
   const bool split = s && !s->layers.empty() && !s->layers[0].usage_sampled.empty();
-  routing_->setEnabled(usage && split);
+  routing_->setEnabled(usage && split);  // before matrix(), which reads what is enabled
   const bool allTokens = !routing_->isEnabled() || routing_->currentIndex() == kAllTokens;
   category_->setEnabled(usage && allTokens && s && !s->usage_by_category.empty());
+  const auto m = matrix();
   scale_->axis()->setLabel(usage ? tr("share of routed token slots") : tr("mean router probability"));
   std::vector<int64_t> layerNumbers;
   if (s)

@@ -145,7 +145,9 @@ ExportDialog::ExportDialog(const QString& runDir, QWidget* parent) : QDialog(par
 }
 
 ExportDialog::~ExportDialog() {
-  if (thread_) thread_->wait();  // the export holds no reference to the dialog, but finishes its files
+  if (!thread_) return;
+  thread_->wait();  // lets the export finish its files; its queued reports die with the dialog
+  delete thread_;
 }
 
 void ExportDialog::setRun(const QString& dir) {
@@ -180,17 +182,21 @@ void ExportDialog::readRun() {
     runInfo_->setText(tr("Choose a run folder (it holds config.json, metrics.jsonl and checkpoints/)."));
   } else {
     try {
-      const RunHistory h = loadRunHistory(dir);
+      const RunHistory h = loadRunHistory(dir, RunDetail::Summary);
       const RunSummary& s = h.summary;
       runMethod_ = s.method;
-      qint64 bestStep = -1;
-      for (const auto& c : h.checkpoints)
-        if (c.best) bestStep = c.step;
+      qint64 bestStep = -1, lastStep = -1;
+      for (const auto& c : h.checkpoints) (c.best ? bestStep : lastStep) = c.step;
+      // The engine keeps as best the evaluation with the highest ROUGE-L when it generates
+      // samples, else the one with the lowest validation loss.
+      const auto eval = h.config.find("eval");
+      const bool byRouge = eval == h.config.end() || !eval->is_object() || eval->value("samples", 1) > 0;
+      const QString bestLabel = byRouge ? tr("best: highest ROUGE-L") : tr("best: lowest validation loss");
       if (s.hasBest)
-        checkpoint_->addItem(bestStep >= 0 ? tr("best: lowest validation loss (step %1)").arg(bestStep)
-                                           : tr("best: lowest validation loss"),
+        checkpoint_->addItem(bestStep >= 0 ? tr("%1 (step %2)").arg(bestLabel).arg(bestStep) : bestLabel,
                              QStringLiteral("best"));
-      if (s.hasLast) checkpoint_->addItem(tr("last (step %1)").arg(s.step), QStringLiteral("last"));
+      if (s.hasLast)
+        checkpoint_->addItem(lastStep >= 0 ? tr("last (step %1)").arg(lastStep) : tr("last"), QStringLiteral("last"));
       runReadable_ = s.hasBest || s.hasLast;
       runInfo_->setText(runReadable_ ? tr("%1: %2 run, %3, step %4 of %5.")
                                            .arg(s.name, s.method, statusName(s.status))
@@ -234,6 +240,10 @@ bool ExportDialog::startExport() {
   }
   if (QDir::cleanPath(QDir(out).absolutePath()) == QDir::cleanPath(QDir(runDir).absolutePath())) {
     showMessage(tr("Export to: choose a folder other than the run folder itself."), true);
+    return false;
+  }
+  if (isRunFolder(out)) {
+    showMessage(tr("Export to: %1 is a run folder; exporting there would replace its config.json.").arg(out), true);
     return false;
   }
   if (QFileInfo(out).exists() && !QFileInfo(out).isDir()) {

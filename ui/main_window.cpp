@@ -78,7 +78,9 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   connect(sidebar_, &QListView::activated, this,
           [this](const QModelIndex& i) { openRun(i.data(RunsModel::DirRole).toString()); });
   connect(runs_, &RunsView::openRequested, this, [this](const QString& dir) { openRun(dir); });
-  connect(runs_, &RunsView::exportRequested, this, [this](const QString& dir) { showExportDialog(dir); });
+  connect(runs_, &RunsView::exportRequested, this, [this](const QString& dir) {
+    if (!dir.isEmpty()) showExportDialog(dir);
+  });
   connect(runs_, &RunsView::workspaceChosen, this, &MainWindow::setWorkspace);
 
   auto* bar = addToolBar(tr("Run"));
@@ -194,6 +196,10 @@ bool MainWindow::openRun(const QString& dir, QString* error) {
   if (dir.isEmpty()) return false;
   if (state_ != EngineWorker::State::Idle)
     return refuse(tr("A run is in progress: stop it, or wait for it to end, before opening %1.").arg(dir));
+  if (!isRunFolder(dir))
+    return refuse(tr("%1 is not a run folder: a run folder holds config.json and metrics.jsonl (an exported model "
+                     "has only the first).")
+                      .arg(QDir::toNativeSeparators(dir)));
   QElapsedTimer took;
   took.start();
   RunHistory h;

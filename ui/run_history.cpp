@@ -55,7 +55,7 @@ T field(const json& j, const char* key, T fallback) {
 
 }  // namespace
 
-RunHistory loadRunHistory(const QString& dirIn) {
+RunHistory loadRunHistory(const QString& dirIn, RunDetail detail) {
   RunHistory h;
   const QString dir = QDir(dirIn).absolutePath();
   h.config = readConfig(dir);
@@ -73,17 +73,31 @@ RunHistory loadRunHistory(const QString& dirIn) {
   const QFileInfo metricsInfo(metricsPath);
   if (!metricsInfo.exists()) return h;  // created, not started
   s.modified = metricsInfo.lastModified();
-  const auto events = moekd::read_metrics(metricsPath.toStdString());
+  // The writer's compact JSON names a routing event exactly so; inside a string the quotes would be
+  // escaped, so no other line contains it.
+  auto keep = [](const std::string& line) { return line.find("\"type\":\"routing\"") == std::string::npos; };
+  const auto events = detail == RunDetail::Summary ? moekd::read_metrics(metricsPath.toStdString(), keep)
+                                                    : moekd::read_metrics(metricsPath.toStdString());
+  double endedSessionsSeconds = 0;  // a resumed run: the time of every session that ended
   for (size_t i = 0; i < events.size(); ++i) {
     const json& e = events[i];
     try {
       const std::string type = field<std::string>(e, "type", "");
+      if (type == "step" || type == "eval") {  // training goes on: an earlier ending was resumed
+        h.finished.reset();
+        h.failed.reset();
+      }
       if (type == "step") h.steps.push_back(moekd::step_metrics_from_json(e));
-      else if (type == "eval") h.evals.push_back(moekd::eval_result_from_json(e));
-      else if (type == "routing") h.routing.push_back(moekd::routing_snapshot_from_json(e));
-      else if (type == "checkpoint") h.checkpoints.push_back(moekd::checkpoint_saved_from_json(e));
-      else if (type == "finished") {  // the last ending counts: a failed run may have been resumed
+      else if (type == "eval") {
+        h.evals.push_back(moekd::eval_result_from_json(e));
+        if (detail == RunDetail::Summary) h.evals.back().samples.clear();
+      } else if (type == "routing") {
+        if (detail == RunDetail::Full) h.routing.push_back(moekd::routing_snapshot_from_json(e));
+      } else if (type == "checkpoint") {
+        h.checkpoints.push_back(moekd::checkpoint_saved_from_json(e));
+      } else if (type == "finished") {
         h.finished = moekd::run_finished_from_json(e);
+        endedSessionsSeconds += h.finished->seconds;
         h.failed.reset();
       } else if (type == "failed") {
         h.failed = moekd::run_failed_from_json(e);
@@ -131,7 +145,7 @@ RunHistory loadRunHistory(const QString& dirIn) {
   } else if (h.finished) {
     s.status = h.finished->stopped_early ? RunStatus::Stopped : RunStatus::Finished;
     s.step = h.finished->step;
-    s.seconds = h.finished->seconds;
+    s.seconds = endedSessionsSeconds;
   }
   return h;
 }

@@ -41,10 +41,15 @@ struct RunHistory {
   RunSummary summary;
 };
 
+// How much of a run to read. Summary (the Runs table, the overlay, the export dialog) skips the
+// routing snapshots and the evaluations' sample generations, the bulk of a long MoE run's file;
+// Full is for showing the run in every view.
+enum class RunDetail { Summary, Full };
+
 // Reads `dir`/config.json and `dir`/metrics.jsonl. Throws moekd::Error naming the file (and the
 // line) when the folder is not a run or a line is damaged; a torn last line (a killed run) is
-// skipped.
-RunHistory loadRunHistory(const QString& dir);
+// skipped. A resumed run's sessions are read as one run.
+RunHistory loadRunHistory(const QString& dir, RunDetail detail = RunDetail::Full);
 
 // True when `dir` holds a run's config.json and metrics.jsonl (an exported Hugging Face folder has
 // a config.json too).

@@ -81,7 +81,7 @@ void RunsModel::refresh() {
     Entry e;
     e.dir = d;
     try {
-      e.history = loadRunHistory(d);
+      e.history = loadRunHistory(d, RunDetail::Summary);
     } catch (const std::exception& ex) {
       e.error = QString::fromUtf8(ex.what());
       e.history.summary.dir = d;
@@ -104,7 +104,7 @@ void RunsModel::reloadRun(const QString& dir) {
   if (row < 0) return;
   Entry& e = entries_[static_cast<size_t>(row)];
   try {
-    e.history = loadRunHistory(e.dir);
+    e.history = loadRunHistory(e.dir, RunDetail::Summary);
     e.error.clear();
   } catch (const std::exception& ex) {
     e.error = QString::fromUtf8(ex.what());

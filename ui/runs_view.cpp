@@ -87,6 +87,8 @@ RunsView::RunsView(RunsModel* model, QWidget* parent) : QWidget(parent), model_(
   connect(table_, &QTableView::doubleClicked, this,
           [this](const QModelIndex& i) { Q_EMIT openRequested(i.data(RunsModel::DirRole).toString()); });
   connect(table_->selectionModel(), &QItemSelectionModel::currentRowChanged, this, &RunsView::updateButtons);
+  // After the proxy (not the source) has reset, the selection is gone: the buttons follow.
+  connect(proxy_, &QAbstractItemModel::modelReset, this, &RunsView::updateButtons);
 
   open_ = new QPushButton(tr("Open"));
   open_->setObjectName("openRun");

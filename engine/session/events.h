@@ -1,6 +1,7 @@
 #pragma once
 // What a run tells the world (DESIGN.md 7). Observers get typed events; every event also has a
 // JSON form, which is what metrics.jsonl stores one per line and what the studio replays.
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -117,12 +118,16 @@ class MetricsFileObserver : public RunObserver {
   std::FILE* file_ = nullptr;
 };
 
-// Reads a metrics.jsonl back (the studio's run browser, `moekd eval` summaries).
-std::vector<nlohmann::json> read_metrics(const std::string& path);
+// Reads a metrics.jsonl back (the studio's run browser, `moekd eval` summaries). `keep_line`, when
+// given, sees each raw line first: lines it refuses are not parsed (a run's bulky routing lines
+// when only its curves are wanted).
+std::vector<nlohmann::json> read_metrics(const std::string& path,
+                                         const std::function<bool(const std::string&)>& keep_line = {});
 
-// True when `run_dir` holds a run that trained (a step in its metrics.jsonl, or checkpoints): a new
-// run must not overwrite it. A run that failed during setup (a bad data file, a vocabulary
-// mismatch) leaves nothing worth keeping, so its folder may be used again.
+// True when a new run must not write into `run_dir`: it holds a metrics.jsonl, unless that file
+// records a failure in setup (a bad data file, a vocabulary mismatch) and no step and there are no
+// checkpoints; such a folder holds nothing worth keeping and may be used again. A run still setting
+// up (no `failed` event yet) is kept.
 bool run_dir_holds_training(const std::string& run_dir);
 
 }  // namespace moekd

@@ -184,6 +184,11 @@ class TestDistill : public QObject {
         QVERIFY(std::abs((1 - w) * l.usage_topk[e] + w * l.usage_sampled[e] - l.usage[e]) < 1e-9);
       QVERIFY(slots > 0);
     }
+    // The split tells the two apart, and survives metrics.jsonl (the studio's replay).
+    QVERIFY(snaps[0].layers[0].usage_topk != snaps[0].layers[0].usage_sampled);
+    const json written = to_json(snaps[0]);
+    QVERIFY(written["layers"][0].contains("usage_sampled"));
+    QCOMPARE(to_json(routing_snapshot_from_json(written)), written);
     auto kd = b.trainer->take_routing();
     QVERIFY(!kd.empty() && kd[0].layers[0].usage_sampled.empty() && kd[0].layers[0].usage_topk.empty());
   }
@@ -297,9 +302,14 @@ class TestDistill : public QObject {
     QCOMPARE(inspect_model_dir(out)["params_total"].get<int64_t>(), trained->num_parameters());
   }
 
-  // A run that failed in setup may be started again in its folder; one that trained may not.
+  // A run that failed in setup may be started again in its folder; one that trained, or one still
+  // setting up in another process, may not.
   void runFolderReuse() {
     QTemporaryDir tmp;
+    const auto busy = tmp.path().toStdString() + "/busy";
+    std::filesystem::create_directories(busy);
+    std::ofstream(busy + "/metrics.jsonl") << R"({"type":"message","text":"loading the teacher"})" << "\n";
+    QVERIFY(run_dir_holds_training(busy));
     const auto run_dir = tmp.path().toStdString() + "/run";
     auto bad = tiny_run("sft", run_dir);
     bad["data"] = {{"kind", "jsonl"}, {"path", data_dir("jsonl/dolly_malformed.jsonl")}, {"max_len", 32}};
@@ -377,6 +387,30 @@ class TestDistill : public QObject {
     QVERIFY(!session.run());
     QVERIFY2(QString::fromStdString(failure.text).contains(message), failure.text.c_str());
     qInfo("%s", failure.text.c_str());
+  }
+
+  // A run killed mid-line and resumed: the torn line stays on its own and is skipped, the events
+  // around it stay readable; a damaged line that is not torn is still refused by number.
+  void tornMetricsLineIsClosedOnAppend() {
+    QTemporaryDir tmp;
+    const auto path = tmp.path().toStdString() + "/metrics.jsonl";
+    std::ofstream(path) << "{\"type\":\"step\",\"step\":1,\"loss\":2.5}\n{\"type\":\"step\",\"st";
+    {
+      MetricsFileObserver appended(path, true);
+      appended.on_step(StepMetrics{2, 2.0});
+    }
+    const auto events = read_metrics(path);
+    QCOMPARE(events.size(), size_t(2));
+    QCOMPARE(events[1]["step"].get<int64_t>(), int64_t{2});
+    std::ofstream(path, std::ios::app) << "{\"type\": ]}\n{\"type\":\"step\",\"step\":3}\n";
+    QString err;
+    try {
+      read_metrics(path);
+    } catch (const moekd::Error& e) {
+      err = e.what();
+    }
+    QVERIFY2(err.contains("line 4 is not valid JSON"), qPrintable(err));
+    QCOMPARE(to_json(run_failed_from_json(to_json(RunFailed{3, "boom"}))), to_json(RunFailed{3, "boom"}));
   }
 
   void badConfigsNameTheField_data() {

@@ -36,6 +36,7 @@
 #include "main_window.h"
 #include "plot_style.h"
 #include "router_view.h"
+#include "run_history.h"
 #include "runs_model.h"
 #include "runs_view.h"
 #include "training_view.h"
@@ -410,6 +411,45 @@ class TestUi : public QObject {
     QVERIFY(view.setRouting(0));
     for (int l = 0; l < 2; ++l)
       for (int e = 0; e < 2; ++e) QCOMPARE(view.colorMap()->data()->cell(e, l), ka.layers[l].usage[e]);
+    // The routing choice survives a detour through the mean router probability.
+    QVERIFY(view.setRouting(1));
+    view.setMeasure(1);
+    QCOMPARE(view.colorMap()->data()->cell(1, 0), ka.layers[0].mean_prob[1]);
+    view.setMeasure(0);
+    for (int l = 0; l < 2; ++l)
+      for (int e = 0; e < 2; ++e) QCOMPARE(view.colorMap()->data()->cell(e, l), ka.layers[l].usage_topk[e]);
+  }
+
+  // A run stopped, resumed and finished reads as one run: the last ending counts, the time adds up,
+  // and a line torn by a kill does not make it unreadable.
+  void resumedRunReadsAsOneRun() {
+    QTemporaryDir dir;
+    QFile config(dir.filePath("config.json"));
+    QVERIFY(config.open(QIODevice::WriteOnly));
+    config.write(R"({"name": "resumed", "method": "kd", "train": {"steps": 4}})");
+    config.close();
+    QFile metrics(dir.filePath("metrics.jsonl"));
+    QVERIFY(metrics.open(QIODevice::WriteOnly));
+    metrics.write("{\"type\":\"step\",\"step\":1,\"loss\":3.0,\"step_seconds\":0.5}\n"
+                  "{\"type\":\"step\",\"step\":2,\"loss\":2.5,\"step_seconds\":0.5}\n"
+                  "{\"type\":\"finished\",\"step\":2,\"seconds\":5.0,\"stopped_early\":true}\n"
+                  "{\"type\":\"message\",\"text\":\"resumed at step 2\"}\n"
+                  "{\"type\":\"step\",\"step\":3,\"loss\":2.0,\"step_seconds\":0.5}\n"
+                  "{\"type\":\"step\",\"st\n");  // killed mid-line, then resumed again
+    metrics.close();
+    moekd::ui::RunHistory h = moekd::ui::loadRunHistory(dir.path());
+    QCOMPARE(h.summary.status, moekd::ui::RunStatus::Incomplete);  // not "stopped": it went on
+    QCOMPARE(h.summary.step, qint64(3));
+    QVERIFY(metrics.open(QIODevice::Append));
+    metrics.write("{\"type\":\"step\",\"step\":4,\"loss\":1.5,\"step_seconds\":0.5}\n"
+                  "{\"type\":\"finished\",\"step\":4,\"seconds\":3.0,\"stopped_early\":false}\n");
+    metrics.close();
+    h = moekd::ui::loadRunHistory(dir.path());
+    QCOMPARE(h.summary.status, moekd::ui::RunStatus::Finished);
+    QCOMPARE(h.summary.step, qint64(4));
+    QCOMPARE(h.summary.seconds, 8.0);
+    QCOMPARE(h.summary.trainLoss, 1.5);
+    QCOMPARE(int(h.steps.size()), 4);
   }
 
   void routerView() {
@@ -893,6 +933,15 @@ class TestUi : public QObject {
     d->setOutput(ws.filePath("run-a/metrics.jsonl"));
     QVERIFY(!d->startExport());
     QVERIFY2(d->message().contains("is a file"), qPrintable(d->message()));
+    d->setOutput(ws.filePath("run-b"));
+    QVERIFY(!d->startExport());
+    QVERIFY2(d->message().contains("is a run folder"), qPrintable(d->message()));
+    // An exported model is not a run: opening it is refused with the reason.
+    QString error;
+    QVERIFY(!w.openRun(out.path(), &error));
+    QVERIFY2(error.contains("not a run folder"), qPrintable(error));
+    QTRY_VERIFY(w.findChild<QMessageBox*>("openRunMessage") != nullptr);
+    w.findChild<QMessageBox*>("openRunMessage")->close();
     d->close();
 
     // SAR: the tuned teacher differs from the teacher it started from only in its routers.
