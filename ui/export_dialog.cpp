@@ -182,9 +182,9 @@ void ExportDialog::readRun() {
     runInfo_->setText(tr("Choose a run folder (it holds config.json, metrics.jsonl and checkpoints/)."));
   } else {
     try {
-      const RunHistory h = loadRunHistory(dir, RunDetail::Summary);
+      const RunHistory h = loadRunHistory(dir, moekd::RunDetail::Summary);
       const RunSummary& s = h.summary;
-      runMethod_ = s.method;
+      runMethod_ = qstr(s.method);
       qint64 bestStep = -1, lastStep = -1;
       for (const auto& c : h.checkpoints) (c.best ? bestStep : lastStep) = c.step;
       // The engine keeps as best the evaluation with the highest ROUGE-L when it generates
@@ -192,16 +192,16 @@ void ExportDialog::readRun() {
       const auto eval = h.config.find("eval");
       const bool byRouge = eval == h.config.end() || !eval->is_object() || eval->value("samples", 1) > 0;
       const QString bestLabel = byRouge ? tr("best: highest ROUGE-L") : tr("best: lowest validation loss");
-      if (s.hasBest)
+      if (s.has_best)
         checkpoint_->addItem(bestStep >= 0 ? tr("%1 (step %2)").arg(bestLabel).arg(bestStep) : bestLabel,
                              QStringLiteral("best"));
-      if (s.hasLast)
+      if (s.has_last)
         checkpoint_->addItem(lastStep >= 0 ? tr("last (step %1)").arg(lastStep) : tr("last"), QStringLiteral("last"));
-      runReadable_ = s.hasBest || s.hasLast;
+      runReadable_ = s.has_best || s.has_last;
       runInfo_->setText(runReadable_ ? tr("%1: %2 run, %3, step %4 of %5.")
-                                           .arg(s.name, s.method, statusName(s.status))
+                                           .arg(qstr(s.name), qstr(s.method), statusName(s.status))
                                            .arg(s.step)
-                                           .arg(s.totalSteps)
+                                           .arg(s.total_steps)
                                      : tr("%1 has no checkpoint yet: a run writes checkpoints/last when it "
                                           "ends or is stopped.")
                                            .arg(dir));

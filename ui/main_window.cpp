@@ -220,25 +220,25 @@ bool MainWindow::openRun(const QString& dir, QString* error) {
     router_->addSnapshot(snapshot);
   }
   const RunSummary& s = h.summary;
-  currentRunDir_ = s.dir;
-  totalSteps_ = s.totalSteps;
+  currentRunDir_ = qstr(s.dir);
+  totalSteps_ = s.total_steps;
   lastStep_ = s.step;
   firstStep_ = -1;
-  stepLabel_->setText(tr("step %1 / %2").arg(s.step).arg(s.totalSteps));
-  lossLabel_->setText(h.steps.empty() ? QString() : tr("loss %1").arg(s.trainLoss, 0, 'f', 4));
+  stepLabel_->setText(tr("step %1 / %2").arg(s.step).arg(s.total_steps));
+  lossLabel_->setText(h.steps.empty() ? QString() : tr("loss %1").arg(s.train_loss, 0, 'f', 4));
   speedLabel_->setText(h.steps.empty() ? QString() : tr("%1k tok/s").arg(h.steps.back().tokens_per_s / 1000, 0, 'f', 1));
   etaLabel_->clear();
-  progress_->setRange(0, static_cast<int>(std::max<qint64>(1, std::min<qint64>(s.totalSteps, INT_MAX))));
+  progress_->setRange(0, static_cast<int>(std::max<qint64>(1, std::min<qint64>(s.total_steps, INT_MAX))));
   progress_->setValue(static_cast<int>(std::min<qint64>(s.step, INT_MAX)));
-  setWindowTitle(tr("%1 — MoE-KD Studio").arg(s.name));
-  QString what = tr("Opened %1 (%2, %3 at step %4)").arg(QDir::toNativeSeparators(s.dir), s.method, statusName(s.status)).arg(s.step);
-  if (!s.failure.isEmpty()) what += tr(": %1").arg(s.failure);
+  setWindowTitle(tr("%1 — MoE-KD Studio").arg(qstr(s.name)));
+  QString what = tr("Opened %1 (%2, %3 at step %4)").arg(QDir::toNativeSeparators(qstr(s.dir)), qstr(s.method), statusName(s.status)).arg(s.step);
+  if (!s.failure.empty()) what += tr(": %1").arg(qstr(s.failure));
   statusBar()->showMessage(what + tr(" in %1 ms").arg(took.elapsed()));
-  if (runsModel_->rowOf(s.dir) < 0) {
-    runsModel_->addRunFolder(s.dir);
+  if (runsModel_->rowOf(currentRunDir_) < 0) {
+    runsModel_->addRunFolder(currentRunDir_);
     runsModel_->refresh();
   }
-  runs_->selectRun(s.dir);
+  runs_->selectRun(currentRunDir_);
   tabs_->setCurrentWidget(training_);
   return true;
 }

@@ -1,58 +1,22 @@
 #pragma once
-// A run folder read back from disk: its config.json and every event of its metrics.jsonl as the
-// structs the live views take, plus the summary the Runs table compares. The engine writes these
-// files (DESIGN.md 7); reading them needs no LibTorch.
+// The studio's view of a run folder: the engine's RunRecord (engine/session/run_record.h, shared
+// with `moekd runs`) plus when its metrics.jsonl was last written.
 #include <QDateTime>
 #include <QString>
-#include <nlohmann/json.hpp>
-#include <optional>
-#include <vector>
 
-#include "session/events.h"
+#include "session/run_record.h"
 
 namespace moekd::ui {
 
-enum class RunStatus { Finished, Stopped, Failed, Running, Incomplete };
-QString statusName(RunStatus s);
-
-struct RunSummary {
-  QString dir;           // absolute path of the run folder
-  QString name, method;  // from config.json
-  RunStatus status = RunStatus::Incomplete;
-  qint64 step = 0, totalSteps = 0;
-  double seconds = 0;                  // from the finished event; else the sum of step times
-  double trainLoss = qQNaN();          // the last logged step
-  double valLoss = qQNaN(), rougeL = qQNaN(), exactMatch = qQNaN();  // the last evaluation
-  double bestValLoss = qQNaN();
-  QString failure;                     // the failed event's message
-  QDateTime modified;                  // metrics.jsonl's last write
-  bool hasBest = false, hasLast = false;  // checkpoints/{best,last}/model
+struct RunHistory : moekd::RunRecord {
+  QDateTime modified;  // invalid when the run has no metrics.jsonl yet
 };
 
-struct RunHistory {
-  nlohmann::json config;
-  std::vector<moekd::StepMetrics> steps;
-  std::vector<moekd::EvalResult> evals;
-  std::vector<moekd::RoutingSnapshot> routing;
-  std::vector<moekd::CheckpointSaved> checkpoints;
-  std::vector<QString> messages;
-  std::optional<moekd::RunFinished> finished;
-  std::optional<moekd::RunFailed> failed;
-  RunSummary summary;
-};
+// Throws moekd::Error naming the file (and the line) when `dir` is not a run or is damaged.
+RunHistory loadRunHistory(const QString& dir, moekd::RunDetail detail = moekd::RunDetail::Full);
 
-// How much of a run to read. Summary (the Runs table, the overlay, the export dialog) skips the
-// routing snapshots and the evaluations' sample generations, the bulk of a long MoE run's file;
-// Full is for showing the run in every view.
-enum class RunDetail { Summary, Full };
-
-// Reads `dir`/config.json and `dir`/metrics.jsonl. Throws moekd::Error naming the file (and the
-// line) when the folder is not a run or a line is damaged; a torn last line (a killed run) is
-// skipped. A resumed run's sessions are read as one run.
-RunHistory loadRunHistory(const QString& dir, RunDetail detail = RunDetail::Full);
-
-// True when `dir` holds a run's config.json and metrics.jsonl (an exported Hugging Face folder has
-// a config.json too).
 bool isRunFolder(const QString& dir);
+QString statusName(moekd::RunStatus s);
+inline QString qstr(const std::string& s) { return QString::fromStdString(s); }
 
 }  // namespace moekd::ui

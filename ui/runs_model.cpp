@@ -19,13 +19,13 @@ namespace {
 
 QString absolute(const QString& dir) { return QDir::cleanPath(QDir(dir).absolutePath()); }
 
-QColor statusColor(RunStatus s) {
+QColor statusColor(moekd::RunStatus s) {
   switch (s) {
-    case RunStatus::Finished: return QColor(0x2e, 0x9e, 0x5b);
-    case RunStatus::Stopped: return QColor(0xe0, 0x9b, 0x1f);
-    case RunStatus::Failed: return QColor(0xd0, 0x3b, 0x3b);
-    case RunStatus::Running: return QColor(0x3d, 0x7a, 0xd6);
-    case RunStatus::Incomplete: return QColor(0x90, 0x90, 0x90);
+    case moekd::RunStatus::Finished: return QColor(0x2e, 0x9e, 0x5b);
+    case moekd::RunStatus::Stopped: return QColor(0xe0, 0x9b, 0x1f);
+    case moekd::RunStatus::Failed: return QColor(0xd0, 0x3b, 0x3b);
+    case moekd::RunStatus::Running: return QColor(0x3d, 0x7a, 0xd6);
+    case moekd::RunStatus::Incomplete: return QColor(0x90, 0x90, 0x90);
   }
   return Qt::gray;
 }
@@ -81,11 +81,11 @@ void RunsModel::refresh() {
     Entry e;
     e.dir = d;
     try {
-      e.history = loadRunHistory(d, RunDetail::Summary);
+      e.history = loadRunHistory(d, moekd::RunDetail::Summary);
     } catch (const std::exception& ex) {
       e.error = QString::fromUtf8(ex.what());
-      e.history.summary.dir = d;
-      e.history.summary.name = QDir(d).dirName();
+      e.history.summary.dir = d.toStdString();
+      e.history.summary.name = QDir(d).dirName().toStdString();
     }
     entries_.push_back(std::move(e));
   }
@@ -104,7 +104,7 @@ void RunsModel::reloadRun(const QString& dir) {
   if (row < 0) return;
   Entry& e = entries_[static_cast<size_t>(row)];
   try {
-    e.history = loadRunHistory(e.dir, RunDetail::Summary);
+    e.history = loadRunHistory(e.dir, moekd::RunDetail::Summary);
     e.error.clear();
   } catch (const std::exception& ex) {
     e.error = QString::fromUtf8(ex.what());
@@ -163,11 +163,11 @@ double RunsModel::metric(const Entry& e, int column) const {
   if (!e.error.isEmpty()) return qQNaN();
   const RunSummary& s = e.history.summary;
   switch (column) {
-    case TrainLoss: return s.trainLoss;
-    case ValLoss: return s.valLoss;
-    case BestValLoss: return s.bestValLoss;
-    case RougeL: return s.rougeL;
-    case ExactMatch: return s.exactMatch;
+    case TrainLoss: return s.train_loss;
+    case ValLoss: return s.val_loss;
+    case BestValLoss: return s.best_val_loss;
+    case RougeL: return s.rouge_l;
+    case ExactMatch: return s.exact_match;
     default: return qQNaN();
   }
 }
@@ -196,16 +196,16 @@ QVariant RunsModel::display(const Entry& e, int column) const {
   }
   switch (column) {
     case Name: return QDir(e.dir).dirName();  // unique in a workspace; the config's name is in the tooltip
-    case Method: return s.method;
-    case Status: return statusName(e.dir == active_ ? RunStatus::Running : s.status);
-    case Steps: return s.totalSteps > 0 ? QString("%1 / %2").arg(s.step).arg(s.totalSteps) : QString::number(s.step);
+    case Method: return qstr(s.method);
+    case Status: return statusName(e.dir == active_ ? moekd::RunStatus::Running : s.status);
+    case Steps: return s.total_steps > 0 ? QString("%1 / %2").arg(s.step).arg(s.total_steps) : QString::number(s.step);
     case Time: return s.step > 0 ? durationText(s.seconds) : QString("–");
-    case TrainLoss: return number(s.trainLoss, 4);
-    case ValLoss: return number(s.valLoss, 4);
-    case BestValLoss: return number(s.bestValLoss, 4);
-    case RougeL: return percent(s.rougeL);
-    case ExactMatch: return percent(s.exactMatch);
-    case Modified: return s.modified.isValid() ? s.modified.toString("yyyy-MM-dd hh:mm") : QString("–");
+    case TrainLoss: return number(s.train_loss, 4);
+    case ValLoss: return number(s.val_loss, 4);
+    case BestValLoss: return number(s.best_val_loss, 4);
+    case RougeL: return percent(s.rouge_l);
+    case ExactMatch: return percent(s.exact_match);
+    case Modified: return e.history.modified.isValid() ? e.history.modified.toString("yyyy-MM-dd hh:mm") : QString("–");
   }
   return {};
 }
@@ -213,9 +213,9 @@ QVariant RunsModel::display(const Entry& e, int column) const {
 QVariant RunsModel::sortKey(const Entry& e, int column) const {
   const RunSummary& s = e.history.summary;
   switch (column) {
-    case Steps: return s.step;
+    case Steps: return static_cast<qlonglong>(s.step);
     case Time: return s.seconds;
-    case Modified: return s.modified;
+    case Modified: return e.history.modified;
     case TrainLoss: case ValLoss: case BestValLoss: case RougeL: case ExactMatch: {
       const double v = metric(e, column);  // runs without the metric sort last
       return std::isnan(v) ? (lowerIsBetter(column) ? 1e300 : -1e300) : v;
@@ -237,8 +237,8 @@ QVariant RunsModel::data(const QModelIndex& index, int role) const {
       if (column == Name && e.error.isEmpty()) return overlay_.contains(e.dir) ? Qt::Checked : Qt::Unchecked;
       return {};
     case Qt::DecorationRole:
-      if (column == Name) return dot(e.error.isEmpty() ? statusColor(e.dir == active_ ? RunStatus::Running : s.status)
-                                                      : statusColor(RunStatus::Failed));
+      if (column == Name) return dot(e.error.isEmpty() ? statusColor(e.dir == active_ ? moekd::RunStatus::Running : s.status)
+                                                      : statusColor(moekd::RunStatus::Failed));
       return {};
     case Qt::TextAlignmentRole:
       return column >= Steps && column <= ExactMatch ? QVariant(Qt::AlignRight | Qt::AlignVCenter) : QVariant();
@@ -251,8 +251,8 @@ QVariant RunsModel::data(const QModelIndex& index, int role) const {
       return {};
     case Qt::ToolTipRole: {
       if (!e.error.isEmpty()) return tr("%1\ncannot be read: %2").arg(e.dir, e.error);
-      QString tip = tr("%1: run `%2` (%3, %4)").arg(QDir::toNativeSeparators(e.dir), s.name, s.method, display(e, Status).toString());
-      if (!s.failure.isEmpty()) tip += tr("\nfailed: %1").arg(s.failure);
+      QString tip = tr("%1: run `%2` (%3, %4)").arg(QDir::toNativeSeparators(e.dir), qstr(s.name), qstr(s.method), display(e, Status).toString());
+      if (!s.failure.empty()) tip += tr("\nfailed: %1").arg(qstr(s.failure));
       if (isBest(e, column)) tip += tr("\nbest %1 of the listed runs").arg(headerData(column, Qt::Horizontal, Qt::DisplayRole).toString());
       if (column == Name) tip += tr("\nTick to overlay on the chart; double-click to open.");
       return tip;

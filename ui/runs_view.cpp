@@ -199,7 +199,7 @@ void RunsView::updateButtons() {
   const int row = model_->rowOf(selectedRun());
   const bool readable = model_->history(row) != nullptr;
   open_->setEnabled(readable);
-  export_->setEnabled(readable && (model_->history(row)->summary.hasBest || model_->history(row)->summary.hasLast));
+  export_->setEnabled(readable && (model_->history(row)->summary.has_best || model_->history(row)->summary.has_last));
   reveal_->setEnabled(row >= 0);
 }
 
@@ -229,7 +229,8 @@ void RunsView::redraw() {
     if (!h) continue;
     const QColor color = seriesColor(row);
     const QString folder = QDir(dir).dirName();
-    const QString name = folder == h->summary.method ? folder : folder + " (" + h->summary.method + ")";
+    const QString method = qstr(h->summary.method);
+    const QString name = folder == method ? folder : folder + " (" + method + ")";
     QVector<double> keys, values;
     if (m.perEval) {
       for (const auto& r : h->evals) {

@@ -11,5 +11,6 @@ void add_forward(CLI::App& app);
 void add_bench(CLI::App& app);
 void add_training(CLI::App& app);  // distill, train-teacher, eval, export
 void add_demo(CLI::App& app);
+void add_runs(CLI::App& app);   // compare run folders
 
 }  // namespace moekd::cli

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   moekd::cli::add_forward(app);
   moekd::cli::add_training(app);
   moekd::cli::add_demo(app);
+  moekd::cli::add_runs(app);
   moekd::cli::add_bench(app);
   try {
     app.parse(argc, argv);

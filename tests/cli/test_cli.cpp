@@ -251,6 +251,29 @@ class TestCli : public QObject {
     r = moekd_cli({"inspect", tmp.path() + "/student", "--json"});
     QVERIFY2(r.code == 0, qPrintable(r.err));
     QCOMPARE(r.parsed()["architecture"].get<std::string>(), std::string("LlamaForCausalLM"));
+
+    // `moekd runs` lists the two runs, not the exported model folders beside them.
+    r = moekd_cli({"runs", tmp.path(), "--json", "--sort", "val_loss"});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    const auto runs = r.parsed();
+    QCOMPARE(runs.size(), size_t{2});
+    QVERIFY(runs[0]["val_loss"].get<double>() <= runs[1]["val_loss"].get<double>());  // sorted
+    const bool kd_first = runs[0]["method"] == "kd";
+    const auto& kd_summary = runs[kd_first ? 0 : 1];
+    QCOMPARE(runs[kd_first ? 1 : 0]["method"].get<std::string>(), std::string("train-teacher"));
+    QCOMPARE(kd_summary["method"].get<std::string>(), std::string("kd"));
+    QCOMPARE(kd_summary["status"].get<std::string>(), std::string("finished"));
+    QCOMPARE(kd_summary["step"].get<int>(), 10);
+    double last_val = 0;
+    for (const auto& e : events_of(kd_run))
+      if (e["type"] == "eval") last_val = e["val_loss"].get<double>();
+    QCOMPARE(kd_summary["val_loss"].get<double>(), last_val);
+    r = moekd_cli({"runs", tmp.path()});
+    QVERIFY2(r.code == 0 && r.out.contains("teacher-run") && r.out.contains("finished") && r.out.contains("*"),
+             qPrintable(r.out + r.err));
+    r = moekd_cli({"runs", tmp.path(), "--sort", "speed"});
+    QCOMPARE(r.code, 1);
+    QVERIFY2(r.err.contains("--sort: `speed` is not known"), qPrintable(r.err));
   }
 
   // Ctrl-C stops after the current step with a checkpoint; --resume finishes the same run.
@@ -286,6 +309,17 @@ class TestCli : public QObject {
     events = events_of(run);
     QCOMPARE(events.back()["type"].get<std::string>(), std::string("finished"));
     QCOMPARE(events.back()["step"].get<int>(), stopped_at + 5);
+
+    // The stopped-then-resumed run reads as one finished run; its time covers both sessions.
+    const auto listed = moekd_cli({"runs", run, "--json"});
+    QVERIFY2(listed.code == 0, qPrintable(listed.err));
+    const auto summary = listed.parsed()[0];
+    QCOMPARE(summary["status"].get<std::string>(), std::string("finished"));
+    QCOMPARE(summary["step"].get<int>(), stopped_at + 5);
+    double sessions = 0;
+    for (const auto& e : events)
+      if (e["type"] == "finished") sessions += e["seconds"].get<double>();
+    QCOMPARE(summary["seconds"].get<double>(), sessions);
   }
 
   void badRunConfigsAreRefused() {

@@ -438,17 +438,17 @@ class TestUi : public QObject {
                   "{\"type\":\"step\",\"st\n");  // killed mid-line, then resumed again
     metrics.close();
     moekd::ui::RunHistory h = moekd::ui::loadRunHistory(dir.path());
-    QCOMPARE(h.summary.status, moekd::ui::RunStatus::Incomplete);  // not "stopped": it went on
+    QCOMPARE(h.summary.status, moekd::RunStatus::Incomplete);  // not "stopped": it went on
     QCOMPARE(h.summary.step, qint64(3));
     QVERIFY(metrics.open(QIODevice::Append));
     metrics.write("{\"type\":\"step\",\"step\":4,\"loss\":1.5,\"step_seconds\":0.5}\n"
                   "{\"type\":\"finished\",\"step\":4,\"seconds\":3.0,\"stopped_early\":false}\n");
     metrics.close();
     h = moekd::ui::loadRunHistory(dir.path());
-    QCOMPARE(h.summary.status, moekd::ui::RunStatus::Finished);
+    QCOMPARE(h.summary.status, moekd::RunStatus::Finished);
     QCOMPARE(h.summary.step, qint64(4));
     QCOMPARE(h.summary.seconds, 8.0);
-    QCOMPARE(h.summary.trainLoss, 1.5);
+    QCOMPARE(h.summary.train_loss, 1.5);
     QCOMPARE(int(h.steps.size()), 4);
   }
 
@@ -808,12 +808,12 @@ class TestUi : public QObject {
     QVERIFY2(cell(damaged, RunsModel::Name, Qt::ToolTipRole).toString().contains("config.json"),
              qPrintable(cell(damaged, RunsModel::Name, Qt::ToolTipRole).toString()));
     QCOMPARE(cell(a, RunsModel::Steps).toString(), QString("30 / 30"));
-    QCOMPARE(model->history(a)->summary.trainLoss, lastLoss);
+    QCOMPARE(model->history(a)->summary.train_loss, lastLoss);
     QCOMPARE(cell(a, RunsModel::TrainLoss).toString(), QString::number(lastLoss, 'f', 4));
     // The comparison table marks the best value of a column in bold: the lowest final train loss.
     int lowest = -1;
     for (int r = 0; r < model->rowCount(); ++r)
-      if (model->history(r) && (lowest < 0 || model->history(r)->summary.trainLoss < model->history(lowest)->summary.trainLoss))
+      if (model->history(r) && (lowest < 0 || model->history(r)->summary.train_loss < model->history(lowest)->summary.train_loss))
         lowest = r;
     for (int r = 0; r < model->rowCount(); ++r)
       QCOMPARE(cell(r, RunsModel::TrainLoss, Qt::FontRole).value<QFont>().bold(), r == lowest);
@@ -881,7 +881,7 @@ class TestUi : public QObject {
     runs->setMetric("val_loss");
     drawn = curves();
     QCOMPARE(drawn["run-a"]->data()->size(), evalsInFile);
-    QCOMPARE(drawn["run-a"]->data()->at(evalsInFile - 1)->value, model->history(a)->summary.valLoss);
+    QCOMPARE(drawn["run-a"]->data()->at(evalsInFile - 1)->value, model->history(a)->summary.val_loss);
     model->setOverlay(ws.filePath("sar"), true);
     runs->setMetric("loss");
     QCOMPARE(curves().size(), size_t(3));

@@ -1,0 +1,169 @@
+#include "session/run_record.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
+#include "util/error.h"
+
+namespace moekd {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+const char* run_status_name(RunStatus s) {
+  switch (s) {
+    case RunStatus::Finished: return "finished";
+    case RunStatus::Stopped: return "stopped";
+    case RunStatus::Failed: return "failed";
+    case RunStatus::Running: return "running";
+    case RunStatus::Incomplete: return "incomplete";
+  }
+  return "?";
+}
+
+bool is_run_dir(const std::string& dir) {
+  std::error_code ec;
+  return fs::is_regular_file(fs::path(dir) / "config.json", ec) && fs::is_regular_file(fs::path(dir) / "metrics.jsonl", ec);
+}
+
+std::vector<std::string> list_runs(const std::string& workspace) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(workspace, ec))
+    if (e.is_directory(ec) && is_run_dir(e.path().string())) out.push_back(e.path().string());
+  if (ec) fail(workspace, ": cannot list (", ec.message(), ")");
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+namespace {
+
+json read_config(const fs::path& dir) {
+  const std::string path = (dir / "config.json").string();
+  std::ifstream in(path);
+  if (!in) fail(path, ": cannot open (is ", dir.string(), " a run folder?)");
+  try {
+    json j = json::parse(in);
+    if (!j.is_object()) fail(path, ": expected a JSON object");
+    return j;
+  } catch (const json::exception& e) {
+    fail(path, ": not valid JSON (", e.what(), ")");
+  }
+}
+
+template <typename T>
+T field(const json& j, const char* key, T fallback) {
+  const auto it = j.find(key);
+  if (it == j.end()) return fallback;
+  try {
+    return it->get<T>();
+  } catch (const json::exception&) {
+    return fallback;
+  }
+}
+
+// A resumed run repeats the steps after its last checkpoint: the later record of a step wins.
+template <typename Event>
+void keep_latest(std::vector<Event>& v) {
+  std::vector<Event> out;
+  for (auto& x : v) {
+    while (!out.empty() && out.back().step >= x.step) out.pop_back();
+    out.push_back(std::move(x));
+  }
+  v = std::move(out);
+}
+
+void summarise(RunRecord& r, double ended_sessions_seconds) {
+  RunSummary& s = r.summary;
+  if (!r.steps.empty()) {
+    s.step = r.steps.back().step;
+    s.train_loss = r.steps.back().loss;
+    // Steps are logged every log_every steps: the mean logged step time stands for all of them.
+    double sum = 0;
+    for (const auto& m : r.steps) sum += m.step_seconds;
+    s.seconds = sum / static_cast<double>(r.steps.size()) * static_cast<double>(s.step);
+  }
+  if (!r.evals.empty()) {
+    const auto& last = r.evals.back();
+    s.step = std::max(s.step, last.step);
+    s.val_loss = last.val_loss;
+    s.rouge_l = last.rouge_l;
+    s.exact_match = last.exact_match;
+    for (const auto& e : r.evals)
+      if (std::isnan(s.best_val_loss) || e.val_loss < s.best_val_loss) s.best_val_loss = e.val_loss;
+  }
+  if (r.failed) {
+    s.status = RunStatus::Failed;
+    s.failure = r.failed->message;
+  } else if (r.finished) {
+    s.status = r.finished->stopped_early ? RunStatus::Stopped : RunStatus::Finished;
+    s.step = r.finished->step;
+    s.seconds = ended_sessions_seconds;
+  }
+}
+
+}  // namespace
+
+RunRecord load_run(const std::string& dir_in, RunDetail detail) {
+  RunRecord r;
+  const fs::path dir = fs::absolute(dir_in).lexically_normal();
+  r.config = read_config(dir);
+  RunSummary& s = r.summary;
+  s.dir = dir.string();
+  if (!s.dir.empty() && s.dir.back() == '/' && s.dir.size() > 1) s.dir.pop_back();
+  s.name = field<std::string>(r.config, "name", fs::path(s.dir).filename().string());
+  s.method = field<std::string>(r.config, "method", "?");
+  if (const auto t = r.config.find("train"); t != r.config.end() && t->is_object())
+    s.total_steps = field<int64_t>(*t, "steps", 0);
+  std::error_code ec;
+  s.has_best = fs::is_regular_file(dir / "checkpoints" / "best" / "model" / "config.json", ec);
+  s.has_last = fs::is_regular_file(dir / "checkpoints" / "last" / "model" / "config.json", ec);
+
+  const fs::path metrics = dir / "metrics.jsonl";
+  if (!fs::exists(metrics)) return r;  // created, not started
+  // The writer's compact JSON names a routing event exactly so; inside a string the quotes would
+  // be escaped, so no other line contains it.
+  auto not_routing = [](const std::string& line) { return line.find("\"type\":\"routing\"") == std::string::npos; };
+  const auto events = detail == RunDetail::Summary ? read_metrics(metrics.string(), not_routing)
+                                                   : read_metrics(metrics.string());
+  double ended_sessions_seconds = 0;
+  for (size_t i = 0; i < events.size(); ++i) {
+    const json& e = events[i];
+    try {
+      const auto type = field<std::string>(e, "type", "");
+      if (type == "step" || type == "eval") {  // training goes on: an earlier ending was resumed
+        r.finished.reset();
+        r.failed.reset();
+      }
+      if (type == "step") {
+        r.steps.push_back(step_metrics_from_json(e));
+      } else if (type == "eval") {
+        r.evals.push_back(eval_result_from_json(e));
+        if (detail == RunDetail::Summary) r.evals.back().samples.clear();
+      } else if (type == "routing") {
+        if (detail == RunDetail::Full) r.routing.push_back(routing_snapshot_from_json(e));
+      } else if (type == "checkpoint") {
+        r.checkpoints.push_back(checkpoint_saved_from_json(e));
+      } else if (type == "finished") {
+        r.finished = run_finished_from_json(e);
+        ended_sessions_seconds += r.finished->seconds;
+        r.failed.reset();
+      } else if (type == "failed") {
+        r.failed = run_failed_from_json(e);
+        r.finished.reset();
+      } else if (type == "message") {
+        r.messages.push_back(field<std::string>(e, "text", ""));
+      }
+      // Other types come from newer versions: skipped, so their runs still open.
+    } catch (const json::exception& ex) {
+      fail(metrics.string(), ": event ", i + 1, " is damaged (", ex.what(), ")");
+    }
+  }
+  keep_latest(r.steps);
+  keep_latest(r.evals);
+  summarise(r, ended_sessions_seconds);
+  return r;
+}
+
+}  // namespace moekd
