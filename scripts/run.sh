@@ -23,11 +23,12 @@ if [ "$headless" = 1 ]; then
   build/app/moekd doctor
   echo
   if [ -f moekd-demo/results.json ]; then
-    echo "moekd-demo/results.json (delete moekd-demo/ to train again):"
-    cat moekd-demo/results.json
+    echo "moekd-demo already holds a finished demo (delete moekd-demo/ to train again):"
   else
     build/app/moekd demo --out moekd-demo
   fi
+  echo
+  build/app/moekd runs moekd-demo
 else
   bash scripts/build.sh -DMOEKD_BUILD_TESTS=OFF -DMOEKD_BUILD_UI=ON
   exec build/ui/moekd-studio
