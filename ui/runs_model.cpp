@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <exception>
+#include <map>
 
 #include "duration_text.h"
 
@@ -39,6 +40,13 @@ QIcon dot(const QColor& c) {
   p.setBrush(c);
   p.drawEllipse(QRectF(1.5, 1.5, 9, 9));
   return QIcon(pm);
+}
+
+// What changes when a run writes: its metrics (every event, checkpoints included) and its config.
+QString fileStamp(const QString& dir) {
+  const QFileInfo metrics(QDir(dir).filePath("metrics.jsonl")), config(QDir(dir).filePath("config.json"));
+  return QString("%1/%2/%3").arg(metrics.size()).arg(metrics.lastModified().toMSecsSinceEpoch()).arg(
+      config.lastModified().toMSecsSinceEpoch());
 }
 
 bool lowerIsBetter(int column) {
@@ -75,11 +83,19 @@ void RunsModel::refresh() {
   for (const QString& d : extra_)
     if (isRunFolder(d) && !dirs.contains(d)) dirs << d;
 
+  std::map<QString, Entry> previous;
+  for (auto& e : entries_) previous.emplace(e.dir, std::move(e));
   beginResetModel();
   entries_.clear();
   for (const QString& d : dirs) {
+    const QString stamp = fileStamp(d);
+    if (auto it = previous.find(d); it != previous.end() && it->second.stamp == stamp && it->second.error.isEmpty()) {
+      entries_.push_back(std::move(it->second));
+      continue;
+    }
     Entry e;
     e.dir = d;
+    e.stamp = stamp;
     try {
       e.history = loadRunHistory(d, moekd::RunDetail::Summary);
     } catch (const std::exception& ex) {
@@ -103,6 +119,7 @@ void RunsModel::reloadRun(const QString& dir) {
   const int row = rowOf(dir);
   if (row < 0) return;
   Entry& e = entries_[static_cast<size_t>(row)];
+  e.stamp = fileStamp(e.dir);
   try {
     e.history = loadRunHistory(e.dir, moekd::RunDetail::Summary);
     e.error.clear();

@@ -25,7 +25,7 @@ class RunsModel : public QAbstractTableModel {
   // Lists `dir`'s runs (rescans). The folder may not exist yet: the list is then empty.
   void setWorkspace(const QString& dir);
   QString workspace() const { return workspace_; }
-  // Rereads every run (after a run ended, or on the user's request).
+  // Rereads every run whose files changed (after a run ended, or on the user's request).
   void refresh();
   // A run outside the workspace (started or opened there): listed until the studio closes.
   void addRunFolder(const QString& dir);
@@ -58,6 +58,7 @@ class RunsModel : public QAbstractTableModel {
     QString dir;
     RunHistory history;
     QString error;  // non-empty: unreadable
+    QString stamp;  // sizes and times of its files when read: unchanged files are not read again
   };
   QVariant display(const Entry& e, int column) const;
   QVariant sortKey(const Entry& e, int column) const;

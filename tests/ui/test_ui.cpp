@@ -684,6 +684,11 @@ class TestUi : public QObject {
     QTRY_COMPARE_WITH_TIMEOUT(w.state(), EngineWorker::State::Idle, 30000);
     QVERIFY(w.lastRunStoppedEarly());
     QVERIFY(w.lastStep() < 600);
+    {  // The table rereads the run whose files changed: no longer running, now stopped.
+      const int row = w.runsModel()->rowOf(dir.filePath("run-b"));
+      QCOMPARE(w.runsModel()->index(row, RunsModel::Status).data().toString(), QString("stopped"));
+      QCOMPARE(w.runsModel()->history(row)->summary.step, int64_t(w.lastStep()));
+    }
     QVERIFY(QDir(dir.filePath("run-b/checkpoints/last")).exists());
     QVERIFY(std::find(states.begin(), states.end(), EngineWorker::State::Stopping) != states.end());
     probe.stop();
