@@ -5,8 +5,10 @@
 #include <nlohmann/json.hpp>
 
 #include "io/hf_model.h"
+#include "io/model_card.h"
 #include "io/safetensors.h"
 #include "session/run_config.h"
+#include "session/run_record.h"
 #include "util/error.h"
 
 namespace moekd {
@@ -53,6 +55,16 @@ void write_companions(CausalLM& model, const RunConfig& cfg, const fs::path& out
   }
 }
 
+void write_model_card(CausalLM& model, const RunConfig& cfg, const std::string& run_dir, const std::string& which,
+                      const std::string& role, const fs::path& out) {
+  const auto run = load_run(run_dir, RunDetail::Summary);
+  const ExportedModel exported{role, family_architecture(model->config.family), model->num_parameters(),
+                               model->num_active_parameters(), which};
+  const auto tmp = (out / "README.md.tmp").string();
+  std::ofstream(tmp) << model_card(cfg, run, exported);
+  fs::rename(tmp, out / "README.md");
+}
+
 ExportSummary summarise(CausalLM& model, const fs::path& out) {
   ExportSummary s;
   s.dir = fs::absolute(out).string();
@@ -83,8 +95,9 @@ ExportSummary export_student(const std::string& run_dir, const std::string& whic
   auto model = load_pretrained((checkpoint(run_dir, which) / "model").string());
   stages.next(1, "writing config.json and model.safetensors");
   save_pretrained(model, out_dir);
-  stages.next(2, "writing generation_config.json and the tokenizer");
+  stages.next(2, "writing generation_config.json, the tokenizer and README.md");
   write_companions(model, cfg, out_dir);
+  write_model_card(model, cfg, run_dir, which, "student", out_dir);
   stages.next(3, "listing the files");
   auto summary = summarise(model, out_dir);
   stages.next(4, "done");
@@ -113,8 +126,9 @@ ExportSummary export_tuned_teacher(const std::string& run_dir, const std::string
   }
   stages.next(1, "writing config.json and model.safetensors");
   save_pretrained(teacher, out_dir);
-  stages.next(2, "writing generation_config.json and the tokenizer");
+  stages.next(2, "writing generation_config.json, the tokenizer and README.md");
   write_companions(teacher, cfg, out_dir);
+  write_model_card(teacher, cfg, run_dir, which, "teacher with SAR-tuned routers", out_dir);
   stages.next(3, "listing the files");
   auto summary = summarise(teacher, out_dir);
   stages.next(4, "done");

@@ -18,7 +18,8 @@ struct ExportSummary {
 using ExportProgress = std::function<void(int done, int total, const std::string& stage)>;
 
 // The student of checkpoint `which` ("best" or "last") of the run in `run_dir`: config.json,
-// model.safetensors, generation_config.json and the run's tokenizer files.
+// model.safetensors, generation_config.json, the run's tokenizer files and a model card
+// (README.md: method, teacher, data, training, and the scores at that checkpoint).
 ExportSummary export_student(const std::string& run_dir, const std::string& which, const std::string& out_dir,
                              const ExportProgress& progress = {});
 

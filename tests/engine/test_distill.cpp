@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "data/tasks.h"
 #include "data/tokenizer.h"
@@ -292,8 +293,22 @@ class TestDistill : public QObject {
     QCOMPARE(progress.back(), std::make_pair(4, 4));
     QCOMPARE(last_stage, std::string("done"));
     QCOMPARE(summary.architecture, std::string("LlamaForCausalLM"));
-    for (const char* f : {"config.json", "model.safetensors", "generation_config.json", "moekd_tokenizer.json"})
+    for (const char* f : {"config.json", "model.safetensors", "generation_config.json", "moekd_tokenizer.json", "README.md"})
       QVERIFY2(std::filesystem::exists(out + "/" + f), f);
+    {  // The model card says how the student was made and what it scored at the exported step.
+      std::ifstream in(out + "/README.md");
+      const std::string card((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      double last_val = 0;
+      for (const auto& e : events)
+        if (e["type"] == "eval") last_val = e["val_loss"].get<double>();
+      std::ostringstream val;
+      val << last_val;
+      for (const std::string want : {std::string("library_name: transformers"), std::string("checkpoint `last` (step 6)"),
+                                     std::string("`kd`: forward_kl, alpha 0.5, temperature 1"),
+                                     std::string("## Evaluation at step 6"), "| all | " + val.str() + " |",
+                                     std::string("| training | 6 steps, batch 4")})
+        QVERIFY2(card.find(want) != std::string::npos, (want + "\n--- card:\n" + card).c_str());
+    }
     auto exported = load_pretrained(out);
     auto ids = torch::randint(99, {2, 10}, torch::kLong);
     torch::NoGradGuard no_grad;

@@ -919,7 +919,7 @@ class TestUi : public QObject {
     QTRY_VERIFY_WITH_TIMEOUT(d->exportsDone() == 1 || d->message().startsWith("Export failed"), 60000);
     QVERIFY2(d->exportsDone() == 1, qPrintable(d->message()));
     const QDir out(d->outputDir());
-    for (const char* f : {"config.json", "model.safetensors", "generation_config.json", "moekd_tokenizer.json"})
+    for (const char* f : {"config.json", "model.safetensors", "generation_config.json", "moekd_tokenizer.json", "README.md"})
       QVERIFY2(QFile::exists(out.filePath(f)), f);
     QFile config(out.filePath("config.json"));
     QVERIFY(config.open(QIODevice::ReadOnly));
