@@ -130,13 +130,7 @@ void ExpertsView::addSnapshot(const moekd::RoutingSnapshot& s) {
   std::vector<std::vector<double>> usage;
   for (const auto& l : s.layers) usage.push_back(l.usage);
   h.usage.push_back(std::move(usage));
-  if (model_->findText(model) < 0) {
-    updating_ = true;
-    model_->addItem(model);
-    // The teacher is the model the methods are about; show it first when it reports.
-    if (model == "teacher" || model_->count() == 1) model_->setCurrentText(model);
-    updating_ = false;
-  }
+  addModelChoice(model_, model);
   if (model == model_->currentText()) {
     refreshSelectors();
     redrawHeatmap();

@@ -1,5 +1,8 @@
 #include "layer_expert_heatmap.h"
 
+#include <QComboBox>
+#include <QSignalBlocker>
+
 namespace moekd::ui {
 
 LayerExpertHeatmap makeLayerExpertHeatmap(const QString& objectName) {
@@ -83,6 +86,13 @@ int fillLayerExpertHeatmap(const LayerExpertHeatmap& h, const std::vector<std::v
   plot->xAxis->grid()->setVisible(false);
   plot->yAxis->grid()->setVisible(false);
   return experts;
+}
+
+void addModelChoice(QComboBox* models, const QString& model) {
+  if (models->findText(model) >= 0) return;
+  const QSignalBlocker quiet(models);
+  models->addItem(model);
+  if (model == "teacher" || models->count() == 1) models->setCurrentText(model);
 }
 
 }  // namespace moekd::ui

@@ -8,6 +8,8 @@
 
 #include "plot_style.h"
 
+class QComboBox;
+
 namespace moekd::ui {
 
 struct LayerExpertHeatmap {
@@ -24,5 +26,10 @@ LayerExpertHeatmap makeLayerExpertHeatmap(const QString& objectName);
 // map is hidden and the plot replotted).
 int fillLayerExpertHeatmap(const LayerExpertHeatmap& h, const std::vector<std::vector<double>>& values,
                            const std::vector<int64_t>& layerNumbers, const std::function<QString(double)>& cellText);
+
+// Adds a reporting model ("teacher", "student") to a view's model selector the first time it
+// reports, without emitting the selector's signals; the teacher, the model the methods are about,
+// becomes the current one when it arrives.
+void addModelChoice(QComboBox* models, const QString& model);
 
 }  // namespace moekd::ui

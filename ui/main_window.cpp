@@ -187,10 +187,7 @@ bool MainWindow::openRun(const QString& dir, QString* error) {
   auto refuse = [&](const QString& why) {
     if (error) *error = why;
     statusBar()->showMessage(why, 10000);
-    auto* box = new QMessageBox(QMessageBox::Warning, tr("Cannot open the run"), why, QMessageBox::Ok, this);
-    box->setAttribute(Qt::WA_DeleteOnClose);
-    box->setObjectName("openRunMessage");
-    box->open();
+    showWarning(tr("Cannot open the run"), why, "openRunMessage");
     return false;
   };
   if (dir.isEmpty()) return false;
@@ -365,10 +362,14 @@ void MainWindow::onFinished(const moekd::RunFinished& r) {
 void MainWindow::onFailed(const QString& message) {
   lastError_ = message;
   statusBar()->showMessage(tr("Run failed: %1").arg(message));
+  showWarning(tr("Run failed"), message, "runFailedMessage");
+}
+
+void MainWindow::showWarning(const QString& title, const QString& text, const char* objectName) {
   // Window-modal and non-blocking: the event loop (and the charts) keep running behind it.
-  auto* box = new QMessageBox(QMessageBox::Warning, tr("Run failed"), message, QMessageBox::Ok, this);
+  auto* box = new QMessageBox(QMessageBox::Warning, title, text, QMessageBox::Ok, this);
   box->setAttribute(Qt::WA_DeleteOnClose);
-  box->setObjectName("runFailedMessage");
+  box->setObjectName(objectName);
   box->open();
 }
 

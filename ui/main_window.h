@@ -78,6 +78,7 @@ class MainWindow : public QMainWindow {
   void updateActions();
   void updateEta();
   void clearViews();
+  void showWarning(const QString& title, const QString& text, const char* objectName);
 
   QThread thread_;
   EngineWorker* worker_ = nullptr;

@@ -158,12 +158,7 @@ void RouterView::addSnapshot(const moekd::RoutingSnapshot& s) {
     drift_by_snapshot_.push_back(std::move(d));
   }
   redrawDrift();
-  if (model_->findText(model) < 0) {
-    updating_ = true;
-    model_->addItem(model);
-    if (model == "teacher" || model_->count() == 1) model_->setCurrentText(model);
-    updating_ = false;
-  }
+  addModelChoice(model_, model);
   if (model == model_->currentText()) {
     refreshSelectors();
     redrawHeatmap();

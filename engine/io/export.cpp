@@ -85,6 +85,20 @@ struct Stages {
   }
 };
 
+// Stages 1-4 of both exports: the weights, their companions and model card, the summary.
+ExportSummary write_export(CausalLM& model, const RunConfig& cfg, const std::string& run_dir, const std::string& which,
+                           const std::string& role, const std::string& out_dir, const Stages& stages) {
+  stages.next(1, "writing config.json and model.safetensors");
+  save_pretrained(model, out_dir);
+  stages.next(2, "writing generation_config.json, the tokenizer and README.md");
+  write_companions(model, cfg, out_dir);
+  write_model_card(model, cfg, run_dir, which, role, out_dir);
+  stages.next(3, "listing the files");
+  auto summary = summarise(model, out_dir);
+  stages.next(4, "done");
+  return summary;
+}
+
 }  // namespace
 
 ExportSummary export_student(const std::string& run_dir, const std::string& which, const std::string& out_dir,
@@ -93,15 +107,7 @@ ExportSummary export_student(const std::string& run_dir, const std::string& whic
   stages.next(0, "reading the run's config and its `" + which + "` checkpoint");
   const auto cfg = load_run_config((fs::path(run_dir) / "config.json").string());
   auto model = load_pretrained((checkpoint(run_dir, which) / "model").string());
-  stages.next(1, "writing config.json and model.safetensors");
-  save_pretrained(model, out_dir);
-  stages.next(2, "writing generation_config.json, the tokenizer and README.md");
-  write_companions(model, cfg, out_dir);
-  write_model_card(model, cfg, run_dir, which, "student", out_dir);
-  stages.next(3, "listing the files");
-  auto summary = summarise(model, out_dir);
-  stages.next(4, "done");
-  return summary;
+  return write_export(model, cfg, run_dir, which, "student", out_dir, stages);
 }
 
 ExportSummary export_tuned_teacher(const std::string& run_dir, const std::string& which, const std::string& out_dir,
@@ -124,15 +130,7 @@ ExportSummary export_tuned_teacher(const std::string& run_dir, const std::string
     }
     if (replaced == 0) fail(run_dir, ": the checkpoint holds no router weights");
   }
-  stages.next(1, "writing config.json and model.safetensors");
-  save_pretrained(teacher, out_dir);
-  stages.next(2, "writing generation_config.json, the tokenizer and README.md");
-  write_companions(teacher, cfg, out_dir);
-  write_model_card(teacher, cfg, run_dir, which, "teacher with SAR-tuned routers", out_dir);
-  stages.next(3, "listing the files");
-  auto summary = summarise(teacher, out_dir);
-  stages.next(4, "done");
-  return summary;
+  return write_export(teacher, cfg, run_dir, which, "teacher with SAR-tuned routers", out_dir, stages);
 }
 
 }  // namespace moekd

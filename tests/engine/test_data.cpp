@@ -17,6 +17,7 @@
 #include "data/tasks.h"
 #include "data/tokenizer.h"
 #include "util/error.h"
+#include "error_of.h"
 
 using namespace moekd;
 
@@ -24,14 +25,7 @@ namespace {
 
 std::string data_file(const char* rel) { return std::string(MOEKD_TEST_DATA "/") + rel; }
 
-QString error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const moekd::Error& e) {
-    return QString::fromUtf8(e.what());
-  }
-  return QString();
-}
+using moekd::test::error_of;
 
 void write_file(const std::string& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary) << bytes;

@@ -9,6 +9,7 @@
 #include "io/hf_config.h"
 #include "io/hf_model.h"
 #include "test_util.h"
+#include "error_of.h"
 
 using namespace moekd;
 using namespace moekd::test;
@@ -27,14 +28,7 @@ std::string write_raw(const QTemporaryDir& dir, const std::string& header, size_
   return path;
 }
 
-QString error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const moekd::Error& e) {
-    return QString::fromUtf8(e.what());
-  }
-  return QString();
-}
+using moekd::test::error_of;
 
 void write_text(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
 
