@@ -3,18 +3,11 @@
 #include <QMutexLocker>
 #include <memory>
 
-#include "engine_api.h"
-#include "session/run_config.h"
+#include "run/run_config.h"
 #include "session/session.h"
 #include "util/error.h"
 
 namespace moekd::ui {
-
-nlohmann::json normalize_run_config(const nlohmann::json& j, const std::string& source) {
-  return to_json(parse_run_config(j, source));
-}
-
-nlohmann::json default_run_config() { return to_json(RunConfig{}); }
 
 EngineWorker::EngineWorker(QObject* parent) : QObject(parent) { registerMetaTypes(); }
 

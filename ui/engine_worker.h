@@ -10,7 +10,7 @@
 #include <QString>
 #include <atomic>
 
-#include "session/events.h"
+#include "run/events.h"
 
 Q_DECLARE_METATYPE(moekd::StepMetrics)
 Q_DECLARE_METATYPE(moekd::RoutingSnapshot)

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "plot_style.h"
+#include "run_store.h"
 
 namespace moekd::ui {
 
@@ -38,7 +39,7 @@ QTableWidgetItem* textItem(const std::string& text, bool generated, const QPalet
 }
 }  // namespace
 
-EvaluationView::EvaluationView(QWidget* parent) : QWidget(parent) {
+EvaluationView::EvaluationView(const RunStore* store, QWidget* parent) : QWidget(parent), store_(store) {
   auto* outer = new QVBoxLayout(this);
   auto* bar = new QHBoxLayout;
   bar->addWidget(new QLabel(tr("Category")));
@@ -90,7 +91,9 @@ EvaluationView::EvaluationView(QWidget* parent) : QWidget(parent) {
   connect(category_, &QComboBox::currentIndexChanged, this, [this] {
     if (!updating_) redrawChart();
   });
-  redrawChart();
+  connect(store_, &RunStore::reset, this, &EvaluationView::onReset);
+  connect(store_, &RunStore::evaluationAdded, this, &EvaluationView::showLatest);
+  onReset();
 }
 
 void EvaluationView::applyColors() {
@@ -107,19 +110,19 @@ void EvaluationView::applyColors() {
   plot_->yAxis2->setLabelColor(text);
 }
 
-void EvaluationView::clear() {
-  results_.clear();
+void EvaluationView::onReset() {
   updating_ = true;
   category_->clear();
   category_->addItem(tr("all"));
   updating_ = false;
   table_->setRowCount(0);
   info_->setText(noEvaluation());
-  redrawChart();
+  if (store_->evaluations().empty()) redrawChart();
+  else showLatest();
 }
 
-void EvaluationView::addEvaluation(const moekd::EvalResult& r) {
-  results_.push_back(r);
+void EvaluationView::showLatest() {
+  const auto& r = store_->evaluations().back();
   refreshCategories();
   redrawChart();
   fillSamples();
@@ -131,6 +134,8 @@ void EvaluationView::addEvaluation(const moekd::EvalResult& r) {
                      .arg(r.exact_match, 0, 'f', 3));
 }
 
+int EvaluationView::evaluationCount() const { return static_cast<int>(store_->evaluations().size()); }
+
 void EvaluationView::setCategory(const QString& category) {
   const int i = category.isEmpty() || category == "all" ? 0 : category_->findText(category);
   if (i >= 0) category_->setCurrentIndex(i);
@@ -138,7 +143,7 @@ void EvaluationView::setCategory(const QString& category) {
 
 void EvaluationView::refreshCategories() {
   std::set<QString> names;
-  for (const auto& r : results_)
+  for (const auto& r : store_->evaluations())
     for (const auto& [name, _] : r.per_category) names.insert(QString::fromStdString(name));
   updating_ = true;
   for (const QString& name : names)
@@ -150,7 +155,7 @@ void EvaluationView::redrawChart() {
   const bool all = category_->currentIndex() <= 0;
   const std::string name = category_->currentText().toStdString();
   QVector<double> x, rouge, exact, loss;
-  for (const auto& r : results_) {
+  for (const auto& r : store_->evaluations()) {
     if (all) {
       x.push_back(static_cast<double>(r.step));
       rouge.push_back(r.rouge_l);
@@ -188,7 +193,7 @@ void EvaluationView::redrawChart() {
 }
 
 void EvaluationView::fillSamples() {
-  const auto& samples = results_.back().samples;
+  const auto& samples = store_->evaluations().back().samples;
   table_->setRowCount(static_cast<int>(samples.size()));
   for (int i = 0; i < static_cast<int>(samples.size()); ++i) {
     const auto& s = samples[i];
@@ -207,7 +212,7 @@ void EvaluationView::changeEvent(QEvent* event) {
   QWidget::changeEvent(event);
   if (event->type() == QEvent::PaletteChange && plot_) {
     applyColors();
-    if (!results_.empty()) fillSamples();  // the greyed "(generated nothing)" cells
+    if (!store_->evaluations().empty()) fillSamples();  // the greyed "(generated nothing)" cells
     plot_->replot(QCustomPlot::rpQueuedReplot);
   }
 }

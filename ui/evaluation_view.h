@@ -1,12 +1,12 @@
 #pragma once
-// Evaluations over the run: ROUGE-L, exact match and validation loss per step for all of the
+// Evaluations over the run in the RunStore: ROUGE-L, exact match and validation loss per step for all of the
 // validation set or one data category, and the latest evaluation's generated samples side by side
 // with their references (long text elided; the whole text in tooltips).
 #include <QString>
 #include <QWidget>
 #include <vector>
 
-#include "session/events.h"
+#include "run/events.h"
 
 class QCustomPlot;
 class QCPGraph;
@@ -16,13 +16,12 @@ class QTableWidget;
 
 namespace moekd::ui {
 
+class RunStore;
+
 class EvaluationView : public QWidget {
   Q_OBJECT
  public:
-  explicit EvaluationView(QWidget* parent = nullptr);
-
-  void clear();
-  void addEvaluation(const moekd::EvalResult& r);
+  explicit EvaluationView(const RunStore* store, QWidget* parent = nullptr);
 
   // "" or "all" = the whole validation set.
   void setCategory(const QString& category);
@@ -32,18 +31,20 @@ class EvaluationView : public QWidget {
   QCPGraph* exactMatchGraph() const { return exact_; }
   QCPGraph* lossGraph() const { return loss_; }
   QTableWidget* samplesTable() const { return table_; }
-  int evaluationCount() const { return static_cast<int>(results_.size()); }
+  int evaluationCount() const;
 
  protected:
   void changeEvent(QEvent* event) override;  // follows a palette change (light <-> dark desktop)
 
  private:
+  void onReset();
+  void showLatest();
   void refreshCategories();
   void redrawChart();
   void fillSamples();
   void applyColors();
 
-  std::vector<moekd::EvalResult> results_;
+  const RunStore* store_;
   QComboBox* category_ = nullptr;
   QLabel* info_ = nullptr;
   QCustomPlot* plot_ = nullptr;

@@ -11,6 +11,7 @@
 
 #include "layer_expert_heatmap.h"
 #include "plot_style.h"
+#include "run_store.h"
 
 namespace moekd::ui {
 
@@ -19,7 +20,7 @@ enum Measure { kUsage = 0, kMeanProb = 1 };
 enum Routing { kAllTokens = 0, kTopK = 1, kSampled = 2 };
 }
 
-ExpertsView::ExpertsView(QWidget* parent) : QWidget(parent) {
+ExpertsView::ExpertsView(const RunStore* store, QWidget* parent) : QWidget(parent), store_(store) {
   auto* outer = new QVBoxLayout(this);
   auto* bar = new QHBoxLayout;
   bar->addWidget(new QLabel(tr("Model")));
@@ -105,31 +106,25 @@ ExpertsView::ExpertsView(QWidget* parent) : QWidget(parent) {
   connect(layer_, &QSpinBox::valueChanged, this, [this] {
     if (!updating_) redrawHistory();
   });
-  redrawHeatmap();
-  redrawHistory();
+  connect(store_, &RunStore::reset, this, &ExpertsView::onReset);
+  connect(store_, &RunStore::routingAdded, this, &ExpertsView::onSnapshot);
+  onReset();
 }
 
-void ExpertsView::clear() {
-  latest_.clear();
-  history_by_model_.clear();
+void ExpertsView::onReset() {
   updating_ = true;
   model_->clear();
   category_->clear();
   layer_->setRange(0, 0);
   updating_ = false;
   info_->setText(tr("No routing snapshot yet: they arrive every `routing_every` steps of an MoE run."));
+  for (const QString& model : store_->routingModels()) addModelChoice(model_, model);
+  refreshSelectors();
   redrawHeatmap();
   redrawHistory();
 }
 
-void ExpertsView::addSnapshot(const moekd::RoutingSnapshot& s) {
-  const QString model = QString::fromStdString(s.model);
-  latest_[model] = s;
-  History& h = history_by_model_[model];
-  h.steps.push_back(static_cast<double>(s.step));
-  std::vector<std::vector<double>> usage;
-  for (const auto& l : s.layers) usage.push_back(l.usage);
-  h.usage.push_back(std::move(usage));
+void ExpertsView::onSnapshot(const QString& model) {
   addModelChoice(model_, model);
   if (model == model_->currentText()) {
     refreshSelectors();
@@ -138,10 +133,7 @@ void ExpertsView::addSnapshot(const moekd::RoutingSnapshot& s) {
   }
 }
 
-int ExpertsView::snapshotCount(const QString& model) const {
-  auto it = history_by_model_.find(model);
-  return it == history_by_model_.end() ? 0 : static_cast<int>(it->second.steps.size());
-}
+int ExpertsView::snapshotCount(const QString& model) const { return store_->routingCount(model); }
 
 void ExpertsView::setModel(const QString& model) { model_->setCurrentText(model); }
 void ExpertsView::setMeasure(int measure) { measure_->setCurrentIndex(measure); }
@@ -158,10 +150,7 @@ bool ExpertsView::setRouting(int routing) {
 }
 void ExpertsView::setHistoryLayer(int position) { layer_->setValue(position); }
 
-const moekd::RoutingSnapshot* ExpertsView::current() const {
-  auto it = latest_.find(model_->currentText());
-  return it == latest_.end() ? nullptr : &it->second;
-}
+const moekd::RoutingSnapshot* ExpertsView::current() const { return store_->latestRouting(model_->currentText()); }
 
 void ExpertsView::refreshSelectors() {
   const auto* s = current();
@@ -230,11 +219,16 @@ void ExpertsView::redrawHeatmap() {
 
 void ExpertsView::redrawHistory() {
   history_->clearGraphs();
-  auto it = history_by_model_.find(model_->currentText());
+  const std::string model = model_->currentText().toStdString();
   const int pos = layer_->value();
-  int experts = 0;
-  if (it != history_by_model_.end() && !it->second.usage.empty() && pos < static_cast<int>(it->second.usage.back().size()))
-    experts = static_cast<int>(it->second.usage.back()[pos].size());
+  QVector<double> steps;  // the snapshots of this model, and their usage of layer `pos`
+  std::vector<const std::vector<double>*> usage;
+  for (const auto& s : store_->routing())
+    if (s.model == model) {
+      steps.push_back(static_cast<double>(s.step));
+      usage.push_back(pos < static_cast<int>(s.layers.size()) ? &s.layers[pos].usage : nullptr);
+    }
+  const int experts = !usage.empty() && usage.back() ? static_cast<int>(usage.back()->size()) : 0;
   if (experts == 0) {
     history_->xAxis->setRange(0, 10);
     history_->yAxis->setRange(0, 1);
@@ -242,13 +236,12 @@ void ExpertsView::redrawHistory() {
     history_->replot(QCustomPlot::rpQueuedReplot);
     return;
   }
-  const History& h = it->second;
   for (int e = 0; e < experts; ++e) {
     QVector<double> x, y;
-    for (size_t i = 0; i < h.steps.size(); ++i)
-      if (pos < static_cast<int>(h.usage[i].size()) && e < static_cast<int>(h.usage[i][pos].size())) {
-        x.push_back(h.steps[i]);
-        y.push_back(h.usage[i][pos][e]);
+    for (int i = 0; i < steps.size(); ++i)
+      if (usage[i] && e < static_cast<int>(usage[i]->size())) {
+        x.push_back(steps[i]);
+        y.push_back((*usage[i])[e]);
       }
     auto* g = history_->addGraph();
     g->setName(tr("expert %1").arg(e));
@@ -259,14 +252,14 @@ void ExpertsView::redrawHistory() {
   QColor mid = palette().color(QPalette::WindowText);
   mid.setAlphaF(0.5);
   balanced->setPen(QPen(mid, 1, Qt::DashLine));
-  balanced->setData(QVector<double>{h.steps.front(), h.steps.back()}, QVector<double>{1.0 / experts, 1.0 / experts});
+  balanced->setData(QVector<double>{steps.front(), steps.back()}, QVector<double>{1.0 / experts, 1.0 / experts});
   balanced->setName(tr("balanced (1/%1)").arg(experts));
   history_->legend->setWrap(std::min(experts + 1, 9));
   history_->legend->setVisible(experts <= 32);
   history_->rescaleAxes();
   const QCPRange y = history_->yAxis->range();
   history_->yAxis->setRange(0, std::max(y.upper * 1.35, 2.0 / experts));  // room for the legend
-  if (history_->xAxis->range().size() < 1) history_->xAxis->setRange(h.steps.front() - 1, h.steps.back() + 1);
+  if (history_->xAxis->range().size() < 1) history_->xAxis->setRange(steps.front() - 1, steps.back() + 1);
   applyPalette(history_, palette());
   history_->replot(QCustomPlot::rpQueuedReplot);
 }

@@ -1,13 +1,12 @@
 #pragma once
-// Per layer x expert routing of the latest RoutingSnapshot as a heatmap (usage share or mean
+// Per layer x expert routing of the RunStore's latest RoutingSnapshot as a heatmap (usage share or mean
 // router probability; teacher or student; all tokens or one data category), with tooltips, and
 // below it one layer's expert usage over the run.
 #include <QString>
 #include <QWidget>
-#include <map>
 #include <vector>
 
-#include "session/events.h"
+#include "run/events.h"
 
 class QCustomPlot;
 class QCPColorMap;
@@ -18,13 +17,12 @@ class QSpinBox;
 
 namespace moekd::ui {
 
+class RunStore;
+
 class ExpertsView : public QWidget {
   Q_OBJECT
  public:
-  explicit ExpertsView(QWidget* parent = nullptr);
-
-  void clear();
-  void addSnapshot(const moekd::RoutingSnapshot& s);
+  explicit ExpertsView(const RunStore* store, QWidget* parent = nullptr);
 
   // Selections: model "teacher"/"student"; measure 0 = usage, 1 = mean router probability;
   // category "" = all tokens; routing 0 = every token, 1 = top-k routed tokens, 2 = KA-sampled
@@ -44,10 +42,8 @@ class ExpertsView : public QWidget {
   void changeEvent(QEvent* event) override;  // follows a palette change (light <-> dark desktop)
 
  private:
-  struct History {
-    std::vector<double> steps;
-    std::vector<std::vector<std::vector<double>>> usage;  // [snapshot][layer position][expert]
-  };
+  void onReset();
+  void onSnapshot(const QString& model);
   void refreshSelectors();
   void redrawHeatmap();
   void redrawHistory();
@@ -56,8 +52,7 @@ class ExpertsView : public QWidget {
   // The matrix shown: [layer position][expert]; empty when there is nothing to show.
   std::vector<std::vector<double>> matrix() const;
 
-  std::map<QString, moekd::RoutingSnapshot> latest_;
-  std::map<QString, History> history_by_model_;
+  const RunStore* store_;
   QComboBox *model_ = nullptr, *measure_ = nullptr, *category_ = nullptr, *routing_ = nullptr;
   QSpinBox* layer_ = nullptr;
   QLabel* info_ = nullptr;

@@ -21,36 +21,10 @@
 #include <exception>
 
 #include "inline_message.h"
-#include "io/export.h"
+#include "export_worker.h"
 #include "run_history.h"
 
 namespace moekd::ui {
-
-namespace {
-
-QString paramsText(int64_t n) {
-  const QString exact = QLocale::system().toString(static_cast<qlonglong>(n));
-  if (n >= 1'000'000'000) return QString("%1 (%2 B)").arg(exact).arg(n / 1e9, 0, 'f', 2);
-  if (n >= 1'000'000) return QString("%1 (%2 M)").arg(exact).arg(n / 1e6, 0, 'f', 2);
-  return exact;
-}
-
-QString summaryHtml(const moekd::ExportSummary& s) {
-  const QLocale locale = QLocale::system();
-  QString rows;
-  qint64 total = 0;
-  for (const auto& [name, bytes] : s.files) {
-    rows += QString("<tr><td>%1</td><td align='right'>&nbsp;&nbsp;%2</td></tr>")
-                .arg(QString::fromStdString(name).toHtmlEscaped(), locale.formattedDataSize(static_cast<qint64>(bytes)));
-    total += static_cast<qint64>(bytes);
-  }
-  return QObject::tr("<b>Exported</b> %1 with %2 parameters to<br><code>%3</code><br>"
-                     "<table>%4<tr><td><b>total</b></td><td align='right'><b>%5</b></td></tr></table>")
-      .arg(QString::fromStdString(s.architecture).toHtmlEscaped(), paramsText(s.params),
-           QString::fromStdString(s.dir).toHtmlEscaped(), rows, locale.formattedDataSize(total));
-}
-
-}  // namespace
 
 ExportDialog::ExportDialog(const QString& runDir, QWidget* parent) : QDialog(parent) {
   setWindowTitle(tr("Export in Hugging Face format"));
@@ -141,13 +115,24 @@ ExportDialog::ExportDialog(const QString& runDir, QWidget* parent) : QDialog(par
   layout->addWidget(message_);
   layout->addWidget(summary_, 1);
   layout->addLayout(buttons);
+  worker_ = new ExportWorker;
+  worker_->moveToThread(&thread_);
+  connect(&thread_, &QThread::finished, worker_, &QObject::deleteLater);
+  connect(worker_, &ExportWorker::progress, this, [this](int done, int total, const QString& stage) {
+    progress_->setRange(0, total);
+    progress_->setValue(done);
+    stage_->setText(stage == "done" ? tr("Done.") : stage[0].toUpper() + stage.mid(1) + "…");
+  });
+  connect(worker_, &ExportWorker::finished, this, &ExportDialog::onDone);
+  connect(worker_, &ExportWorker::failed, this, &ExportDialog::onFailed);
+  thread_.setObjectName("moekd-export");
+  thread_.start();
   setRun(runDir);
 }
 
 ExportDialog::~ExportDialog() {
-  if (!thread_) return;
-  thread_->wait();  // lets the export finish its files; its queued reports die with the dialog
-  delete thread_;
+  thread_.quit();  // takes effect once an export in flight has written its files
+  thread_.wait();
 }
 
 void ExportDialog::setRun(const QString& dir) {
@@ -187,11 +172,11 @@ void ExportDialog::readRun() {
       runMethod_ = qstr(s.method);
       qint64 bestStep = -1, lastStep = -1;
       for (const auto& c : h.checkpoints) (c.best ? bestStep : lastStep) = c.step;
-      // The engine keeps as best the evaluation with the highest ROUGE-L when it generates
-      // samples, else the one with the lowest validation loss.
-      const auto eval = h.config.find("eval");
-      const bool byRouge = eval == h.config.end() || !eval->is_object() || eval->value("samples", 1) > 0;
-      const QString bestLabel = byRouge ? tr("best: highest ROUGE-L") : tr("best: lowest validation loss");
+      // The engine's rule for which evaluation the best checkpoint keeps (run/run_folder.h).
+      int64_t samples = moekd::EvalConfig{}.samples;
+      if (const auto eval = h.config.find("eval"); eval != h.config.end() && eval->is_object())
+        samples = eval->value("samples", samples);
+      const QString bestLabel = tr("best: %1").arg(QString::fromLatin1(moekd::best_checkpoint_rule(samples)));
       if (s.has_best)
         checkpoint_->addItem(bestStep >= 0 ? tr("%1 (step %2)").arg(bestLabel).arg(bestStep) : bestLabel,
                              QStringLiteral("best"));
@@ -257,28 +242,10 @@ bool ExportDialog::startExport() {
   progress_->setValue(0);
   openFolder_->setEnabled(false);
 
-  const std::string run = runDir.toStdString(), ckpt = which.toStdString(), dest = out.toStdString();
-  thread_ = QThread::create([this, run, ckpt, dest, teacher] {
-    auto progress = [this](int done, int total, const std::string& stage) {
-      const QString text = QString::fromStdString(stage);
-      QMetaObject::invokeMethod(this, [this, done, total, text] {
-        progress_->setRange(0, total);
-        progress_->setValue(done);
-        stage_->setText(text == "done" ? tr("Done.") : text[0].toUpper() + text.mid(1) + "…");
-      }, Qt::QueuedConnection);
-    };
-    try {
-      const moekd::ExportSummary s = teacher ? moekd::export_tuned_teacher(run, ckpt, dest, progress)
-                                             : moekd::export_student(run, ckpt, dest, progress);
-      const QString html = summaryHtml(s), dir = QString::fromStdString(s.dir);
-      QMetaObject::invokeMethod(this, [this, html, dir] { onDone(html, dir); }, Qt::QueuedConnection);
-    } catch (const std::exception& e) {
-      const QString error = QString::fromUtf8(e.what());
-      QMetaObject::invokeMethod(this, [this, error] { onFailed(error); }, Qt::QueuedConnection);
-    }
-  });
-  setBusy(true);  // after thread_ is set: disabling a focused field re-reads the run otherwise
-  thread_->start();
+  busy_ = true;
+  setBusy(true);  // before the export starts: disabling a focused field re-reads the run otherwise
+  QMetaObject::invokeMethod(worker_, "exportRun", Qt::QueuedConnection, Q_ARG(QString, runDir), Q_ARG(QString, which),
+                            Q_ARG(QString, out), Q_ARG(bool, teacher));
   return true;
 }
 
@@ -292,9 +259,7 @@ void ExportDialog::setBusy(bool on) {
 }
 
 void ExportDialog::onDone(const QString& summary, const QString& dir) {
-  thread_->wait();
-  delete thread_;
-  thread_ = nullptr;
+  busy_ = false;
   setBusy(false);
   ++done_;
   exportedDir_ = dir;
@@ -304,9 +269,7 @@ void ExportDialog::onDone(const QString& summary, const QString& dir) {
 }
 
 void ExportDialog::onFailed(const QString& error) {
-  thread_->wait();
-  delete thread_;
-  thread_ = nullptr;
+  busy_ = false;
   setBusy(false);
   progress_->setValue(0);
   stage_->clear();

@@ -1,10 +1,11 @@
 #pragma once
 // Exports a run in Hugging Face format: the student, or for SAR runs the teacher with its tuned
-// routers, from the best or last checkpoint. The export runs on its own thread with a progress bar
-// and ends with a summary (architecture, parameters, files and sizes) and a button that opens the
-// folder. Closing is refused while files are being written.
+// routers, from the best or last checkpoint. The export runs on an ExportWorker's thread with a
+// progress bar and ends with a summary (architecture, parameters, files and sizes) and a button
+// that opens the folder. Closing is refused while files are being written.
 #include <QDialog>
 #include <QString>
+#include <QThread>
 
 class QButtonGroup;
 class QComboBox;
@@ -13,15 +14,16 @@ class QLineEdit;
 class QProgressBar;
 class QPushButton;
 class QRadioButton;
-class QThread;
 
 namespace moekd::ui {
+
+class ExportWorker;
 
 class ExportDialog : public QDialog {
   Q_OBJECT
  public:
   explicit ExportDialog(const QString& runDir, QWidget* parent = nullptr);
-  ~ExportDialog() override;  // waits for an export in flight
+  ~ExportDialog() override;  // lets an export in flight finish its files
 
   void setRun(const QString& dir);
   void setOutput(const QString& dir);
@@ -30,7 +32,7 @@ class ExportDialog : public QDialog {
 
   // Starts the export; false (with the reason in message()) when the inputs are not usable.
   bool startExport();
-  bool busy() const { return thread_ != nullptr; }
+  bool busy() const { return busy_; }
   int exportsDone() const { return done_; }
   QString message() const;
   QString summaryText() const;
@@ -61,7 +63,9 @@ class ExportDialog : public QDialog {
   QProgressBar* progress_ = nullptr;
   QLabel *stage_ = nullptr, *message_ = nullptr, *summary_ = nullptr;
   QPushButton *exportButton_ = nullptr, *openFolder_ = nullptr, *close_ = nullptr;
-  QThread* thread_ = nullptr;
+  QThread thread_;
+  ExportWorker* worker_ = nullptr;
+  bool busy_ = false;
   QString runMethod_, exportedDir_;
   bool runReadable_ = false, outputEdited_ = false, settingOutput_ = false;
   int done_ = 0;

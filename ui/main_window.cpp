@@ -25,6 +25,7 @@
 #include "router_view.h"
 #include "run_history.h"
 #include "runs_model.h"
+#include "run_store.h"
 #include "runs_view.h"
 #include "training_view.h"
 
@@ -45,11 +46,13 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   thread_.setObjectName("moekd-engine");
   thread_.start();
 
+  // One store holds the run on show; the live worker and the replay of a run folder fill it.
+  store_ = new RunStore(this);
   configure_ = new ConfigureView;
-  training_ = new TrainingView;
-  experts_ = new ExpertsView;
-  router_ = new RouterView;
-  evaluation_ = new EvaluationView;
+  training_ = new TrainingView(store_);
+  experts_ = new ExpertsView(store_);
+  router_ = new RouterView(store_);
+  evaluation_ = new EvaluationView(store_);
   tabs_ = new QTabWidget;
   tabs_->setDocumentMode(true);
   tabs_->addTab(configure_, tr("Configure"));
@@ -138,12 +141,10 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     progress_->setValue(0);
     statusBar()->showMessage(tr("Building models and data for %1…").arg(dir));
   });
+  connect(worker_, &EngineWorker::stepMetrics, store_, &RunStore::addStep);
+  connect(worker_, &EngineWorker::evaluation, store_, &RunStore::addEvaluation);
+  connect(worker_, &EngineWorker::routingSnapshot, store_, &RunStore::addRouting);
   connect(worker_, &EngineWorker::stepMetrics, this, &MainWindow::onStep);
-  connect(worker_, &EngineWorker::stepMetrics, training_, &TrainingView::addStep);
-  connect(worker_, &EngineWorker::evaluation, training_, &TrainingView::addEvaluation);
-  connect(worker_, &EngineWorker::evaluation, evaluation_, &EvaluationView::addEvaluation);
-  connect(worker_, &EngineWorker::routingSnapshot, experts_, &ExpertsView::addSnapshot);
-  connect(worker_, &EngineWorker::routingSnapshot, router_, &RouterView::addSnapshot);
   // The running run's row in Runs follows its evaluations (read back from its metrics.jsonl).
   connect(worker_, &EngineWorker::evaluation, this,
           [this](const moekd::EvalResult&) { runsModel_->reloadRun(currentRunDir_); });
@@ -168,13 +169,6 @@ MainWindow::~MainWindow() {
   worker_->stop();  // thread-safe; a no-op when idle
   thread_.quit();   // takes effect once a running session has returned
   thread_.wait();
-}
-
-void MainWindow::clearViews() {
-  training_->clear();
-  experts_->clear();
-  router_->clear();
-  evaluation_->clear();
 }
 
 void MainWindow::setWorkspace(const QString& dir) {
@@ -205,17 +199,8 @@ bool MainWindow::openRun(const QString& dir, QString* error) {
   } catch (const std::exception& e) {
     return refuse(QString::fromUtf8(e.what()));
   }
-  clearViews();
   configure_->setConfig(h.config);
-  for (const auto& m : h.steps) training_->addStep(m);
-  for (const auto& r : h.evals) {
-    training_->addEvaluation(r);
-    evaluation_->addEvaluation(r);
-  }
-  for (const auto& snapshot : h.routing) {
-    experts_->addSnapshot(snapshot);
-    router_->addSnapshot(snapshot);
-  }
+  store_->load(h);
   const RunSummary& s = h.summary;
   currentRunDir_ = qstr(s.dir);
   totalSteps_ = s.total_steps;
@@ -252,7 +237,7 @@ ExportDialog* MainWindow::showExportDialog(const QString& dir) {
 
 void MainWindow::startRun() {
   if (state_ != EngineWorker::State::Idle || !configure_->isValid()) return;
-  clearViews();
+  store_->clear();
   lastStep_ = 0;
   firstStep_ = -1;
   pausedMs_ = 0;

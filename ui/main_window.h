@@ -1,7 +1,7 @@
 #pragma once
 // The studio's window: toolbar (Start, Pause/Resume, Stop), the views as tabs, and a status bar
 // with step, loss, throughput, ETA and progress. The engine runs in an EngineWorker on its own
-// thread; this window only forwards configs and controls and shows the events.
+// thread; its events, or a run folder opened from disk, fill the RunStore that every view reads.
 #include <QElapsedTimer>
 #include <QMainWindow>
 #include <QThread>
@@ -25,6 +25,7 @@ class EvaluationView;
 class ExportDialog;
 class RunsModel;
 class RunsView;
+class RunStore;
 
 class MainWindow : public QMainWindow {
   Q_OBJECT
@@ -42,6 +43,7 @@ class MainWindow : public QMainWindow {
   QListView* runsSidebar() const { return sidebar_; }
   QTabWidget* tabs() const { return tabs_; }
   EngineWorker* worker() const { return worker_; }
+  RunStore* store() const { return store_; }
   EngineWorker::State state() const { return state_; }
   QAction* startAction() const { return start_; }
   QAction* pauseAction() const { return pause_; }
@@ -77,11 +79,11 @@ class MainWindow : public QMainWindow {
   void onFailed(const QString& message);
   void updateActions();
   void updateEta();
-  void clearViews();
   void showWarning(const QString& title, const QString& text, const char* objectName);
 
   QThread thread_;
   EngineWorker* worker_ = nullptr;
+  RunStore* store_ = nullptr;
   EngineWorker::State state_ = EngineWorker::State::Idle;
   ConfigureView* configure_ = nullptr;
   TrainingView* training_ = nullptr;

@@ -12,6 +12,7 @@
 
 #include "layer_expert_heatmap.h"
 #include "plot_style.h"
+#include "run_store.h"
 
 namespace moekd::ui {
 
@@ -21,7 +22,7 @@ QString noSnapshot() {
 }
 }  // namespace
 
-RouterView::RouterView(QWidget* parent) : QWidget(parent) {
+RouterView::RouterView(const RunStore* store, QWidget* parent) : QWidget(parent), store_(store) {
   auto* outer = new QVBoxLayout(this);
   auto* bar = new QHBoxLayout;
   bar->addWidget(new QLabel(tr("Model")));
@@ -103,9 +104,9 @@ RouterView::RouterView(QWidget* parent) : QWidget(parent) {
   connect(layer_, &QSpinBox::valueChanged, this, [this] {
     if (!updating_) redrawCompare();
   });
-  redrawHeatmap();
-  redrawDrift();
-  redrawCompare();
+  connect(store_, &RunStore::reset, this, &RouterView::onReset);
+  connect(store_, &RunStore::routingAdded, this, &RouterView::onSnapshot);
+  onReset();
 }
 
 void RouterView::applyColors() {
@@ -125,38 +126,20 @@ void RouterView::applyColors() {
   latestBars_->setBrush(after);
 }
 
-void RouterView::clear() {
-  first_.clear();
-  latest_.clear();
-  driftSteps_.clear();
-  drift_by_snapshot_.clear();
-  driftLayers_.clear();
-  sar_ = false;
+void RouterView::onReset() {
   updating_ = true;
   model_->clear();
   layer_->setRange(0, 0);
   updating_ = false;
   info_->setText(noSnapshot());
+  for (const QString& model : store_->routingModels()) addModelChoice(model_, model);
+  refreshSelectors();
   redrawHeatmap();
   redrawDrift();
   redrawCompare();
 }
 
-void RouterView::addSnapshot(const moekd::RoutingSnapshot& s) {
-  const QString model = QString::fromStdString(s.model);
-  if (!first_.count(model)) first_[model] = s;
-  latest_[model] = s;
-  if (model == "teacher") {
-    driftSteps_.push_back(static_cast<double>(s.step));
-    std::vector<double> d;
-    driftLayers_.clear();
-    for (const auto& l : s.layers) {
-      d.push_back(l.router_drift);
-      driftLayers_.push_back(l.layer);
-      if (l.router_drift > 0) sar_ = true;
-    }
-    drift_by_snapshot_.push_back(std::move(d));
-  }
+void RouterView::onSnapshot(const QString& model) {
   redrawDrift();
   addModelChoice(model_, model);
   if (model == model_->currentText()) {
@@ -166,13 +149,19 @@ void RouterView::addSnapshot(const moekd::RoutingSnapshot& s) {
   }
 }
 
+// A SAR run: its teacher's routers moved.
+bool RouterView::isSar() const {
+  for (const auto& s : store_->routing())
+    if (s.model == "teacher")
+      for (const auto& l : s.layers)
+        if (l.router_drift > 0) return true;
+  return false;
+}
+
 void RouterView::setModel(const QString& model) { model_->setCurrentText(model); }
 void RouterView::setCompareLayer(int position) { layer_->setValue(position); }
 
-const moekd::RoutingSnapshot* RouterView::latest() const {
-  auto it = latest_.find(model_->currentText());
-  return it == latest_.end() ? nullptr : &it->second;
-}
+const moekd::RoutingSnapshot* RouterView::latest() const { return store_->latestRouting(model_->currentText()); }
 
 void RouterView::refreshSelectors() {
   const auto* s = latest();
@@ -200,9 +189,10 @@ void RouterView::redrawHeatmap() {
                      .arg(s->step)
                      .arg(layers)
                      .arg(experts);
-  if (sar_ && !drift_by_snapshot_.empty() && !drift_by_snapshot_.back().empty()) {
-    const auto& d = drift_by_snapshot_.back();
-    text += tr(" · largest teacher router drift %1").arg(*std::max_element(d.begin(), d.end()), 0, 'g', 3);
+  if (const auto* teacher = store_->latestRouting(QStringLiteral("teacher")); teacher && isSar()) {
+    double largest = 0;
+    for (const auto& l : teacher->layers) largest = std::max(largest, l.router_drift);
+    text += tr(" · largest teacher router drift %1").arg(largest, 0, 'g', 3);
   }
   info_->setText(text);
   heat_->replot(QCustomPlot::rpQueuedReplot);
@@ -210,25 +200,33 @@ void RouterView::redrawHeatmap() {
 
 void RouterView::redrawDrift() {
   drift_->clearGraphs();
-  if (!sar_) {
-    if (latest_.empty()) driftMessage_->setText(noSnapshot());
-    else if (drift_by_snapshot_.empty())
+  QVector<double> steps;  // the teacher's snapshots
+  std::vector<const moekd::RoutingSnapshot*> teacher;
+  for (const auto& s : store_->routing())
+    if (s.model == "teacher") {
+      steps.push_back(static_cast<double>(s.step));
+      teacher.push_back(&s);
+    }
+  if (!isSar()) {
+    if (store_->routing().empty()) driftMessage_->setText(noSnapshot());
+    else if (teacher.empty())
       driftMessage_->setText(tr("Router drift is tracked for SAR runs; this run has no MoE teacher whose routers could adapt."));
     else driftMessage_->setText(tr("Router drift is tracked for SAR runs; this run's teacher routers are frozen."));
     driftStack_->setCurrentWidget(driftMessage_);
     return;
   }
   driftStack_->setCurrentWidget(drift_);
-  const int layers = static_cast<int>(driftLayers_.size());
+  const auto& layerList = teacher.back()->layers;
+  const int layers = static_cast<int>(layerList.size());
   for (int l = 0; l < layers; ++l) {
     QVector<double> x, y;
-    for (size_t i = 0; i < driftSteps_.size(); ++i)
-      if (l < static_cast<int>(drift_by_snapshot_[i].size())) {
-        x.push_back(driftSteps_[i]);
-        y.push_back(drift_by_snapshot_[i][l]);
+    for (int i = 0; i < steps.size(); ++i)
+      if (l < static_cast<int>(teacher[i]->layers.size())) {
+        x.push_back(steps[i]);
+        y.push_back(teacher[i]->layers[l].router_drift);
       }
     auto* g = drift_->addGraph();
-    g->setName(tr("layer %1").arg(driftLayers_[l]));
+    g->setName(tr("layer %1").arg(layerList[l].layer));
     g->setPen(QPen(seriesColor(l), 2));
     g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, 4));
     g->setData(x, y, true);
@@ -238,8 +236,8 @@ void RouterView::redrawDrift() {
   drift_->rescaleAxes();
   const QCPRange y = drift_->yAxis->range();
   drift_->yAxis->setRange(0, y.upper > 0 ? y.upper * 1.3 : 1e-3);  // room for the legend
-  const double pad = std::max(1.0, 0.03 * (driftSteps_.back() - driftSteps_.front()));
-  drift_->xAxis->setRange(driftSteps_.front() - pad, driftSteps_.back() + pad);  // end points stay whole
+  const double pad = std::max(1.0, 0.03 * (steps.back() - steps.front()));
+  drift_->xAxis->setRange(steps.front() - pad, steps.back() + pad);  // end points stay whole
   applyPalette(drift_, palette());
   drift_->replot(QCustomPlot::rpQueuedReplot);
 }
@@ -248,10 +246,10 @@ void RouterView::redrawCompare() {
   firstBars_->data()->clear();
   latestBars_->data()->clear();
   const QString model = model_->currentText();
-  auto f = first_.find(model), l = latest_.find(model);
+  const auto* f = store_->firstRouting(model);
+  const auto* l = store_->latestRouting(model);
   const int pos = layer_->value();
-  if (f == first_.end() || l == latest_.end() || pos >= static_cast<int>(l->second.layers.size()) ||
-      pos >= static_cast<int>(f->second.layers.size())) {
+  if (!f || !l || pos >= static_cast<int>(l->layers.size()) || pos >= static_cast<int>(f->layers.size())) {
     firstBars_->setName(tr("first snapshot"));
     latestBars_->setName(tr("latest snapshot"));
     compare_->xAxis->setRange(-0.5, 7.5);
@@ -260,8 +258,8 @@ void RouterView::redrawCompare() {
     compare_->replot(QCustomPlot::rpQueuedReplot);
     return;
   }
-  const auto& before = f->second.layers[pos].mean_prob;
-  const auto& after = l->second.layers[pos].mean_prob;
+  const auto& before = f->layers[pos].mean_prob;
+  const auto& after = l->layers[pos].mean_prob;
   const int experts = static_cast<int>(std::max(before.size(), after.size()));
   double top = 0;
   for (int e = 0; e < static_cast<int>(before.size()); ++e) {
@@ -272,8 +270,8 @@ void RouterView::redrawCompare() {
     latestBars_->addData(e, after[e]);
     top = std::max(top, after[e]);
   }
-  firstBars_->setName(tr("first (step %1)").arg(f->second.step));
-  latestBars_->setName(tr("latest (step %1)").arg(l->second.step));
+  firstBars_->setName(tr("first (step %1)").arg(f->step));
+  latestBars_->setName(tr("latest (step %1)").arg(l->step));
   auto xt = QSharedPointer<QCPAxisTickerText>(new QCPAxisTickerText);
   const int xStep = std::max(1, experts / 32);
   for (int e = 0; e < experts; e += xStep) xt->addTick(e, QString::number(e));

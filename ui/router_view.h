@@ -1,14 +1,13 @@
 #pragma once
-// The routers themselves: the latest RoutingSnapshot's mean router probability per layer and expert
+// The routers themselves: the RunStore's latest RoutingSnapshot's mean router probability per layer and expert
 // (teacher or student) as a heatmap; for SAR runs each teacher layer's router drift
 // ||W - W_0|| / ||W_0|| over the run; and one layer's mean probabilities at the first snapshot
 // against the latest one, side by side per expert.
 #include <QString>
 #include <QWidget>
-#include <map>
 #include <vector>
 
-#include "session/events.h"
+#include "run/events.h"
 
 class QCustomPlot;
 class QCPBars;
@@ -21,19 +20,18 @@ class QStackedWidget;
 
 namespace moekd::ui {
 
+class RunStore;
+
 class RouterView : public QWidget {
   Q_OBJECT
  public:
-  explicit RouterView(QWidget* parent = nullptr);
-
-  void clear();
-  void addSnapshot(const moekd::RoutingSnapshot& s);
+  explicit RouterView(const RunStore* store, QWidget* parent = nullptr);
 
   void setModel(const QString& model);
   void setCompareLayer(int position);
 
   // True once a teacher snapshot reported a router drift (a SAR run).
-  bool isSar() const { return sar_; }
+  bool isSar() const;
   QCPColorMap* colorMap() const { return map_; }
   QCustomPlot* heatmapPlot() const { return heat_; }
   QCustomPlot* driftPlot() const { return drift_; }
@@ -46,6 +44,8 @@ class RouterView : public QWidget {
   void changeEvent(QEvent* event) override;  // follows a palette change (light <-> dark desktop)
 
  private:
+  void onReset();
+  void onSnapshot(const QString& model);
   void refreshSelectors();
   void redrawHeatmap();
   void redrawDrift();
@@ -54,11 +54,7 @@ class RouterView : public QWidget {
   void applyColors();
   const moekd::RoutingSnapshot* latest() const;
 
-  std::map<QString, moekd::RoutingSnapshot> first_, latest_;
-  std::vector<double> driftSteps_;
-  std::vector<std::vector<double>> drift_by_snapshot_;  // [teacher snapshot][layer position]
-  std::vector<int64_t> driftLayers_;                     // the teacher's MoE layer numbers
-  bool sar_ = false;
+  const RunStore* store_;
   QComboBox* model_ = nullptr;
   QSpinBox* layer_ = nullptr;
   QLabel* info_ = nullptr;

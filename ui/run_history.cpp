@@ -12,7 +12,7 @@ bool isRunFolder(const QString& dir) { return moekd::is_run_dir(dir.toStdString(
 RunHistory loadRunHistory(const QString& dir, moekd::RunDetail detail) {
   RunHistory h;
   static_cast<moekd::RunRecord&>(h) = moekd::load_run(dir.toStdString(), detail);
-  const QFileInfo metrics(QDir(dir).filePath("metrics.jsonl"));
+  const QFileInfo metrics(QString::fromStdString(moekd::RunFolder(dir.toStdString()).metrics().string()));
   if (metrics.exists()) h.modified = metrics.lastModified();
   return h;
 }

@@ -1,10 +1,10 @@
 #pragma once
-// The studio's view of a run folder: the engine's RunRecord (engine/session/run_record.h, shared
+// The studio's view of a run folder: the engine's RunRecord (engine/run/run_record.h, shared
 // with `moekd runs`) plus when its metrics.jsonl was last written.
 #include <QDateTime>
 #include <QString>
 
-#include "session/run_record.h"
+#include "run/run_record.h"
 
 namespace moekd::ui {
 

@@ -44,7 +44,9 @@ QIcon dot(const QColor& c) {
 
 // What changes when a run writes: its metrics (every event, checkpoints included) and its config.
 QString fileStamp(const QString& dir) {
-  const QFileInfo metrics(QDir(dir).filePath("metrics.jsonl")), config(QDir(dir).filePath("config.json"));
+  const moekd::RunFolder run(dir.toStdString());
+  const QFileInfo metrics(QString::fromStdString(run.metrics().string())),
+      config(QString::fromStdString(run.config().string()));
   return QString("%1/%2/%3").arg(metrics.size()).arg(metrics.lastModified().toMSecsSinceEpoch()).arg(
       config.lastModified().toMSecsSinceEpoch());
 }

@@ -16,39 +16,12 @@
 #include <QTableView>
 #include <QUrl>
 #include <QVBoxLayout>
-#include <functional>
 
+#include "metric_fields.h"
 #include "plot_style.h"
 #include "runs_model.h"
 
 namespace moekd::ui {
-
-namespace {
-
-struct Metric {
-  const char* key;
-  const char* label;
-  bool perEval;  // from evaluations (else from logged steps)
-  std::function<double(const moekd::StepMetrics&)> step;
-  std::function<double(const moekd::EvalResult&)> eval;
-};
-
-const std::vector<Metric>& metrics() {
-  static const std::vector<Metric> m = {
-      {"loss", "Train loss", false, [](const moekd::StepMetrics& s) { return s.loss; }, {}},
-      {"val_loss", "Validation loss", true, {}, [](const moekd::EvalResult& r) { return r.val_loss; }},
-      {"rouge_l", "ROUGE-L (%)", true, {}, [](const moekd::EvalResult& r) { return 100 * r.rouge_l; }},
-      {"exact_match", "Exact match (%)", true, {}, [](const moekd::EvalResult& r) { return 100 * r.exact_match; }},
-      {"ce", "Cross-entropy", false, [](const moekd::StepMetrics& s) { return s.ce; }, {}},
-      {"divergence", "Divergence", false, [](const moekd::StepMetrics& s) { return s.divergence; }, {}},
-      {"lr", "Learning rate", false, [](const moekd::StepMetrics& s) { return s.lr; }, {}},
-      {"grad_norm", "Gradient norm", false, [](const moekd::StepMetrics& s) { return s.grad_norm; }, {}},
-      {"tokens_per_s", "Tokens / s", false, [](const moekd::StepMetrics& s) { return s.tokens_per_s; }, {}},
-  };
-  return m;
-}
-
-}  // namespace
 
 RunsView::RunsView(RunsModel* model, QWidget* parent) : QWidget(parent), model_(model) {
   workspace_ = new QLineEdit(model_->workspace());
@@ -103,7 +76,8 @@ RunsView::RunsView(RunsModel* model, QWidget* parent) : QWidget(parent), model_(
 
   metric_ = new QComboBox;
   metric_->setObjectName("overlayMetric");
-  for (const auto& m : metrics()) metric_->addItem(tr(m.label), QString(m.key));
+  for (const auto& m : metricFields())
+    if (m.overlay) metric_->addItem(m.title(), QString(m.key));
   smoothing_ = new QSlider(Qt::Horizontal);
   smoothing_->setRange(0, 99);
   smoothing_->setValue(60);
@@ -216,11 +190,12 @@ void RunsView::setSmoothing(double weight) { smoothing_->setValue(qRound(std::cl
 void RunsView::replotNow() { plot_->replot(); }
 
 void RunsView::redraw() {
-  const auto& all = metrics();
-  const Metric& m = all[static_cast<size_t>(std::max(0, metric_->currentIndex()))];
+  const MetricField* field = metricField(metric());
+  if (!field) field = &metricFields().front();
+  const bool perEval = field->source == MetricField::Source::Evaluation;
   const double w = smoothing_->value() / 100.0;
   plot_->clearGraphs();
-  plot_->yAxis->setLabel(tr(m.label));
+  plot_->yAxis->setLabel(field->title());
   const QStringList runs = model_->overlayRuns();
   int drawn = 0;
   for (const QString& dir : runs) {
@@ -232,16 +207,16 @@ void RunsView::redraw() {
     const QString method = qstr(h->summary.method);
     const QString name = folder == method ? folder : folder + " (" + method + ")";
     QVector<double> keys, values;
-    if (m.perEval) {
+    if (perEval) {
       for (const auto& r : h->evals) {
         keys << static_cast<double>(r.step);
-        values << m.eval(r);
+        values << field->value(r);
       }
     } else {
       std::vector<double> raw;
       for (const auto& s : h->steps) {
         keys << static_cast<double>(s.step);
-        raw.push_back(m.step(s));
+        raw.push_back(field->value(s));
       }
       if (w > 0 && !raw.empty()) {  // the raw curve, faint, under the smoothed one
         QCPGraph* faint = plot_->addGraph();
@@ -257,14 +232,14 @@ void RunsView::redraw() {
     g->setName(name);
     g->setProperty("runDir", dir);
     g->setPen(QPen(color, 2));
-    if (m.perEval) g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, color, color, 6));
+    if (perEval) g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, color, color, 6));
     g->setData(keys, values, true);
     drawn += values.isEmpty() ? 0 : 1;
   }
   if (runs.isEmpty())
     hint_->setText(tr("Tick runs in the table to overlay them."));
   else if (drawn < runs.size())
-    hint_->setText(tr("%1 of %2 ticked runs have %3 yet.").arg(drawn).arg(runs.size()).arg(tr(m.label).toLower()));
+    hint_->setText(tr("%1 of %2 ticked runs have %3 yet.").arg(drawn).arg(runs.size()).arg(tr(field->label)));
   else
     hint_->setText(tr("%n run(s) overlaid; drag to pan, wheel to zoom, double-click to reset.", "", drawn));
   plot_->legend->setVisible(plot_->graphCount() > 0);

@@ -17,11 +17,12 @@
 #include <map>
 
 #include "plot_style.h"
+#include "run_store.h"
 
 namespace moekd::ui {
 
 namespace {
-enum Chart { kLosses = 0, kLearningRate = 1, kGradNorm = 2, kThroughput = 3 };
+// Indexed by MetricField::Chart.
 const char* const kChartSlugs[] = {"losses", "learning-rate", "grad-norm", "tokens-per-s"};
 
 QString num(double v) { return QString::number(v, 'g', QLocale::FloatingPointShortest); }
@@ -51,7 +52,7 @@ class LogTicker : public QCPAxisTicker {
 };
 }  // namespace
 
-TrainingView::TrainingView(QWidget* parent) : QWidget(parent) {
+TrainingView::TrainingView(const RunStore* store, QWidget* parent) : QWidget(parent), store_(store) {
   auto* outer = new QVBoxLayout(this);
   auto* bar = new QHBoxLayout;
   bar->addWidget(new QLabel(tr("Smoothing")));
@@ -92,20 +93,30 @@ TrainingView::TrainingView(QWidget* parent) : QWidget(parent) {
   grid->setRowStretch(1, 2);
   outer->addLayout(grid, 1);
 
-  addSeries("loss", tr("train loss"), kLosses, 0);
-  addSeries("ce", tr("cross-entropy"), kLosses, 1);
-  addSeries("divergence", tr("divergence"), kLosses, 2);
-  addSeries("router_loss", tr("router loss"), kLosses, 6);
-  addSeries("balance_loss", tr("balance loss"), kLosses, 8);
-  addSeries("lr", tr("student lr"), kLearningRate, 0);
-  addSeries("router_lr", tr("router lr"), kLearningRate, 6);
-  addSeries("grad_norm", tr("gradient norm"), kGradNorm, 2);
-  addSeries("tokens_per_s", tr("tokens/s"), kThroughput, 4);
-  valGraph_ = plots_[kLosses]->addGraph();
-  valGraph_->setName(tr("validation loss"));
-  valGraph_->setPen(QPen(seriesColor(3), 2, Qt::DashLine));
-  valGraph_->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, seriesColor(3), seriesColor(3), 7));
+  for (const MetricField& f : metricFields()) {
+    if (f.chart == MetricField::NoChart) continue;
+    Series s;
+    s.field = &f;
+    QCustomPlot* plot = plots_[f.chart];
+    QColor faint = seriesColor(f.color);
+    faint.setAlpha(70);
+    s.raw = plot->addGraph();
+    s.raw->setPen(QPen(faint, 1));
+    s.raw->removeFromLegend();
+    s.smooth = plot->addGraph();
+    s.smooth->setPen(QPen(seriesColor(f.color), 2));
+    s.smooth->setName(tr(f.label));
+    series_.push_back(s);
+  }
+  const MetricField& val = *metricField("val_loss");
+  valGraph_ = plots_[MetricField::Losses]->addGraph();
+  valGraph_->setName(tr(val.label));
+  valGraph_->setPen(QPen(seriesColor(val.color), 2, Qt::DashLine));
+  valGraph_->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, seriesColor(val.color), seriesColor(val.color), 7));
   valGraph_->removeFromLegend();
+  connect(store_, &RunStore::reset, this, &TrainingView::onReset);
+  connect(store_, &RunStore::stepAdded, this, [this] { dirty_ = true; });
+  connect(store_, &RunStore::evaluationAdded, this, &TrainingView::showLastEvaluation);
 
   timer_ = new QTimer(this);
   timer_->setInterval(100);  // at most ten redraws a second
@@ -155,54 +166,21 @@ QCustomPlot* TrainingView::makePlot(const QString& title, const QString& yLabel)
   return plot;
 }
 
-void TrainingView::addSeries(const QString& key, const QString& label, int chart, int colorIndex) {
-  Series s;
-  s.key = key;
-  s.label = label;
-  s.chart = chart;
-  QCustomPlot* plot = plots_[chart];
-  QColor faint = seriesColor(colorIndex);
-  faint.setAlpha(70);
-  s.raw = plot->addGraph();
-  s.raw->setPen(QPen(faint, 1));
-  s.raw->removeFromLegend();
-  s.smooth = plot->addGraph();
-  s.smooth->setPen(QPen(seriesColor(colorIndex), 2));
-  s.smooth->setName(label);
-  series_.push_back(s);
-}
+int TrainingView::pointCount() const { return static_cast<int>(store_->steps().size()); }
+int TrainingView::evaluationCount() const { return static_cast<int>(store_->evaluations().size()); }
 
-void TrainingView::clear() {
-  steps_.clear();
-  stepSeconds_.clear();
-  tokens_.clear();
-  for (auto& s : series_) s.values.clear();
-  evalSteps_.clear();
-  evalLoss_.clear();
-  evalPerplexity_.clear();
-  evalRouge_.clear();
-  evalExact_.clear();
-  evalLabel_->setText(tr("No evaluation yet"));
+void TrainingView::onReset() {
+  showLastEvaluation();
   resetZoom();
   replotNow();
 }
 
-void TrainingView::addStep(const moekd::StepMetrics& m) {
-  steps_.push_back(static_cast<double>(m.step));
-  stepSeconds_.push_back(m.step_seconds);
-  tokens_.push_back(static_cast<double>(m.tokens));
-  const double values[] = {m.loss, m.ce, m.divergence, m.router_loss, m.balance_loss,
-                           m.lr, m.router_lr, m.grad_norm, m.tokens_per_s};
-  for (size_t i = 0; i < series_.size(); ++i) series_[i].values.push_back(values[i]);
-  dirty_ = true;
-}
-
-void TrainingView::addEvaluation(const moekd::EvalResult& r) {
-  evalSteps_.push_back(static_cast<double>(r.step));
-  evalLoss_.push_back(r.val_loss);
-  evalPerplexity_.push_back(r.perplexity);
-  evalRouge_.push_back(r.rouge_l);
-  evalExact_.push_back(r.exact_match);
+void TrainingView::showLastEvaluation() {
+  if (store_->evaluations().empty()) {
+    evalLabel_->setText(tr("No evaluation yet"));
+    return;
+  }
+  const auto& r = store_->evaluations().back();
   evalLabel_->setText(tr("Step %1: validation loss %2 · perplexity %3 · ROUGE-L %4 · exact match %5%")
                           .arg(r.step)
                           .arg(r.val_loss, 0, 'f', 3)
@@ -214,7 +192,7 @@ void TrainingView::addEvaluation(const moekd::EvalResult& r) {
 
 int TrainingView::drawnPoints(const QString& key) const {
   for (const auto& s : series_)
-    if (s.key == key) return s.smooth->data()->size();
+    if (key == QLatin1String(s.field->key)) return s.smooth->data()->size();
   if (key == "val_loss") return valGraph_->data()->size();
   return -1;
 }
@@ -247,37 +225,45 @@ void TrainingView::resetZoom() {
 }
 
 void TrainingView::rebuild() {
-  const QVector<double> keys(steps_.begin(), steps_.end());
+  const auto& steps = store_->steps();
+  QVector<double> keys;
+  keys.reserve(static_cast<int>(steps.size()));
+  for (const auto& m : steps) keys.push_back(static_cast<double>(m.step));
   std::vector<bool> chartHasData(plots_.size(), false);
+  std::vector<double> values(steps.size());
   for (auto& s : series_) {
     bool present = false;
-    for (double v : s.values)
-      if (v != 0) {
-        present = true;
-        break;
-      }
-    const QVector<double> raw(s.values.begin(), s.values.end());
+    for (size_t i = 0; i < steps.size(); ++i) {
+      values[i] = s.field->value(steps[i]);
+      present = present || values[i] != 0;
+    }
+    const QVector<double> raw(values.begin(), values.end());
     s.raw->setData(keys, raw, true);
-    s.smooth->setData(keys, smoothing_ > 0 ? ema(s.values, smoothing_) : raw, true);
+    s.smooth->setData(keys, smoothing_ > 0 ? ema(values, smoothing_) : raw, true);
     s.raw->setVisible(present && smoothing_ > 0);
     s.smooth->setVisible(present);
     if (present) {
       s.smooth->addToLegend();
-      chartHasData[s.chart] = true;
+      chartHasData[s.field->chart] = true;
     } else {
       s.smooth->removeFromLegend();
     }
   }
-  valGraph_->setData(QVector<double>(evalSteps_.begin(), evalSteps_.end()),
-                     QVector<double>(evalLoss_.begin(), evalLoss_.end()), true);
-  if (!evalSteps_.empty()) valGraph_->addToLegend();
+  const MetricField& val = *metricField("val_loss");
+  QVector<double> evalSteps, evalLoss;
+  for (const auto& r : store_->evaluations()) {
+    evalSteps.push_back(static_cast<double>(r.step));
+    evalLoss.push_back(val.value(r));
+  }
+  valGraph_->setData(evalSteps, evalLoss, true);
+  if (!evalSteps.isEmpty()) valGraph_->addToLegend();
   else valGraph_->removeFromLegend();
   for (int i = 0; i < plots_.size(); ++i) {
     QCustomPlot* plot = plots_[i];
     // One series needs no legend: the chart's title names it.
     plot->legend->setVisible(plot->legend->itemCount() > 1);
     if (!autoRange_[i]) continue;
-    if (chartHasData[i] || (i == kLosses && !evalSteps_.empty())) {
+    if (chartHasData[i] || (i == MetricField::Losses && !evalSteps.isEmpty())) {
       plot->rescaleAxes(true);
       QCPRange y = plot->yAxis->range();
       if (logScale_) {
@@ -338,28 +324,33 @@ bool TrainingView::exportCsv(const QString& path, QString* error) const {
     if (error) *error = tr("%1: cannot be written (%2)").arg(path, f.errorString());
     return false;
   }
+  // One row per step that has metrics or an evaluation; empty cells where a row has none. Raw
+  // values, as metrics.jsonl holds them.
   QTextStream out(&f);
+  std::vector<const MetricField*> stepFields, evalFields;
+  for (const auto& field : metricFields())
+    (field.source == MetricField::Source::Step ? stepFields : evalFields).push_back(&field);
   out << "step";
-  for (const auto& s : series_) out << "," << s.key;
-  out << ",tokens,step_seconds,val_loss,perplexity,rouge_l,exact_match\n";
-  // One row per step that has metrics or an evaluation; empty cells where a row has none.
-  std::map<double, std::pair<int, int>> rows;  // step -> (metrics index, evaluation index)
-  for (size_t i = 0; i < steps_.size(); ++i) rows[steps_[i]] = {static_cast<int>(i), -1};
-  for (size_t i = 0; i < evalSteps_.size(); ++i) {
-    auto it = rows.find(evalSteps_[i]);
-    if (it == rows.end()) rows[evalSteps_[i]] = {-1, static_cast<int>(i)};
+  for (const auto* field : stepFields) out << "," << field->key;
+  out << ",tokens,step_seconds";
+  for (const auto* field : evalFields) out << "," << field->key;
+  out << "\n";
+  const auto& steps = store_->steps();
+  const auto& evals = store_->evaluations();
+  std::map<int64_t, std::pair<int, int>> rows;  // step -> (metrics index, evaluation index)
+  for (size_t i = 0; i < steps.size(); ++i) rows[steps[i].step] = {static_cast<int>(i), -1};
+  for (size_t i = 0; i < evals.size(); ++i) {
+    auto it = rows.find(evals[i].step);
+    if (it == rows.end()) rows[evals[i].step] = {-1, static_cast<int>(i)};
     else it->second.second = static_cast<int>(i);
   }
   for (const auto& [step, idx] : rows) {
-    out << num(step);
-    for (const auto& s : series_) out << "," << (idx.first >= 0 ? num(s.values[idx.first]) : QString());
-    out << "," << (idx.first >= 0 ? num(tokens_[idx.first]) : QString()) << ","
-        << (idx.first >= 0 ? num(stepSeconds_[idx.first]) : QString());
-    if (idx.second >= 0)
-      out << "," << num(evalLoss_[idx.second]) << "," << num(evalPerplexity_[idx.second]) << ","
-          << num(evalRouge_[idx.second]) << "," << num(evalExact_[idx.second]);
-    else
-      out << ",,,,";
+    out << step;
+    const moekd::StepMetrics* m = idx.first >= 0 ? &steps[idx.first] : nullptr;
+    for (const auto* field : stepFields) out << "," << (m ? num(field->step(*m)) : QString());
+    out << "," << (m ? num(static_cast<double>(m->tokens)) : QString()) << "," << (m ? num(m->step_seconds) : QString());
+    const moekd::EvalResult* r = idx.second >= 0 ? &evals[idx.second] : nullptr;
+    for (const auto* field : evalFields) out << "," << (r ? num(field->evaluation(*r)) : QString());
     out << "\n";
   }
   return true;

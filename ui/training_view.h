@@ -1,13 +1,14 @@
 #pragma once
-// Live training charts: losses (with validation loss from evaluations), learning rates, gradient
-// norm and throughput. Points are collected as they arrive; a timer redraws at most ten times a
-// second, whatever the step rate. EMA smoothing as in TensorBoard, log scale, drag to pan, wheel
+// Training charts of the run in the RunStore: losses (with validation loss from evaluations),
+// learning rates, gradient norm and throughput, one series per step field of the metric table
+// (metric_fields.h). The store's signals mark the charts dirty; a timer redraws at most ten times
+// a second, whatever the step rate. EMA smoothing as in TensorBoard, log scale, drag to pan, wheel
 // to zoom (double-click resets), export PNG/PDF/CSV.
 #include <QString>
 #include <QWidget>
 #include <vector>
 
-#include "session/events.h"
+#include "metric_fields.h"
 
 class QCustomPlot;
 class QCPGraph;
@@ -18,17 +19,15 @@ class QTimer;
 
 namespace moekd::ui {
 
+class RunStore;
+
 class TrainingView : public QWidget {
   Q_OBJECT
  public:
-  explicit TrainingView(QWidget* parent = nullptr);
+  explicit TrainingView(const RunStore* store, QWidget* parent = nullptr);
 
-  void clear();
-  void addStep(const moekd::StepMetrics& m);
-  void addEvaluation(const moekd::EvalResult& r);
-
-  int pointCount() const { return static_cast<int>(steps_.size()); }
-  int evaluationCount() const { return static_cast<int>(evalSteps_.size()); }
+  int pointCount() const;
+  int evaluationCount() const;
   QList<QCustomPlot*> plots() const { return plots_; }
   // Points currently drawn by the smoothed graph of `series` (e.g. "loss"); -1 when unknown.
   int drawnPoints(const QString& series) const;
@@ -48,20 +47,18 @@ class TrainingView : public QWidget {
 
  private:
   struct Series {
-    QString key, label;
-    int chart = 0;
-    std::vector<double> values;
+    const MetricField* field = nullptr;
     QCPGraph* raw = nullptr;
     QCPGraph* smooth = nullptr;
   };
   QCustomPlot* makePlot(const QString& title, const QString& yLabel);
-  void addSeries(const QString& key, const QString& label, int chart, int colorIndex);
+  void onReset();
+  void showLastEvaluation();
   void rebuild();
   void chooseExport(bool pdf);
 
-  std::vector<double> steps_, stepSeconds_, tokens_;
+  const RunStore* store_;
   std::vector<Series> series_;
-  std::vector<double> evalSteps_, evalLoss_, evalPerplexity_, evalRouge_, evalExact_;
   QCPGraph* valGraph_ = nullptr;
   QList<QCustomPlot*> plots_;
   std::vector<bool> autoRange_;

@@ -4,7 +4,7 @@
 #include "bench/bench_moe.h"
 #include "commands.h"
 #include "format.h"
-#include "util/system_info.h"
+#include "backend/system_info.h"
 
 namespace moekd::cli {
 

@@ -9,7 +9,7 @@
 #include "bench/bench_distill.h"
 #include "commands.h"
 #include "format.h"
-#include "io/export.h"
+#include "export/export.h"
 #include "progress.h"
 #include "session/session.h"
 #include "util/error.h"
@@ -105,7 +105,7 @@ void add_demo(CLI::App& app) {
     teacher["train"]["lr"] = 2e-3;
     teacher["train"]["balance_weight"] = 0.01;
     run(teacher, "teacher");
-    export_student((out / "teacher-run").string(), "best", (out / "teacher").string());
+    export_student((out / "teacher-run").string(), Checkpoint::Best, (out / "teacher").string());
 
     // 2. One student shape, one seed, one data order: only the method differs.
     for (const auto& method : a->methods) {

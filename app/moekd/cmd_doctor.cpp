@@ -2,7 +2,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
-#include "util/system_info.h"
+#include "backend/system_info.h"
 
 namespace moekd::cli {
 

@@ -54,7 +54,7 @@ void add_forward(CLI::App& app) {
   cmd->add_flag("--json", a->json, "machine-readable summary");
   cmd->callback([a] {
     RoutingPolicy policy;
-    policy.kind = parse_policy(a->policy);
+    policy.kind = parse_name<PolicyKind>(a->policy);
     policy.ka_lambda = a->lambda;
     policy.ka_k = a->k_prime;
     policy.top_p = a->top_p;

@@ -10,7 +10,7 @@
 
 #include "commands.h"
 #include "progress.h"
-#include "session/run_record.h"
+#include "run/run_record.h"
 #include "util/error.h"
 
 namespace moekd::cli {

@@ -6,7 +6,7 @@
 
 #include "commands.h"
 #include "format.h"
-#include "io/export.h"
+#include "export/export.h"
 #include "progress.h"
 #include "session/session.h"
 #include "util/error.h"
@@ -113,7 +113,7 @@ void add_training(CLI::App& app) {
     if (e->split != "validation" && e->split != "test") fail("--split must be validation or test, got `", e->split, "`");
     auto session = Session::resume(e->run);
     const auto samples = e->samples >= 0 ? e->samples : session->config().eval.samples;
-    const auto r = session->evaluate_checkpoint(e->checkpoint, e->split == "test", samples);
+    const auto r = session->evaluate_checkpoint(parse_name<Checkpoint>(e->checkpoint), e->split == "test", samples);
     if (e->json) {
       auto j = to_json(r);
       j["split"] = e->split;
@@ -142,8 +142,9 @@ void add_training(CLI::App& app) {
   exp->add_option("--teacher-out", x->teacher_out, "SAR runs: folder for the teacher with its tuned routers");
   exp->add_flag("--json", x->json, "machine-readable output");
   exp->callback([x] {
-    std::vector<ExportSummary> done = {export_student(x->run, x->checkpoint, x->out)};
-    if (!x->teacher_out.empty()) done.push_back(export_tuned_teacher(x->run, x->checkpoint, x->teacher_out));
+    const auto which = parse_name<Checkpoint>(x->checkpoint);
+    std::vector<ExportSummary> done = {export_student(x->run, which, x->out)};
+    if (!x->teacher_out.empty()) done.push_back(export_tuned_teacher(x->run, which, x->teacher_out));
     json j = json::array();
     for (const auto& s : done) {
       json files = json::array();

@@ -6,7 +6,7 @@
 
 #include "commands.h"
 #include "util/error.h"
-#include "util/system_info.h"
+#include "backend/system_info.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"moekd: distil Mixture-of-Experts language models (MoE-KD Studio engine)"};

@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <string>
 
-#include "session/events.h"
+#include "run/events.h"
 
 namespace moekd::cli {
 

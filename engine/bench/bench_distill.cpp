@@ -5,9 +5,9 @@
 
 #include "data/tokenizer.h"
 #include "distill/trainer.h"
-#include "session/session.h"
+#include "session/models.h"
 #include "util/error.h"
-#include "util/system_info.h"
+#include "backend/system_info.h"
 
 namespace moekd {
 
@@ -80,7 +80,7 @@ json bench_distill(const DistillBenchOptions& opt) {
   auto teacher = load_or_init_model(teacher_src, "teacher", device);
   const auto vocab = teacher->config.vocab_size;
   // Random sequences whose every token after the first is a target: the step's full cost.
-  auto data = std::make_shared<TrainingData>();
+  auto data = std::make_shared<RunData>();
   data->dataset.categories = {"bench"};
   std::mt19937_64 rng(opt.seed);
   for (int64_t i = 0; i < opt.batch * 4; ++i) {
@@ -99,21 +99,23 @@ json bench_distill(const DistillBenchOptions& opt) {
               {"teacher_active_params", teacher->num_active_parameters()}};
   struct Case {
     const char* key;
-    Method method;
+    const char* method;
     bool batched;
   };
-  for (const auto& c : {Case{"kd", Method::KD, true}, Case{"ka", Method::KA, true},
-                        Case{"ka_sequential", Method::KA, false}, Case{"sar", Method::SAR, true}}) {
-    RunConfig cfg;
-    cfg.method = c.method;
-    cfg.train.batch_size = opt.batch;
-    cfg.train.steps = 1000000;
-    cfg.train.warmup_steps = 0;
-    cfg.train.device = opt.device;
-    cfg.routing_every = 0;
-    cfg.ka.m = opt.ka_m;
-    cfg.ka.lambda = opt.ka_lambda;
-    cfg.ka.batched = c.batched;
+  for (const auto& c : {Case{"kd", "kd", true}, Case{"ka", "ka", true}, Case{"ka_sequential", "ka", false},
+                        Case{"sar", "sar", true}}) {
+    // Through the run-config parser, so that each method sets up its teacher as a real run does.
+    auto source = [](const ModelSource& m) {
+      return m.path.empty() ? json{{"init", m.init}} : json{{"path", m.path}};
+    };
+    const RunConfig cfg = parse_run_config(
+        {{"method", c.method},
+         {"teacher", source(teacher_src)},
+         {"student", source(student_src)},
+         {"train", {{"batch_size", opt.batch}, {"steps", 1000000}, {"warmup_steps", 0}, {"device", opt.device}}},
+         {"ka", {{"m", opt.ka_m}, {"lambda", opt.ka_lambda}, {"batched", c.batched}}},
+         {"routing_every", 0}},
+        "bench distill");
     torch::manual_seed(opt.seed);
     auto student = load_or_init_model(student_src, "student", device);
     // Each case gets its own teacher copy: SAR trains the routers.

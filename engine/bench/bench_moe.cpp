@@ -3,7 +3,7 @@
 #include <chrono>
 
 #include "model/causal_lm.h"
-#include "util/system_info.h"
+#include "backend/system_info.h"
 
 namespace moekd {
 

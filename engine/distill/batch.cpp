@@ -40,6 +40,11 @@ Batch make_batch(const std::vector<const TokenizedExample*>& examples, int64_t p
   return b;
 }
 
+torch::Tensor target_rows(const torch::Tensor& logits, const Batch& b) {
+  const auto T = logits.size(1), V = logits.size(2);
+  return logits.narrow(1, 0, T - 1).reshape({-1, V}).index_select(0, b.target_index);
+}
+
 ExampleSampler::ExampleSampler(int64_t size, uint64_t seed) : size_(size), seed_(seed) {
   if (size <= 0) fail("the training set is empty");
   shuffle();

@@ -27,6 +27,10 @@ struct Batch {
 
 Batch make_batch(const std::vector<const TokenizedExample*>& examples, int64_t pad_id, const torch::Device& device);
 
+// The logit rows [N, V] at the batch's target positions, from a [B, T, V] forward of its ids
+// (position t predicts token t + 1): what every loss of the step compares.
+torch::Tensor target_rows(const torch::Tensor& logits, const Batch& b);
+
 // Visits the training set in epochs, each a fresh seeded permutation. The state (epoch, position)
 // is two integers, saved in checkpoints, so a resumed run sees exactly the same batches.
 class ExampleSampler {

@@ -6,11 +6,6 @@ namespace moekd {
 
 namespace {
 
-const std::vector<std::pair<DivergenceKind, const char*>> kNames = {
-    {DivergenceKind::ForwardKL, "forward_kl"},       {DivergenceKind::ReverseKL, "reverse_kl"},
-    {DivergenceKind::JSD, "jsd"},                    {DivergenceKind::TotalVariation, "tv"},
-    {DivergenceKind::SkewKL, "skew_kl"},             {DivergenceKind::SkewReverseKL, "skew_reverse_kl"}};
-
 // KL(a || b) per row from log-probabilities.
 torch::Tensor kl_rows(const torch::Tensor& log_a, const torch::Tensor& log_b) {
   return (log_a.exp() * (log_a - log_b)).sum(-1);
@@ -93,18 +88,6 @@ struct ChunkedDivergence : torch::autograd::Function<ChunkedDivergence> {
 };
 
 }  // namespace
-
-const char* divergence_name(DivergenceKind k) {
-  for (const auto& [kind, name] : kNames)
-    if (kind == k) return name;
-  return "?";
-}
-
-DivergenceKind parse_divergence(const std::string& name) {
-  for (const auto& [kind, n] : kNames)
-    if (name == n) return kind;
-  fail("divergence `", name, "` is not known; expected one of: forward_kl, reverse_kl, jsd, tv, skew_kl, skew_reverse_kl");
-}
 
 torch::Tensor teacher_log_probs(const torch::Tensor& teacher_logits, double temperature) {
   const auto type = teacher_logits.scalar_type() == torch::kDouble ? torch::kDouble : torch::kFloat;

@@ -1,5 +1,5 @@
 #pragma once
-// Divergences between the teacher's and the student's next-token distributions (DESIGN.md 4).
+// Divergences between the teacher's and the student's next-token distributions (docs/DESIGN.md, Objectives).
 // Inputs are per-token rows: the teacher as log-probabilities (already at temperature, possibly
 // averaged over KA passes), the student as raw logits. Work happens in row chunks, forward and
 // backward, so peak memory holds one [chunk, V] working set instead of several [tokens, V] copies.
@@ -7,20 +7,9 @@
 
 #include <string>
 
+#include "run/settings.h"
+
 namespace moekd {
-
-enum class DivergenceKind { ForwardKL, ReverseKL, JSD, TotalVariation, SkewKL, SkewReverseKL };
-
-struct DivergenceSpec {
-  DivergenceKind kind = DivergenceKind::ForwardKL;
-  double temperature = 1.0;
-  double jsd_beta = 0.5;    // JSD(beta) = beta KL(p||m) + (1-beta) KL(q||m), m = beta p + (1-beta) q
-  double skew_alpha = 0.1;  // DistiLLM: SKL = KL(p || a p + (1-a) q), SRKL = KL(q || a q + (1-a) p)
-  int64_t chunk_rows = 512;
-};
-
-const char* divergence_name(DivergenceKind k);
-DivergenceKind parse_divergence(const std::string& name);  // Error lists the allowed names
 
 // log softmax(teacher_logits / T): the teacher side of every divergence.
 torch::Tensor teacher_log_probs(const torch::Tensor& teacher_logits, double temperature);

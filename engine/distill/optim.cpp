@@ -15,7 +15,7 @@ AdamW::AdamW(std::vector<torch::Tensor> params, std::vector<std::string> names, 
   }
 }
 
-void AdamW::step(double lr) {
+void AdamW::step(double lr, const torch::Tensor& apply) {
   torch::NoGradGuard no_grad;
   ++t_;
   const double bc1 = 1 - std::pow(opt_.beta1, static_cast<double>(t_));
@@ -24,11 +24,13 @@ void AdamW::step(double lr) {
     auto& p = params_[i];
     if (!p.grad().defined()) continue;
     const auto& g = p.grad();
-    m_[i].mul_(opt_.beta1).add_(g, 1 - opt_.beta1);
-    v_[i].mul_(opt_.beta2).addcmul_(g, g, 1 - opt_.beta2);
-    if (opt_.weight_decay > 0 && p.dim() >= 2) p.mul_(1 - lr * opt_.weight_decay);
-    auto denom = (v_[i] / bc2).sqrt_().add_(opt_.eps);
-    p.addcdiv_(m_[i], denom, -lr / bc1);
+    auto m = m_[i].mul(opt_.beta1).add_(g, 1 - opt_.beta1);
+    auto v = v_[i].mul(opt_.beta2).addcmul_(g, g, 1 - opt_.beta2);
+    auto updated = opt_.weight_decay > 0 && p.dim() >= 2 ? p.mul(1 - lr * opt_.weight_decay) : p.clone();
+    updated.addcdiv_(m, (v / bc2).sqrt_().add_(opt_.eps), -lr / bc1);
+    m_[i] = torch::where(apply, m, m_[i]);
+    v_[i] = torch::where(apply, v, v_[i]);
+    p.copy_(torch::where(apply, updated, p));
   }
 }
 
@@ -46,21 +48,6 @@ std::vector<std::pair<std::string, torch::Tensor>> AdamW::state(const std::strin
   return out;
 }
 
-const char* schedule_name(Schedule s) {
-  switch (s) {
-    case Schedule::Constant: return "constant";
-    case Schedule::Linear: return "linear";
-    case Schedule::Cosine: return "cosine";
-  }
-  return "?";
-}
-
-Schedule parse_schedule(const std::string& name) {
-  for (auto s : {Schedule::Constant, Schedule::Linear, Schedule::Cosine})
-    if (name == schedule_name(s)) return s;
-  fail("schedule `", name, "` is not known; expected one of: constant, linear, cosine");
-}
-
 double learning_rate(Schedule s, double peak, int64_t step, int64_t total, int64_t warmup, double min_ratio) {
   if (warmup > 0 && step < warmup) return peak * static_cast<double>(step + 1) / static_cast<double>(warmup);
   if (s == Schedule::Constant || total <= warmup) return peak;
@@ -70,17 +57,20 @@ double learning_rate(Schedule s, double peak, int64_t step, int64_t total, int64
   return floor + (peak - floor) * 0.5 * (1.0 + std::cos(M_PI * progress));
 }
 
-double clip_gradients(const std::vector<torch::Tensor>& params, double max_norm) {
+torch::Tensor clip_gradients(const std::vector<torch::Tensor>& params, double max_norm) {
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> norms;
   for (const auto& p : params)
     if (p.grad().defined()) norms.push_back(p.grad().norm(2).to(torch::kFloat));
-  if (norms.empty()) return 0.0;
-  const double total = torch::stack(norms).norm(2).item<double>();
-  if (max_norm > 0 && total > max_norm) {
-    const double scale = max_norm / (total + 1e-6);
+  if (norms.empty())
+    return torch::zeros({}, torch::dtype(torch::kFloat).device(params.empty() ? torch::kCPU : params[0].device()));
+  const auto total = torch::stack(norms).norm(2);
+  if (max_norm > 0) {
+    // The factor in float64, rounded once to the gradients' float32: as a host-side double would be.
+    const auto t = total.to(torch::kDouble);
+    const auto factor = torch::where(t > max_norm, max_norm / (t + 1e-6), torch::ones_like(t)).to(torch::kFloat);
     for (const auto& p : params)
-      if (p.grad().defined()) p.grad().mul_(scale);
+      if (p.grad().defined()) p.grad().mul_(factor);
   }
   return total;
 }

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "run/settings.h"
+
 namespace moekd {
 
 struct AdamWOptions {
@@ -21,7 +23,9 @@ class AdamW {
  public:
   // `names` label the parameters in checkpoints; 1-D parameters (norms, biases) get no decay.
   AdamW(std::vector<torch::Tensor> params, std::vector<std::string> names, AdamWOptions opt);
-  void step(double lr);
+  // One update. `apply` (a 0-dim bool on the parameters' device, distill/finite_guard.h) makes it a
+  // no-op where false, without the host reading it; the update is bit for bit the unmasked one.
+  void step(double lr, const torch::Tensor& apply);
   void zero_grad();
   const std::vector<torch::Tensor>& params() const { return params_; }
   int64_t steps_taken() const { return t_; }
@@ -45,14 +49,12 @@ class AdamW {
   int64_t t_ = 0;
 };
 
-enum class Schedule { Constant, Linear, Cosine };
-const char* schedule_name(Schedule s);
-Schedule parse_schedule(const std::string& name);
 
 // Linear warm-up from 0, then constant, linear decay or cosine decay to min_ratio * peak.
 double learning_rate(Schedule s, double peak, int64_t step, int64_t total_steps, int64_t warmup, double min_ratio);
 
-// Global L2 norm of the gradients, clipped to `max_norm` when > 0; returns the norm before clipping.
-double clip_gradients(const std::vector<torch::Tensor>& params, double max_norm);
+// Global L2 norm of the gradients, clipped to `max_norm` when > 0; returns the norm before
+// clipping as a 0-dim float32 tensor on the gradients' device (nothing is read on the host).
+torch::Tensor clip_gradients(const std::vector<torch::Tensor>& params, double max_norm);
 
 }  // namespace moekd

@@ -40,6 +40,11 @@ void RoutingAccumulator::add(const std::vector<std::optional<RoutingRecord>>& ro
   tokens_seen_ += rows.size(0);
 }
 
+void RoutingAccumulator::add(const std::vector<std::optional<RoutingRecord>>& routing, const Batch& b, int64_t repeats) {
+  if (repeats == 1) return add(routing, b.real, b.token_category);
+  add(routing, b.real.repeat({repeats}), b.token_category.repeat({repeats}));
+}
+
 RoutingSnapshot RoutingAccumulator::snapshot(int64_t step, const std::string& model,
                                              const std::vector<std::string>& categories,
                                              const std::vector<double>& drift) {

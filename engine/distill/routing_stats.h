@@ -5,8 +5,9 @@
 
 #include <optional>
 
+#include "distill/batch.h"
 #include "model/moe.h"
-#include "session/events.h"
+#include "run/events.h"
 
 namespace moekd {
 
@@ -16,6 +17,8 @@ class RoutingAccumulator {
   // `real` [N] bool marks non-padding tokens; `category` [N] int64 each token's category.
   void add(const std::vector<std::optional<RoutingRecord>>& routing, const torch::Tensor& real,
            const torch::Tensor& category);
+  // The routing of one forward over `b.ids` repeated `repeats` times along the batch (KA's passes).
+  void add(const std::vector<std::optional<RoutingRecord>>& routing, const Batch& b, int64_t repeats = 1);
   bool empty() const { return tokens_seen_ == 0; }
   RoutingSnapshot snapshot(int64_t step, const std::string& model, const std::vector<std::string>& categories,
                            const std::vector<double>& drift);

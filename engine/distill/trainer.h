@@ -1,85 +1,87 @@
 #pragma once
-// The training loop of every method (sft, kd, ka, sar, train-teacher): one optimizer step at a
-// time, evaluation, routing statistics and checkpoints. The session drives it; it knows nothing
-// of threads, files other than its checkpoints, or observers.
+// The training loop of every method (sft, kd, ka, sar, train-teacher), one optimizer step at a
+// time. The session drives it; it knows nothing of threads, observers or run folders beyond the
+// checkpoint folder it is handed. The step itself (trainer.cpp) reads top to bottom; evaluation
+// (distill/evaluation.h) and checkpoints (distill/checkpoint.cpp) live in files of their own.
 #include <torch/torch.h>
 
+#include <limits>
 #include <memory>
 #include <optional>
 
-#include "data/dataset.h"
+#include "data/run_data.h"
 #include "data/tokenizer.h"
 #include "distill/batch.h"
+#include "distill/finite_guard.h"
 #include "distill/optim.h"
 #include "distill/routing_stats.h"
+#include "distill/sar_router.h"
 #include "model/causal_lm.h"
-#include "session/events.h"
-#include "session/run_config.h"
+#include "run/events.h"
+#include "run/run_config.h"
 
 namespace moekd {
-
-struct TrainingData {
-  Dataset dataset;
-  std::vector<TokenizedExample> train, validation, test;
-};
 
 class Trainer {
  public:
   // `student` is the model being trained (the MoE itself for train-teacher); `teacher` may be
   // null for sft and train-teacher. Both must already be on `device`.
   Trainer(const RunConfig& config, CausalLM student, CausalLM teacher, std::shared_ptr<const Tokenizer> tokenizer,
-          std::shared_ptr<const TrainingData> data, torch::Device device);
+          std::shared_ptr<const RunData> data, torch::Device device);
 
-  // One optimizer step (grad_accum micro-batches). Metrics are averaged and read from the device
-  // only when `read_metrics` (every log_every steps), so CUDA steps run without host syncs.
+  // One optimizer step (train.grad_accum micro-batches). Nothing is read from the device unless
+  // `read_metrics` (every log_every steps): then the averaged metrics and the finite flag come
+  // back in one transfer, and a non-finite loss or gradient throws naming its step and term.
   std::optional<StepMetrics> step(bool read_metrics);
-  // Validation (or test) loss and perplexity, and greedy generations of up to `max_samples`
-  // prompts scored with ROUGE-L and exact match, overall and per category.
+  // distill/evaluation.h on the validation (or test) split, at the current step.
   EvalResult evaluate(int64_t max_samples, bool test_split);
   // Routing since the last call, for the teacher (distillation) and any MoE student.
   std::vector<RoutingSnapshot> take_routing();
+  // Throws when a loss or gradient norm was not finite since the last check (reads the device).
+  void check_finite() const { guard_.check(); }
 
   int64_t steps_done() const { return step_; }
   CausalLM& student() { return student_; }
   CausalLM& teacher() { return teacher_; }
   double best_score() const { return best_score_; }
-  // Higher is better: ROUGE-L when generations are scored, else -validation loss.
+  // Remembers `r` when it beats every earlier evaluation (run/run_folder.h: best_checkpoint_score).
   bool record_if_best(const EvalResult& r);
 
-  // `dir/model` (a Hugging Face folder of the student) + `dir/state.safetensors` + `dir/state.json`.
+  // A checkpoint folder (run/run_folder.h: CheckpointFolder), written whole or not at all.
   void save_checkpoint(const std::string& dir) const;
   void load_checkpoint(const std::string& dir);
 
  private:
-  struct Terms {
+  struct Terms {  // one micro-batch's loss and its parts, 0-dim tensors on the device
     torch::Tensor loss, ce, divergence, router_loss, balance;
   };
-  Terms micro_step(const Batch& b);
-  Terms kd_terms(const Batch& b, const torch::Tensor& student_rows, const torch::Tensor& rows_index);
-  torch::Tensor sar_router_step(const Batch& b, const torch::Tensor& student_rows, const torch::Tensor& rows_index,
-                                torch::Tensor* balance);
-  torch::Tensor balance_loss(const std::vector<std::optional<RoutingRecord>>& routing, const std::string& kind,
-                             const torch::Tensor& real) const;
-  void track_routing(RoutingAccumulator& acc, const ForwardOutput& out, const Batch& b, int64_t repeats);
-  std::vector<double> router_drift() const;
+  struct StudentForward {
+    ForwardOutput out;
+    torch::Tensor rows;  // logits at the target positions [N, V]
+  };
+  std::vector<Batch> next_batches();
+  StudentForward student_forward(const Batch& b, bool track_routing);
+  StudentForward sar_router_update(const std::vector<Batch>& batches, std::vector<SarRouterUpdate::Terms>& terms);
+  Terms student_loss(const Batch& b, const StudentForward& s);
   double scheduled(double peak) const;
-  void reset_window();
+  StepMetrics read_window(double lr);
 
   RunConfig cfg_;
   CausalLM student_, teacher_;
   std::shared_ptr<const Tokenizer> tok_;
-  std::shared_ptr<const TrainingData> data_;
+  std::shared_ptr<const RunData> data_;
   torch::Device device_;
-  std::unique_ptr<AdamW> opt_, router_opt_;
-  std::vector<torch::Tensor> router_params_, router_start_;
-  std::vector<std::string> router_names_;
+  std::unique_ptr<AdamW> opt_;
+  std::unique_ptr<SarRouterUpdate> sar_;
   ExampleSampler sampler_;
+  FiniteGuard guard_;
   std::unique_ptr<RoutingAccumulator> teacher_routing_, student_routing_;
   int64_t step_ = 0;
   double best_score_ = -std::numeric_limits<double>::infinity();
   int64_t best_step_ = -1;
-  // Window sums for the next StepMetrics (device tensors).
-  torch::Tensor sum_loss_, sum_ce_, sum_div_, sum_router_, sum_balance_, sum_grad_norm_;
+  // Sums since the metrics were last read, on the device: loss, ce, divergence, router loss,
+  // balance loss, gradient norm.
+  torch::Tensor window_sums_;
   int64_t window_steps_ = 0, window_tokens_ = 0;
   double window_seconds_ = 0;
 };

@@ -140,12 +140,15 @@ void CausalLMImpl::init_weights(double std) {
   }
 }
 
-std::vector<torch::Tensor> CausalLMImpl::router_parameters() {
-  std::vector<torch::Tensor> out;
-  for (auto& layer : *model->layers) {
-    auto* dl = layer->as<DecoderLayerImpl>();
+std::vector<LayerRouter> CausalLMImpl::routers() {
+  std::vector<LayerRouter> out;
+  for (int64_t i = 0; i < config.num_layers(); ++i) {
+    auto* dl = model->layers[i]->as<DecoderLayerImpl>();
     if (!dl->moe) continue;
-    for (auto& p : dl->moe->gate->parameters()) out.push_back(p);
+    LayerRouter r{i, {}};
+    const std::string prefix = "model.layers." + std::to_string(i) + ".mlp.gate.";
+    for (auto& p : dl->moe->gate->named_parameters()) r.parameters.emplace_back(prefix + p.key(), p.value());
+    out.push_back(std::move(r));
   }
   return out;
 }

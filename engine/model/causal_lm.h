@@ -45,6 +45,13 @@ struct TransformerImpl : torch::nn::Module {
 };
 TORCH_MODULE(Transformer);
 
+// One MoE layer's router parameters (with LLaMA-MoE's noise projection) under their checkpoint
+// names, e.g. "model.layers.3.mlp.gate.weight".
+struct LayerRouter {
+  int64_t layer = 0;
+  std::vector<std::pair<std::string, torch::Tensor>> parameters;
+};
+
 struct CausalLMImpl : torch::nn::Module {
   explicit CausalLMImpl(ModelConfig cfg);
   ForwardOutput forward(const torch::Tensor& input_ids, const ForwardOptions& opt = {});
@@ -52,8 +59,8 @@ struct CausalLMImpl : torch::nn::Module {
   void init_weights(double std);
   // The LM head matrix [V, d] (the embedding when tied).
   torch::Tensor head_weight() const;
-  // All router parameters (and LLaMA-MoE noise projections): what SAR trains.
-  std::vector<torch::Tensor> router_parameters();
+  // The routers of the MoE layers, layer by layer: what SAR trains.
+  std::vector<LayerRouter> routers();
   int64_t num_parameters() const;         // tied weights counted once
   int64_t num_active_parameters() const;  // per token: only k experts of each MoE layer
 

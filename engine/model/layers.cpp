@@ -1,7 +1,7 @@
 #include "model/layers.h"
 
-#include "util/precision.h"
-#include "util/torch_compat.h"
+#include "backend/precision.h"
+#include "backend/torch_compat.h"
 
 namespace moekd {
 

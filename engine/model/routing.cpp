@@ -1,26 +1,10 @@
 #include "model/routing.h"
 
 #include "util/error.h"
-#include "util/precision.h"
-#include "util/torch_compat.h"
+#include "backend/precision.h"
+#include "backend/torch_compat.h"
 
 namespace moekd {
-
-const char* policy_name(PolicyKind k) {
-  switch (k) {
-    case PolicyKind::TopK: return "topk";
-    case PolicyKind::KA: return "ka";
-    case PolicyKind::All: return "all";
-    case PolicyKind::TopP: return "topp";
-  }
-  return "?";
-}
-
-PolicyKind parse_policy(const std::string& name) {
-  for (auto k : {PolicyKind::TopK, PolicyKind::KA, PolicyKind::All, PolicyKind::TopP})
-    if (name == policy_name(k)) return k;
-  fail("routing policy `", name, "` is not known; expected one of: topk, ka, all, topp");
-}
 
 namespace {
 

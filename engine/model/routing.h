@@ -1,30 +1,14 @@
 #pragma once
-// Routing policies: which experts each token uses and with what weights. A policy changes the
-// choice, never the weights of the model (DESIGN.md sections 3 and 5).
+// Routing policies at work: which experts each token uses and with what weights (the policy itself
+// is a run setting, run/settings.h). A policy changes the choice, never the weights of the model.
 #include <torch/torch.h>
 
 #include <string>
 
 #include "model/config.h"
+#include "run/settings.h"
 
 namespace moekd {
-
-enum class PolicyKind { TopK, KA, All, TopP };
-
-struct RoutingPolicy {
-  PolicyKind kind = PolicyKind::TopK;
-  double ka_lambda = 0.0;  // KA: per-token probability of sampling instead of top-k
-  int64_t ka_k = 0;        // KA: experts per sampled token (k'); 0 = the model's k
-  double top_p = 0.9;      // TopP: smallest set whose softmax mass reaches p
-
-  static RoutingPolicy topk() { return {}; }
-  static RoutingPolicy all() { return {PolicyKind::All}; }
-  static RoutingPolicy ka(double lambda, int64_t k_prime = 0) { return {PolicyKind::KA, lambda, k_prime}; }
-  static RoutingPolicy topp(double p) { return {PolicyKind::TopP, 0.0, 0, p}; }
-};
-
-const char* policy_name(PolicyKind k);
-PolicyKind parse_policy(const std::string& name);  // throws Error listing the allowed names
 
 // The chosen experts of every token. Rows are padded with id -1 / weight 0 where a token chose
 // fewer than K experts (topp, or KA with k' != k).

@@ -7,14 +7,13 @@
 #include <mutex>
 
 #include "distill/trainer.h"
-#include "session/events.h"
-#include "session/run_config.h"
+#include "run/events.h"
+#include "run/metrics_file.h"
+#include "run/run_config.h"
+#include "run/run_folder.h"
+#include "session/models.h"
 
 namespace moekd {
-
-// Loads a Hugging Face folder, or builds a fresh model from `init` (or from a folder that holds
-// only a config.json), on `device`. `role` ("teacher", "student") labels error messages.
-CausalLM load_or_init_model(const ModelSource& source, const std::string& role, const torch::Device& device);
 
 class Session {
  public:
@@ -35,13 +34,13 @@ class Session {
   void watch_stop_flag(const std::atomic<bool>* flag) { external_stop_ = flag; }
   // Builds the run's data and models, loads checkpoint `which` ("last" or "best") and evaluates
   // on the validation or test split; no training, nothing written.
-  EvalResult evaluate_checkpoint(const std::string& which, bool test_split, int64_t samples);
+  EvalResult evaluate_checkpoint(Checkpoint which, bool test_split, int64_t samples);
   void set_paused(bool paused);
   bool paused() const { return paused_; }
 
   const RunConfig& config() const { return cfg_; }
   Trainer* trainer() { return trainer_.get(); }
-  std::string checkpoint_dir(const std::string& which) const;  // "last" or "best"
+  RunFolder folder() const { return RunFolder(cfg_.run_dir); }
 
  private:
   Session(RunConfig config, bool resuming);
@@ -50,7 +49,8 @@ class Session {
   void emit(Fn&& fn) {
     for (auto* o : observers_) fn(*o);
   }
-  void evaluate_and_checkpoint(bool final);
+  void evaluate_and_checkpoint();
+  void save_checkpoint(Checkpoint which);
 
   RunConfig cfg_;
   bool resuming_ = false;

@@ -1,21 +1,22 @@
 // Distillation objectives and methods: every divergence against its textbook formula (values and
 // gradients), chunking, the KA forward-KL shortcut, KA(lambda = 0) == KD, SAR touching only
-// routers, bit-identical resume, export round trip, and config validation messages.
+// routers and stepping once per optimizer step, bit-identical resume, sessions, export round trip.
+// (Run configs, events and run folders: test_run.cpp.)
 #include <QtTest>
 
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
-#include "data/tasks.h"
+#include "data/run_data.h"
 #include "data/tokenizer.h"
 #include "distill/divergence.h"
 #include "distill/trainer.h"
-#include "io/export.h"
+#include "export/export.h"
 #include "io/hf_config.h"
 #include "io/hf_model.h"
 #include "io/inspect.h"
-#include "session/run_config.h"
+#include "run/run_config.h"
 #include "session/session.h"
 #include "test_util.h"
 
@@ -71,16 +72,7 @@ struct Rig {
   explicit Rig(const json& j) : cfg(parse_run_config(j, "test")) {
     torch::manual_seed(cfg.train.seed);
     auto tok = std::shared_ptr<const Tokenizer>(make_builtin_tokenizer());
-    auto data = std::make_shared<TrainingData>();
-    data->dataset = make_builtin_tasks(cfg.data.seed, cfg.data.train_examples, cfg.data.validation_examples,
-                                       cfg.data.test_examples);
-    auto cat = [&](const std::string& c) {
-      const auto& cs = data->dataset.categories;
-      return static_cast<int64_t>(std::find(cs.begin(), cs.end(), c) - cs.begin());
-    };
-    for (const auto& e : data->dataset.train) data->train.push_back(tokenize_example(*tok, e, 32, cat(e.category)));
-    for (const auto& e : data->dataset.validation)
-      data->validation.push_back(tokenize_example(*tok, e, 32, cat(e.category)));
+    auto data = std::make_shared<RunData>(build_run_data(cfg.data, *tok));
     auto student = load_or_init_model(cfg.student, "student", torch::kCPU);
     CausalLM teacher{nullptr};
     if (cfg.needs_teacher()) teacher = load_or_init_model(cfg.teacher, "teacher", torch::kCPU);
@@ -118,7 +110,7 @@ class TestDistill : public QObject {
     auto t = (torch::randn({13, 11}, torch::kDouble) * 2).requires_grad_(true);
     auto s = (torch::randn({13, 11}, torch::kDouble) * 2).requires_grad_(true);
     DivergenceSpec spec;
-    spec.kind = parse_divergence(kind.toStdString());
+    spec.kind = parse_name<DivergenceKind>(kind.toStdString());
     spec.temperature = temperature;
     spec.jsd_beta = 0.3;
     spec.skew_alpha = 0.2;
@@ -220,6 +212,38 @@ class TestDistill : public QObject {
     QVERIFY(snaps[0].layers[0].router_drift > 0);
   }
 
+  // SAR with gradient accumulation: the routers take one optimizer step per training step, as the
+  // student does; their gradients accumulate over the micro-batches first. Adam's first step moves
+  // each weight by at most its learning rate (m / sqrt(v) = g / |g|); three steps, one per
+  // micro-batch, would move the weights with a steady gradient about three times as far.
+  void sarRoutersStepOncePerOptimizerStep() {
+    QTemporaryDir tmp;
+    auto j = tiny_run("sar", tmp.path().toStdString() + "/run");
+    j["train"]["grad_accum"] = 3;
+    j["train"]["schedule"] = "constant";
+    j["train"]["warmup_steps"] = 0;
+    const double lr = 1e-3;
+    j["sar"]["router_lr"] = lr;
+    Rig rig(j);
+    std::map<std::string, torch::Tensor> before;
+    for (const auto& r : rig.trainer->teacher()->routers())
+      for (const auto& [name, p] : r.parameters) before[name] = p.detach().clone();
+    QVERIFY(!before.empty());
+    rig.steps(1);
+    double moved = 0;
+    for (const auto& r : rig.trainer->teacher()->routers())
+      for (const auto& [name, p] : r.parameters)
+        moved = std::max(moved, (p.detach() - before[name]).abs().max().item<double>());
+    QVERIFY2(moved > 0.5 * lr, qPrintable(QString::number(moved)));
+    QVERIFY2(moved <= lr * (1 + 1e-4), qPrintable(QString("moved %1, learning rate %2").arg(moved).arg(lr)));
+    const auto ckpt = tmp.path().toStdString() + "/ckpt";
+    rig.trainer->save_checkpoint(ckpt);
+    std::ifstream in(ckpt + "/state.json");
+    const auto state = json::parse(in);
+    QCOMPARE(state["optimizer_steps"].get<int64_t>(), int64_t{1});
+    QCOMPARE(state["router_optimizer_steps"].get<int64_t>(), int64_t{1});
+  }
+
   void resumeContinuesTheSameTrajectory_data() {
     QTest::addColumn<QString>("method");
     for (const char* m : {"sft", "kd", "ka", "sar", "train-teacher"}) QTest::newRow(m) << QString(m);
@@ -282,7 +306,7 @@ class TestDistill : public QObject {
     const auto out = tmp.path().toStdString() + "/export";
     std::vector<std::pair<int, int>> progress;
     std::string last_stage;
-    const auto summary = export_student(run_dir, "last", out, [&](int done, int total, const std::string& stage) {
+    const auto summary = export_student(run_dir, Checkpoint::Last, out, [&](int done, int total, const std::string& stage) {
       progress.emplace_back(done, total);
       last_stage = stage;
     });
@@ -404,59 +428,6 @@ class TestDistill : public QObject {
     qInfo("%s", failure.text.c_str());
   }
 
-  // A run killed mid-line and resumed: the torn line stays on its own and is skipped, the events
-  // around it stay readable; a damaged line that is not torn is still refused by number.
-  void tornMetricsLineIsClosedOnAppend() {
-    QTemporaryDir tmp;
-    const auto path = tmp.path().toStdString() + "/metrics.jsonl";
-    std::ofstream(path) << "{\"type\":\"step\",\"step\":1,\"loss\":2.5}\n{\"type\":\"step\",\"st";
-    {
-      MetricsFileObserver appended(path, true);
-      appended.on_step(StepMetrics{2, 2.0});
-    }
-    const auto events = read_metrics(path);
-    QCOMPARE(events.size(), size_t(2));
-    QCOMPARE(events[1]["step"].get<int64_t>(), int64_t{2});
-    std::ofstream(path, std::ios::app) << "{\"type\": ]}\n{\"type\":\"step\",\"step\":3}\n";
-    QString err;
-    try {
-      read_metrics(path);
-    } catch (const moekd::Error& e) {
-      err = e.what();
-    }
-    QVERIFY2(err.contains("line 4 is not valid JSON"), qPrintable(err));
-    QCOMPARE(to_json(run_failed_from_json(to_json(RunFailed{3, "boom"}))), to_json(RunFailed{3, "boom"}));
-  }
-
-  void badConfigsNameTheField_data() {
-    QTest::addColumn<QString>("patch");
-    QTest::addColumn<QString>("message");
-    QTest::newRow("unknown method") << R"({"method": "distil"})" << "`method` = `distil` is not allowed; expected one of: sft, kd, ka, sar, train-teacher";
-    QTest::newRow("typo in a key") << R"({"train": {"stpes": 10}})" << "unknown field `train.stpes`";
-    QTest::newRow("wrong type") << R"({"train": {"steps": "ten"}})" << "`train.steps` must be an integer";
-    QTest::newRow("out of range") << R"({"distill": {"alpha": 1.5}})" << "`distill.alpha` must be in [0, 1]";
-    QTest::newRow("bad divergence") << R"({"distill": {"divergence": "kl"}})" << "`distill.divergence`: divergence `kl` is not known";
-    QTest::newRow("bad schedule") << R"({"train": {"schedule": "step"}})" << "expected one of: constant, linear, cosine";
-    QTest::newRow("ka lambda") << R"({"ka": {"lambda": -0.1}})" << "`ka.lambda` must be in [0, 1]";
-    QTest::newRow("sar policy") << R"({"sar": {"policy": "topk"}})" << "`sar.policy` = `topk` is not allowed; expected one of: all, topp";
-    QTest::newRow("missing teacher") << R"({"teacher": null})" << "needs `teacher.path`";
-    QTest::newRow("data path") << R"({"data": {"kind": "jsonl"}})" << "`data.path` is required";
-  }
-  void badConfigsNameTheField() {
-    QFETCH(QString, patch);
-    QFETCH(QString, message);
-    auto j = tiny_run("kd", "/tmp/unused");
-    j.merge_patch(json::parse(patch.toStdString()));
-    QString err;
-    try {
-      parse_run_config(j, "run.json");
-    } catch (const moekd::Error& e) {
-      err = e.what();
-    }
-    QVERIFY2(err.contains(message), qPrintable("got: " + err));
-    QVERIFY2(err.startsWith("run.json"), qPrintable(err));
-  }
-
   // libsentencepiece and LibTorch cannot share a process's symbols (protobuf); the tokenizer goes
   // through libmoekd_spm. This process has LibTorch loaded: the ids must equal Python's.
   void sentencePieceWorksBesideLibTorch() {
@@ -494,21 +465,6 @@ class TestDistill : public QObject {
     QCOMPARE(static_cast<int>(last.eval.samples.size()), 2);
   }
 
-  void configRoundTripsThroughJson() {
-    auto cfg = parse_run_config(tiny_run("sar", "/tmp/x"), "test");
-    auto again = parse_run_config(to_json(cfg), "round trip");
-    QCOMPARE(to_json(again).dump(), to_json(cfg).dump());
-  }
-
-  void overridesSetNestedFields() {
-    json j = json::object();
-    apply_override(j, "train.steps=200");
-    apply_override(j, "distill.divergence=reverse_kl");
-    apply_override(j, "eval.teacher=true");
-    QCOMPARE(j["train"]["steps"].get<int>(), 200);
-    QCOMPARE(j["distill"]["divergence"].get<std::string>(), std::string("reverse_kl"));
-    QCOMPARE(j["eval"]["teacher"].get<bool>(), true);
-  }
 };
 
 QTEST_APPLESS_MAIN(TestDistill)

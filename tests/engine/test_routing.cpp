@@ -75,8 +75,10 @@ class TestRouting : public QObject {
     auto x = torch::randn({19, 32});
     RoutingRecord rec;
     auto y = block->forward(x, RoutingPolicy::all(), &rec);
-    // Weights are the softmax over all E router logits, for every family.
-    QVERIFY(max_abs_diff(rec.selection.weights, torch::softmax(rec.logits, -1)) < 1e-7);
+    // Weights are the softmax over all E router logits, for every family (Mixtral's and OLMoE's
+    // renormalisation divides by a float32 sum of 1 +- a few ulp: 1e-7 was below that rounding).
+    const double weights_diff = max_abs_diff(rec.selection.weights, torch::softmax(rec.logits, -1));
+    QVERIFY2(weights_diff < 5e-7, qPrintable(QString::number(weights_diff)));
     // Dense sum, written independently: every expert on every token.
     auto& ex = *block->experts;
     auto expected = torch::zeros_like(x);
@@ -239,7 +241,7 @@ class TestRouting : public QObject {
     QVERIFY_THROWS_EXCEPTION(moekd::Error, select_experts(logits, spec, RoutingPolicy::ka(0.5, 9)));
     QVERIFY_THROWS_EXCEPTION(moekd::Error, select_experts(logits, spec, RoutingPolicy::topp(0.0)));
     try {
-      parse_policy("top2");
+      parse_name<PolicyKind>("top2");
       QFAIL("no exception");
     } catch (const moekd::Error& e) {
       QVERIFY(QString(e.what()).contains("topk, ka, all, topp"));

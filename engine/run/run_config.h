@@ -1,18 +1,14 @@
 #pragma once
 // One run, as the JSON that the CLI reads (`--config run.json`), the studio's forms write, and
-// every run directory keeps as `config.json`. Parsing validates every field and names the bad one
+// every run folder keeps as `config.json`. Parsing validates every field and names the bad one
 // with the allowed values; unknown keys are refused (a typo must not silently fall back).
+// Plain C++17 and nlohmann/json: no LibTorch.
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "distill/divergence.h"
-#include "distill/optim.h"
-#include "model/routing.h"
+#include "run/settings.h"
 
 namespace moekd {
-
-enum class Method { SFT, KD, KA, SAR, TrainTeacher };
-const char* method_name(Method m);
 
 struct ModelSource {
   std::string path;             // Hugging Face folder; empty with `init` = a fresh model
@@ -21,7 +17,7 @@ struct ModelSource {
 };
 
 struct DataConfig {
-  std::string kind = "builtin";  // builtin | jsonl | text
+  DataKind kind = DataKind::Builtin;
   std::string path;
   uint64_t seed = 1234;
   int64_t train_examples = 6000, validation_examples = 240, test_examples = 240;  // builtin
@@ -41,12 +37,12 @@ struct KAConfig {
 
 struct SARConfig {
   double router_lr = 1e-4;
-  std::string direction = "forward";  // forward: -sum q log p; reverse: KL(p || q)
-  PolicyKind policy = PolicyKind::All;
+  RouterLoss direction = RouterLoss::Forward;
+  PolicyKind policy = PolicyKind::All;  // all | topp
   double top_p = 0.9;
   // cv2 by default: under the `all` policy every expert is chosen, so the Switch loss
   // E * sum f_e P_e is the constant E (no gradient); cv^2 of the summed weights still balances.
-  std::string balance = "cv2";        // switch | cv2
+  BalanceLoss balance = BalanceLoss::CV2;
   double balance_weight = 0.01;
 };
 
@@ -61,7 +57,7 @@ struct TrainConfig {
   double weight_decay = 0.01;
   double clip_norm = 1.0;
   double balance_weight = 0.01;  // train-teacher: weight of the auxiliary balance loss
-  std::string balance = "switch";
+  BalanceLoss balance = BalanceLoss::Switch;
   uint64_t seed = 0;
   std::string device = "cpu";
 };
@@ -75,7 +71,7 @@ struct EvalConfig {
 
 struct RunConfig {
   std::string name = "run";
-  std::string run_dir;       // where config.json, metrics.jsonl and checkpoints go
+  std::string run_dir;       // where config.json, metrics.jsonl and checkpoints go (run/run_folder.h)
   Method method = Method::KD;
   ModelSource teacher, student;
   RoutingPolicy teacher_policy;  // kd: usually topk; ka and sar set their own
@@ -97,6 +93,9 @@ struct RunConfig {
 RunConfig parse_run_config(const nlohmann::json& j, const std::string& source);
 nlohmann::json to_json(const RunConfig& c);
 RunConfig load_run_config(const std::string& path);
+// The `data` section alone, validated as parse_run_config does (the studio previews the data
+// before the rest of the form is valid).
+DataConfig parse_data_config(const nlohmann::json& data, const std::string& source);
 // Applies "a.b.c=value" overrides (value parsed as JSON, else taken as a string) before parsing.
 void apply_override(nlohmann::json& j, const std::string& assignment);
 

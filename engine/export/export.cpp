@@ -1,14 +1,15 @@
-#include "io/export.h"
+#include "export/export.h"
 
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "io/hf_model.h"
-#include "io/model_card.h"
+#include "export/model_card.h"
 #include "io/safetensors.h"
-#include "session/run_config.h"
-#include "session/run_record.h"
+#include "run/run_config.h"
+#include "run/run_folder.h"
+#include "run/run_record.h"
 #include "util/error.h"
 
 namespace moekd {
@@ -18,12 +19,11 @@ using json = nlohmann::json;
 
 namespace {
 
-fs::path checkpoint(const std::string& run_dir, const std::string& which) {
-  if (which != "best" && which != "last") fail("checkpoint `", which, "` is not known; expected best or last");
-  const auto dir = fs::path(run_dir) / "checkpoints" / which;
-  if (!fs::exists(dir / "model" / "config.json"))
-    fail(run_dir, ": no `", which, "` checkpoint (", dir.string(), " is missing or incomplete)");
-  return dir;
+CheckpointFolder checkpoint(const std::string& run_dir, Checkpoint which) {
+  const auto ckpt = RunFolder(run_dir).checkpoint(which);
+  if (!ckpt.exists())
+    fail(run_dir, ": no `", name_of(which), "` checkpoint (", ckpt.dir.string(), " is missing or incomplete)");
+  return ckpt;
 }
 
 void write_json(const fs::path& path, const json& j) {
@@ -55,11 +55,11 @@ void write_companions(CausalLM& model, const RunConfig& cfg, const fs::path& out
   }
 }
 
-void write_model_card(CausalLM& model, const RunConfig& cfg, const std::string& run_dir, const std::string& which,
+void write_model_card(CausalLM& model, const RunConfig& cfg, const std::string& run_dir, Checkpoint which,
                       const std::string& role, const fs::path& out) {
   const auto run = load_run(run_dir, RunDetail::Summary);
   const ExportedModel exported{role, family_architecture(model->config.family), model->num_parameters(),
-                               model->num_active_parameters(), which};
+                               model->num_active_parameters(), name_of(which)};
   const auto tmp = (out / "README.md.tmp").string();
   std::ofstream(tmp) << model_card(cfg, run, exported);
   fs::rename(tmp, out / "README.md");
@@ -86,7 +86,7 @@ struct Stages {
 };
 
 // Stages 1-4 of both exports: the weights, their companions and model card, the summary.
-ExportSummary write_export(CausalLM& model, const RunConfig& cfg, const std::string& run_dir, const std::string& which,
+ExportSummary write_export(CausalLM& model, const RunConfig& cfg, const std::string& run_dir, Checkpoint which,
                            const std::string& role, const std::string& out_dir, const Stages& stages) {
   stages.next(1, "writing config.json and model.safetensors");
   save_pretrained(model, out_dir);
@@ -101,24 +101,24 @@ ExportSummary write_export(CausalLM& model, const RunConfig& cfg, const std::str
 
 }  // namespace
 
-ExportSummary export_student(const std::string& run_dir, const std::string& which, const std::string& out_dir,
+ExportSummary export_student(const std::string& run_dir, Checkpoint which, const std::string& out_dir,
                              const ExportProgress& progress) {
   const Stages stages(progress, 4);
-  stages.next(0, "reading the run's config and its `" + which + "` checkpoint");
-  const auto cfg = load_run_config((fs::path(run_dir) / "config.json").string());
-  auto model = load_pretrained((checkpoint(run_dir, which) / "model").string());
+  stages.next(0, std::string("reading the run's config and its `") + name_of(which) + "` checkpoint");
+  const auto cfg = load_run_config(RunFolder(run_dir).config().string());
+  auto model = load_pretrained(checkpoint(run_dir, which).model().string());
   return write_export(model, cfg, run_dir, which, "student", out_dir, stages);
 }
 
-ExportSummary export_tuned_teacher(const std::string& run_dir, const std::string& which, const std::string& out_dir,
+ExportSummary export_tuned_teacher(const std::string& run_dir, Checkpoint which, const std::string& out_dir,
                                    const ExportProgress& progress) {
   const Stages stages(progress, 4);
-  stages.next(0, "reading the teacher and the routers of the `" + which + "` checkpoint");
-  const auto cfg = load_run_config((fs::path(run_dir) / "config.json").string());
-  if (cfg.method != Method::SAR) fail(run_dir, ": only `sar` runs tune the teacher (this run is `", method_name(cfg.method), "`)");
+  stages.next(0, std::string("reading the teacher and the routers of the `") + name_of(which) + "` checkpoint");
+  const auto cfg = load_run_config(RunFolder(run_dir).config().string());
+  if (cfg.method != Method::SAR) fail(run_dir, ": only `sar` runs tune the teacher (this run is `", name_of(cfg.method), "`)");
   if (cfg.teacher.path.empty()) fail(run_dir, ": the run's teacher has no path to export from");
   auto teacher = load_pretrained(cfg.teacher.path);
-  SafetensorsFile state((checkpoint(run_dir, which) / "state.safetensors").string());
+  SafetensorsFile state(checkpoint(run_dir, which).state_tensors().string());
   {
     torch::NoGradGuard no_grad;
     int64_t replaced = 0;

@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <string>
 
-#include "session/run_config.h"
-#include "session/run_record.h"
+#include "run/run_config.h"
+#include "run/run_record.h"
 
 namespace moekd {
 

@@ -1,9 +1,10 @@
-#include "session/run_record.h"
+#include "run/run_record.h"
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 
+#include "run/metrics_file.h"
 #include "util/error.h"
 
 namespace moekd {
@@ -22,25 +23,10 @@ const char* run_status_name(RunStatus s) {
   return "?";
 }
 
-bool is_run_dir(const std::string& dir) {
-  std::error_code ec;
-  return fs::is_regular_file(fs::path(dir) / "config.json", ec) && fs::is_regular_file(fs::path(dir) / "metrics.jsonl", ec);
-}
-
-std::vector<std::string> list_runs(const std::string& workspace) {
-  std::vector<std::string> out;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(workspace, ec))
-    if (e.is_directory(ec) && is_run_dir(e.path().string())) out.push_back(e.path().string());
-  if (ec) fail(workspace, ": cannot list (", ec.message(), ")");
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 namespace {
 
 json read_config(const fs::path& dir) {
-  const std::string path = (dir / "config.json").string();
+  const std::string path = RunFolder(dir.string()).config().string();
   std::ifstream in(path);
   if (!in) fail(path, ": cannot open (is ", dir.string(), " a run folder?)");
   try {
@@ -116,15 +102,13 @@ RunRecord load_run(const std::string& dir_in, RunDetail detail) {
   s.method = field<std::string>(r.config, "method", "?");
   if (const auto t = r.config.find("train"); t != r.config.end() && t->is_object())
     s.total_steps = field<int64_t>(*t, "steps", 0);
-  std::error_code ec;
-  s.has_best = fs::is_regular_file(dir / "checkpoints" / "best" / "model" / "config.json", ec);
-  s.has_last = fs::is_regular_file(dir / "checkpoints" / "last" / "model" / "config.json", ec);
+  const RunFolder run(dir.string());
+  s.has_best = run.checkpoint(Checkpoint::Best).exists();
+  s.has_last = run.checkpoint(Checkpoint::Last).exists();
 
-  const fs::path metrics = dir / "metrics.jsonl";
+  const fs::path metrics = run.metrics();
   if (!fs::exists(metrics)) return r;  // created, not started
-  // The writer's compact JSON names a routing event exactly so; inside a string the quotes would
-  // be escaped, so no other line contains it.
-  auto not_routing = [](const std::string& line) { return line.find("\"type\":\"routing\"") == std::string::npos; };
+  auto not_routing = [](const std::string& line) { return !is_routing_line(line); };
   const auto events = detail == RunDetail::Summary ? read_metrics(metrics.string(), not_routing)
                                                    : read_metrics(metrics.string());
   double ended_sessions_seconds = 0;

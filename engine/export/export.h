@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "run/settings.h"
+
 namespace moekd {
 
 struct ExportSummary {
@@ -17,14 +19,14 @@ struct ExportSummary {
 // (total, total, "done") at the end; for progress bars. May be empty.
 using ExportProgress = std::function<void(int done, int total, const std::string& stage)>;
 
-// The student of checkpoint `which` ("best" or "last") of the run in `run_dir`: config.json,
+// The student of checkpoint `which` of the run in `run_dir`: config.json,
 // model.safetensors, generation_config.json, the run's tokenizer files and a model card
 // (README.md: method, teacher, data, training, and the scores at that checkpoint).
-ExportSummary export_student(const std::string& run_dir, const std::string& which, const std::string& out_dir,
+ExportSummary export_student(const std::string& run_dir, Checkpoint which, const std::string& out_dir,
                              const ExportProgress& progress = {});
 
 // SAR: the teacher with its tuned routers, in its own architecture and tensor names.
-ExportSummary export_tuned_teacher(const std::string& run_dir, const std::string& which, const std::string& out_dir,
+ExportSummary export_tuned_teacher(const std::string& run_dir, Checkpoint which, const std::string& out_dir,
                                    const ExportProgress& progress = {});
 
 }  // namespace moekd

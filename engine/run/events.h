@@ -1,7 +1,6 @@
 #pragma once
-// What a run tells the world (DESIGN.md 7). Observers get typed events; every event also has a
+// What a run tells the world (docs/DESIGN.md, Events). Observers get typed events; every event also has a
 // JSON form, which is what metrics.jsonl stores one per line and what the studio replays.
-#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -99,35 +98,5 @@ class RunObserver {
   virtual void on_failed(const RunFailed&) {}
   virtual void on_message(const std::string&) {}  // one human-readable line (data warnings, phases)
 };
-
-// Appends every event as one JSON line; flushed per line so a crash keeps everything before it.
-class MetricsFileObserver : public RunObserver {
- public:
-  explicit MetricsFileObserver(const std::string& path, bool append);
-  ~MetricsFileObserver() override;
-  void on_step(const StepMetrics& e) override { write(to_json(e)); }
-  void on_routing(const RoutingSnapshot& e) override { write(to_json(e)); }
-  void on_eval(const EvalResult& e) override { write(to_json(e)); }
-  void on_checkpoint(const CheckpointSaved& e) override { write(to_json(e)); }
-  void on_finished(const RunFinished& e) override { write(to_json(e)); }
-  void on_failed(const RunFailed& e) override { write(to_json(e)); }
-  void on_message(const std::string& m) override { write({{"type", "message"}, {"text", m}}); }
-
- private:
-  void write(const nlohmann::json& j);
-  std::FILE* file_ = nullptr;
-};
-
-// Reads a metrics.jsonl back (the studio's run browser, `moekd eval` summaries). `keep_line`, when
-// given, sees each raw line first: lines it refuses are not parsed (a run's bulky routing lines
-// when only its curves are wanted).
-std::vector<nlohmann::json> read_metrics(const std::string& path,
-                                         const std::function<bool(const std::string&)>& keep_line = {});
-
-// True when a new run must not write into `run_dir`: it holds a metrics.jsonl, unless that file
-// records a failure in setup (a bad data file, a vocabulary mismatch) and no step and there are no
-// checkpoints; such a folder holds nothing worth keeping and may be used again. A run still setting
-// up (no `failed` event yet) is kept.
-bool run_dir_holds_training(const std::string& run_dir);
 
 }  // namespace moekd

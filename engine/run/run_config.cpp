@@ -1,4 +1,4 @@
-#include "session/run_config.h"
+#include "run/run_config.h"
 
 #include <fstream>
 #include <set>
@@ -9,17 +9,6 @@
 namespace moekd {
 
 using json = nlohmann::json;
-
-const char* method_name(Method m) {
-  switch (m) {
-    case Method::SFT: return "sft";
-    case Method::KD: return "kd";
-    case Method::KA: return "ka";
-    case Method::SAR: return "sar";
-    case Method::TrainTeacher: return "train-teacher";
-  }
-  return "?";
-}
 
 namespace {
 
@@ -91,25 +80,22 @@ class Section {
       out = v->get<std::string>();
     }
   }
-  void choice(const std::string& key, std::string& out, const std::vector<std::string>& allowed) {
-    string(key, out);
-    for (const auto& a : allowed)
-      if (out == a) return;
-    std::string list;
-    for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
-    fail(src_, ": `", name(key), "` = `", out, "` is not allowed; expected one of: ", list);
-  }
-  // Enumerations parsed by the engine's own parsers, re-labelled with this field's name.
-  template <typename Parse>
-  void parsed(const std::string& key, Parse&& parse) {
-    std::string text;
+  // An enumerated setting: one of `allowed` (by default every spelling of E).
+  template <typename E>
+  void enumeration(const std::string& key, E& out, std::vector<E> allowed = {}) {
+    if (allowed.empty())
+      for (const auto& entry : Names<E>::table) allowed.push_back(entry.first);
+    std::string text = name_of(out);
     string(key, text);
-    if (text.empty()) return;
-    try {
-      parse(text);
-    } catch (const Error& e) {
-      fail(src_, ": `", name(key), "`: ", e.what());
+    std::vector<std::string> spellings;
+    for (E e : allowed) {
+      if (text == name_of(e)) {
+        out = e;
+        return;
+      }
+      spellings.emplace_back(name_of(e));
     }
+    fail(src_, ": `", name(key), "` = `", text, "` is not allowed; expected one of: ", join_names(spellings));
   }
   Section child(const std::string& key) { return Section(raw(key), name(key), src_); }
 
@@ -128,45 +114,47 @@ ModelSource read_model(Section s) {
   return m;
 }
 
+DataConfig read_data(Section s, const std::string& src) {
+  DataConfig d;
+  s.enumeration("kind", d.kind);
+  s.string("path", d.path);
+  s.unsigned_integer("seed", d.seed);
+  s.integer("train_examples", d.train_examples, 1, 100000000);
+  s.integer("validation_examples", d.validation_examples, 1, 10000000);
+  s.integer("test_examples", d.test_examples, 0, 10000000);
+  s.number("validation_fraction", d.validation_fraction, 0.0, 0.5, true);
+  s.number("test_fraction", d.test_fraction, 0.0, 0.5);
+  s.integer("text_chunk_chars", d.text_chunk_chars, 16, 1 << 20);
+  s.integer("max_len", d.max_len, 4, 1 << 16);
+  s.string("tokenizer", d.tokenizer);
+  if (d.kind != DataKind::Builtin && d.path.empty())
+    fail(src, ": `data.path` is required when `data.kind` is ", name_of(d.kind));
+  return d;
+}
+
 }  // namespace
+
+DataConfig parse_data_config(const json& j, const std::string& source) { return read_data(Section(j, "data", source), source); }
 
 RunConfig parse_run_config(const json& j, const std::string& src) {
   RunConfig c;
   Section top(j, "", src);
   top.string("name", c.name);
   top.string("run_dir", c.run_dir);
-  std::string method = "kd";
-  top.choice("method", method, {"sft", "kd", "ka", "sar", "train-teacher"});
-  for (auto m : {Method::SFT, Method::KD, Method::KA, Method::SAR, Method::TrainTeacher})
-    if (method == method_name(m)) c.method = m;
+  top.enumeration("method", c.method);
   c.teacher = read_model(top.child("teacher"));
   c.student = read_model(top.child("student"));
   {
     auto s = top.child("teacher_policy");
-    s.parsed("kind", [&](const std::string& t) { c.teacher_policy.kind = parse_policy(t); });
+    s.enumeration("kind", c.teacher_policy.kind);
     s.number("lambda", c.teacher_policy.ka_lambda, 0.0, 1.0);
     s.integer("k_prime", c.teacher_policy.ka_k, 0, 4096);
     s.number("top_p", c.teacher_policy.top_p, 0.0, 1.0, true);
   }
-  {
-    auto s = top.child("data");
-    s.choice("kind", c.data.kind, {"builtin", "jsonl", "text"});
-    s.string("path", c.data.path);
-    s.unsigned_integer("seed", c.data.seed);
-    s.integer("train_examples", c.data.train_examples, 1, 100000000);
-    s.integer("validation_examples", c.data.validation_examples, 1, 10000000);
-    s.integer("test_examples", c.data.test_examples, 0, 10000000);
-    s.number("validation_fraction", c.data.validation_fraction, 0.0, 0.5, true);
-    s.number("test_fraction", c.data.test_fraction, 0.0, 0.5);
-    s.integer("text_chunk_chars", c.data.text_chunk_chars, 16, 1 << 20);
-    s.integer("max_len", c.data.max_len, 4, 1 << 16);
-    s.string("tokenizer", c.data.tokenizer);
-    if (c.data.kind != "builtin" && c.data.path.empty())
-      fail(src, ": `data.path` is required when `data.kind` is ", c.data.kind);
-  }
+  c.data = read_data(top.child("data"), src);
   {
     auto s = top.child("distill");
-    s.parsed("divergence", [&](const std::string& t) { c.divergence.kind = parse_divergence(t); });
+    s.enumeration("divergence", c.divergence.kind);
     s.number("temperature", c.divergence.temperature, 0.0, 100.0, true);
     s.number("jsd_beta", c.divergence.jsd_beta, 0.0, 1.0);
     s.number("skew_alpha", c.divergence.skew_alpha, 0.0, 1.0);
@@ -184,12 +172,10 @@ RunConfig parse_run_config(const json& j, const std::string& src) {
   {
     auto s = top.child("sar");
     s.number("router_lr", c.sar.router_lr, 0.0, 1.0);
-    s.choice("direction", c.sar.direction, {"forward", "reverse"});
-    std::string policy = policy_name(c.sar.policy);
-    s.choice("policy", policy, {"all", "topp"});
-    c.sar.policy = parse_policy(policy);
+    s.enumeration("direction", c.sar.direction);
+    s.enumeration("policy", c.sar.policy, {PolicyKind::All, PolicyKind::TopP});
     s.number("top_p", c.sar.top_p, 0.0, 1.0, true);
-    s.choice("balance", c.sar.balance, {"switch", "cv2"});
+    s.enumeration("balance", c.sar.balance);
     s.number("balance_weight", c.sar.balance_weight, 0.0, 100.0);
   }
   {
@@ -199,12 +185,12 @@ RunConfig parse_run_config(const json& j, const std::string& src) {
     s.integer("grad_accum", c.train.grad_accum, 1, 1 << 12);
     s.number("lr", c.train.lr, 0.0, 10.0, true);
     s.number("min_lr_ratio", c.train.min_lr_ratio, 0.0, 1.0);
-    s.parsed("schedule", [&](const std::string& t) { c.train.schedule = parse_schedule(t); });
+    s.enumeration("schedule", c.train.schedule);
     s.integer("warmup_steps", c.train.warmup_steps, 0, 100000000);
     s.number("weight_decay", c.train.weight_decay, 0.0, 10.0);
     s.number("clip_norm", c.train.clip_norm, 0.0, 1e6);
     s.number("balance_weight", c.train.balance_weight, 0.0, 100.0);
-    s.choice("balance", c.train.balance, {"switch", "cv2"});
+    s.enumeration("balance", c.train.balance);
     s.unsigned_integer("seed", c.train.seed);
     s.string("device", c.train.device);
   }
@@ -220,7 +206,7 @@ RunConfig parse_run_config(const json& j, const std::string& src) {
   top.integer("checkpoint_every", c.checkpoint_every, 0, 100000000);
 
   if (c.needs_teacher() && c.teacher.path.empty() && c.teacher.init.is_null())
-    fail(src, ": method `", method_name(c.method), "` needs `teacher.path` (a Hugging Face folder)");
+    fail(src, ": method `", name_of(c.method), "` needs `teacher.path` (a Hugging Face folder)");
   if (c.student.path.empty() && c.student.init.is_null())
     fail(src, ": `student.path` or `student.init` is required");
   if (c.method == Method::KA) c.teacher_policy = RoutingPolicy::ka(c.ka.lambda, c.ka.k_prime);
@@ -247,15 +233,15 @@ json to_json(const RunConfig& c) {
   json j;
   j["name"] = c.name;
   j["run_dir"] = c.run_dir;
-  j["method"] = method_name(c.method);
+  j["method"] = name_of(c.method);
   j["teacher"] = model_json(c.teacher);
   j["student"] = model_json(c.student);
-  j["teacher_policy"] = {{"kind", policy_name(c.teacher_policy.kind)},
+  j["teacher_policy"] = {{"kind", name_of(c.teacher_policy.kind)},
                          {"lambda", c.teacher_policy.ka_lambda},
                          {"k_prime", c.teacher_policy.ka_k},
                          {"top_p", c.teacher_policy.top_p}};
   const auto& d = c.data;
-  j["data"] = {{"kind", d.kind},
+  j["data"] = {{"kind", name_of(d.kind)},
                {"path", d.path},
                {"seed", d.seed},
                {"train_examples", d.train_examples},
@@ -266,7 +252,7 @@ json to_json(const RunConfig& c) {
                {"text_chunk_chars", d.text_chunk_chars},
                {"max_len", d.max_len},
                {"tokenizer", d.tokenizer}};
-  j["distill"] = {{"divergence", divergence_name(c.divergence.kind)},
+  j["distill"] = {{"divergence", name_of(c.divergence.kind)},
                   {"temperature", c.divergence.temperature},
                   {"jsd_beta", c.divergence.jsd_beta},
                   {"skew_alpha", c.divergence.skew_alpha},
@@ -274,21 +260,21 @@ json to_json(const RunConfig& c) {
                   {"alpha", c.alpha}};
   j["ka"] = {{"m", c.ka.m}, {"lambda", c.ka.lambda}, {"k_prime", c.ka.k_prime}, {"batched", c.ka.batched},
              {"max_teacher_batch", c.ka.max_teacher_batch}};
-  j["sar"] = {{"router_lr", c.sar.router_lr},   {"direction", c.sar.direction},
-              {"policy", policy_name(c.sar.policy)}, {"top_p", c.sar.top_p},
-              {"balance", c.sar.balance},       {"balance_weight", c.sar.balance_weight}};
+  j["sar"] = {{"router_lr", c.sar.router_lr},       {"direction", name_of(c.sar.direction)},
+              {"policy", name_of(c.sar.policy)},     {"top_p", c.sar.top_p},
+              {"balance", name_of(c.sar.balance)},   {"balance_weight", c.sar.balance_weight}};
   const auto& t = c.train;
   j["train"] = {{"steps", t.steps},
                 {"batch_size", t.batch_size},
                 {"grad_accum", t.grad_accum},
                 {"lr", t.lr},
                 {"min_lr_ratio", t.min_lr_ratio},
-                {"schedule", schedule_name(t.schedule)},
+                {"schedule", name_of(t.schedule)},
                 {"warmup_steps", t.warmup_steps},
                 {"weight_decay", t.weight_decay},
                 {"clip_norm", t.clip_norm},
                 {"balance_weight", t.balance_weight},
-                {"balance", t.balance},
+                {"balance", name_of(t.balance)},
                 {"seed", t.seed},
                 {"device", t.device}};
   j["eval"] = {{"every", c.eval.every},

@@ -8,7 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "session/events.h"
+#include "run/events.h"
+#include "run/run_folder.h"
 
 namespace moekd {
 
@@ -44,14 +45,8 @@ struct RunRecord {
   RunSummary summary;
 };
 
-// True when `dir` holds a run: config.json and metrics.jsonl (an exported model has config.json only).
-bool is_run_dir(const std::string& dir);
-
 // Throws moekd::Error naming the file (and the line) when `dir` is not a run or its files are
 // damaged; a line torn by a killed run is skipped.
 RunRecord load_run(const std::string& dir, RunDetail detail = RunDetail::Full);
-
-// The runs directly below `workspace`, by folder name.
-std::vector<std::string> list_runs(const std::string& workspace);
 
 }  // namespace moekd

@@ -1,11 +1,4 @@
-#include "session/events.h"
-
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
-
-#include "util/error.h"
+#include "run/events.h"
 
 namespace moekd {
 
@@ -157,73 +150,6 @@ RunFailed run_failed_from_json(const json& j) {
   read(j, "step", e.step);
   read(j, "message", e.message);
   return e;
-}
-
-MetricsFileObserver::MetricsFileObserver(const std::string& path, bool append) {
-  bool torn = false;  // a killed run may have left half a line: the next event starts a new one
-  if (append) {
-    if (std::FILE* in = std::fopen(path.c_str(), "rb")) {
-      torn = std::fseek(in, -1, SEEK_END) == 0 && std::fgetc(in) != '\n';
-      std::fclose(in);
-    }
-  }
-  file_ = std::fopen(path.c_str(), append ? "a" : "w");
-  if (!file_) fail(path, ": cannot open for writing (", std::strerror(errno), ")");
-  if (torn) std::fputc('\n', file_);
-}
-
-MetricsFileObserver::~MetricsFileObserver() {
-  if (file_) std::fclose(file_);
-}
-
-void MetricsFileObserver::write(const json& j) {
-  // Generated text may hold invalid UTF-8 (byte-fallback pieces): replace it rather than throw.
-  const auto line = j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
-  std::fwrite(line.data(), 1, line.size(), file_);
-  std::fflush(file_);
-}
-
-bool run_dir_holds_training(const std::string& run_dir) {
-  namespace fs = std::filesystem;
-  const fs::path dir(run_dir);
-  if (!fs::exists(dir / "metrics.jsonl")) return false;
-  if (fs::exists(dir / "checkpoints")) return true;
-  // Only a run that ended in setup may be replaced: one without a `failed` event may still be
-  // setting up (loading a large teacher) in another process.
-  bool failed = false;
-  try {
-    for (const auto& e : read_metrics((dir / "metrics.jsonl").string())) {
-      if (!e.is_object()) continue;
-      const auto type = e.value("type", "");
-      if (type == "step") return true;
-      failed = failed || type == "failed";
-    }
-  } catch (const std::exception&) {
-    return true;  // unreadable: keep it
-  }
-  return !failed;
-}
-
-std::vector<json> read_metrics(const std::string& path, const std::function<bool(const std::string&)>& keep_line) {
-  std::ifstream in(path);
-  if (!in) fail(path, ": cannot open");
-  std::vector<json> out;
-  std::string line;
-  int64_t number = 0;
-  while (std::getline(in, line)) {
-    ++number;
-    if (line.empty() || (keep_line && !keep_line(line))) continue;
-    try {
-      out.push_back(json::parse(line));
-    } catch (const json::parse_error& e) {
-      // A run killed mid-write leaves a torn line (its input ends early): the last line, or one in
-      // the middle once the run was resumed. Anything else is damage.
-      const bool torn = e.byte >= line.size();  // the parser ran out of input
-      if (torn || in.peek() == EOF) continue;
-      fail(path, ": line ", number, " is not valid JSON");
-    }
-  }
-  return out;
 }
 
 }  // namespace moekd

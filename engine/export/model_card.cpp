@@ -1,4 +1,4 @@
-#include "io/model_card.h"
+#include "export/model_card.h"
 
 #include <cstdio>
 #include <sstream>
@@ -33,7 +33,7 @@ std::string percent(double v) {
 // The settings that define the method, as the config spells them.
 std::string method_settings(const RunConfig& cfg, const json& j) {
   const auto& d = j["distill"];
-  std::string s = "`" + std::string(method_name(cfg.method)) + "`";
+  std::string s = "`" + std::string(name_of(cfg.method)) + "`";
   if (cfg.method == Method::SFT) return s + ": cross-entropy on the references only";
   if (cfg.method == Method::TrainTeacher) return s + ": the MoE itself, trained with its balance loss";
   s += ": " + d["divergence"].get<std::string>() + ", alpha " + num(d["alpha"]) + ", temperature " +

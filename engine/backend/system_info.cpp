@@ -1,4 +1,4 @@
-#include "util/system_info.h"
+#include "backend/system_info.h"
 
 #include <torch/cuda.h>
 
@@ -6,7 +6,7 @@
 #include <fstream>
 
 #include "util/error.h"
-#include "util/torch_compat.h"
+#include "backend/torch_compat.h"
 
 namespace moekd {
 

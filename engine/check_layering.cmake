@@ -1,0 +1,35 @@
+# cmake -DROOT=<engine folder> -DPARTS_FILE=<engine_parts.cmake> -P check_layering.cmake
+#
+# Every file under ROOT/<part>/ may include headers of its own part and of the parts it uses
+# (directly or through them), as engine/CMakeLists.txt declares them; torch-free parts include no
+# LibTorch header; no file includes Qt. Lists every violation, then fails.
+cmake_minimum_required(VERSION 3.18)  # IN_LIST and the other policies of the project
+include(${PARTS_FILE})
+set(violations "")
+file(GLOB_RECURSE files RELATIVE ${ROOT} ${ROOT}/*/*.h ${ROOT}/*/*.cpp)
+foreach(file IN LISTS files)
+  string(REGEX MATCH "^[^/]+" part "${file}")
+  if(NOT part IN_LIST MOEKD_PARTS)
+    list(APPEND violations "engine/${file}: folder `${part}` is no declared part of the engine")
+    continue()
+  endif()
+  set(allowed ${part} ${MOEKD_PART_${part}_USES})
+  file(STRINGS ${ROOT}/${file} includes REGEX "^[ \t]*#[ \t]*include")
+  foreach(line IN LISTS includes)
+    if(line MATCHES "#[ \t]*include[ \t]*\"([a-z_]+)/[^\"]+\"")
+      set(target ${CMAKE_MATCH_1})
+      if(target IN_LIST MOEKD_PARTS AND NOT target IN_LIST allowed)
+        string(REPLACE ";" ", " uses "${allowed}")
+        list(APPEND violations "engine/${file} includes `${target}/`: the ${part} part may include only ${uses}")
+      endif()
+    elseif(line MATCHES "#[ \t]*include[ \t]*<(torch|ATen|c10)/" AND NOT MOEKD_PART_${part}_TORCH)
+      list(APPEND violations "engine/${file} includes LibTorch, but the ${part} part is torch-free")
+    elseif(line MATCHES "#[ \t]*include[ \t]*<Q")
+      list(APPEND violations "engine/${file} includes Qt; the engine never does (ui/ is the only place)")
+    endif()
+  endforeach()
+endforeach()
+if(violations)
+  list(JOIN violations "\n  " text)
+  message(FATAL_ERROR "The engine's part graph is broken:\n  ${text}")
+endif()

@@ -1,0 +1,74 @@
+#pragma once
+// A run folder on disk. Every path inside one is spelled here and nowhere else:
+//
+//   <run>/config.json                     the resolved run config (run/run_config.h)
+//   <run>/metrics.jsonl                   every event, one JSON object per line (run/metrics_file.h)
+//   <run>/checkpoints/{best,last}/        written whole to <name>.tmp, then renamed into place
+//        model/                           a Hugging Face folder of the trained model
+//        state.safetensors                optimizer moments, SAR's routers, the RNG state
+//        state.json                       step, data position, best score, method
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "run/events.h"
+#include "run/run_config.h"
+#include "run/settings.h"
+
+namespace moekd {
+
+struct CheckpointFolder {
+  std::filesystem::path dir;
+  std::filesystem::path model() const { return dir / "model"; }
+  std::filesystem::path state_tensors() const { return dir / "state.safetensors"; }
+  std::filesystem::path state_json() const { return dir / "state.json"; }
+  // A checkpoint counts once its model's config.json is there (the last file a writer renames in).
+  bool exists() const;
+};
+
+struct RunFolder {
+  explicit RunFolder(const std::string& run_dir) : dir(run_dir) {}
+  std::filesystem::path dir;
+  std::filesystem::path config() const { return dir / "config.json"; }
+  std::filesystem::path metrics() const { return dir / "metrics.jsonl"; }
+  std::filesystem::path checkpoints() const { return dir / "checkpoints"; }
+  CheckpointFolder checkpoint(Checkpoint which) const { return {checkpoints() / name_of(which)}; }
+};
+
+// Writes `folder.dir` whole by `write(staging)` into a sibling `<dir>.tmp`, then replaces `dir`
+// with it by renames: a crash at any moment leaves the old checkpoint or the new one, whole.
+template <typename Write>
+void replace_folder(const std::filesystem::path& dir, Write&& write) {
+  namespace fs = std::filesystem;
+  const fs::path tmp = dir.string() + ".tmp", old = dir.string() + ".old";
+  fs::remove_all(tmp);
+  fs::create_directories(tmp);
+  write(tmp);
+  fs::remove_all(old);
+  if (fs::exists(dir)) fs::rename(dir, old);
+  fs::rename(tmp, dir);
+  fs::remove_all(old);
+}
+
+// Writes `run.config()` through a temporary file and a rename.
+void write_run_config(const RunFolder& run, const RunConfig& config);
+
+// True when `dir` holds a run: config.json and metrics.jsonl (an exported model has config.json only).
+bool is_run_dir(const std::string& dir);
+
+// True when a new run must not write into `run_dir`: it holds a metrics.jsonl, unless that file
+// records a failure in setup (a bad data file, a vocabulary mismatch) and no step and there are no
+// checkpoints; such a folder holds nothing worth keeping and may be used again. A run still setting
+// up (no `failed` event yet) is kept.
+bool run_dir_holds_training(const std::string& run_dir);
+
+// The runs directly below `workspace`, by folder name.
+std::vector<std::string> list_runs(const std::string& workspace);
+
+// Which evaluation the `best` checkpoint keeps: higher scores are better. ROUGE-L when the
+// evaluation generated samples, else the negative validation loss.
+double best_checkpoint_score(const EvalResult& r);
+// The same rule in words, for a run that generates `eval_samples` per evaluation.
+const char* best_checkpoint_rule(int64_t eval_samples);  // "highest ROUGE-L" | "lowest validation loss"
+
+}  // namespace moekd

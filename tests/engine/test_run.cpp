@@ -1,0 +1,169 @@
+// The run vocabulary (engine/run/), which needs no LibTorch: config parsing with its messages, the
+// names of every setting, run folders and the best-checkpoint rule, and metrics.jsonl reading.
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <filesystem>
+#include <fstream>
+
+#include "run/metrics_file.h"
+#include "run/run_config.h"
+#include "run/run_folder.h"
+#include "run/settings.h"
+#include "util/error.h"
+#include "error_of.h"
+
+using namespace moekd;
+using moekd::test::error_of;
+using json = nlohmann::json;
+
+namespace {
+
+// A small run of `method`; the models' shapes are not read here, only carried.
+json tiny_run(const std::string& method, const std::string& run_dir) {
+  const json shape = {{"architectures", {"LlamaForCausalLM"}}, {"vocab_size", 99}, {"hidden_size", 32},
+                      {"num_hidden_layers", 1},                 {"num_attention_heads", 4}};
+  json j = {{"name", method},
+            {"run_dir", run_dir},
+            {"method", method},
+            {"student", {{"init", shape}, {"init_std", 0.1}}},
+            {"data", {{"kind", "builtin"}, {"train_examples", 200}, {"validation_examples", 24}, {"max_len", 32}}},
+            {"train", {{"steps", 6}, {"batch_size", 4}, {"lr", 1e-2}, {"warmup_steps", 2}, {"seed", 3}}},
+            {"ka", {{"m", 3}, {"lambda", 0.5}}},
+            {"sar", {{"router_lr", 1e-2}}}};
+  if (method != "sft" && method != "train-teacher") j["teacher"] = {{"init", shape}, {"init_std", 0.2}};
+  return j;
+}
+
+}  // namespace
+
+class TestRun : public QObject {
+  Q_OBJECT
+ private Q_SLOTS:
+  // A run killed mid-line and resumed: the torn line stays on its own and is skipped, the events
+  // around it stay readable; a damaged line that is not torn is still refused by number.
+  void tornMetricsLineIsClosedOnAppend() {
+    QTemporaryDir tmp;
+    const auto path = tmp.path().toStdString() + "/metrics.jsonl";
+    std::ofstream(path) << "{\"type\":\"step\",\"step\":1,\"loss\":2.5}\n{\"type\":\"step\",\"st";
+    {
+      MetricsFileObserver appended(path, true);
+      appended.on_step(StepMetrics{2, 2.0});
+    }
+    const auto events = read_metrics(path);
+    QCOMPARE(events.size(), size_t(2));
+    QCOMPARE(events[1]["step"].get<int64_t>(), int64_t{2});
+    std::ofstream(path, std::ios::app) << "{\"type\": ]}\n{\"type\":\"step\",\"step\":3}\n";
+    QString err;
+    try {
+      read_metrics(path);
+    } catch (const moekd::Error& e) {
+      err = e.what();
+    }
+    QVERIFY2(err.contains("line 4 is not valid JSON"), qPrintable(err));
+    QCOMPARE(to_json(run_failed_from_json(to_json(RunFailed{3, "boom"}))), to_json(RunFailed{3, "boom"}));
+  }
+
+  void badConfigsNameTheField_data() {
+    QTest::addColumn<QString>("patch");
+    QTest::addColumn<QString>("message");
+    QTest::newRow("unknown method") << R"({"method": "distil"})" << "`method` = `distil` is not allowed; expected one of: sft, kd, ka, sar, train-teacher";
+    QTest::newRow("typo in a key") << R"({"train": {"stpes": 10}})" << "unknown field `train.stpes`";
+    QTest::newRow("wrong type") << R"({"train": {"steps": "ten"}})" << "`train.steps` must be an integer";
+    QTest::newRow("out of range") << R"({"distill": {"alpha": 1.5}})" << "`distill.alpha` must be in [0, 1]";
+    QTest::newRow("bad divergence") << R"({"distill": {"divergence": "kl"}})" << "`distill.divergence` = `kl` is not allowed; expected one of: forward_kl, reverse_kl";
+    QTest::newRow("bad schedule") << R"({"train": {"schedule": "step"}})" << "expected one of: constant, linear, cosine";
+    QTest::newRow("ka lambda") << R"({"ka": {"lambda": -0.1}})" << "`ka.lambda` must be in [0, 1]";
+    QTest::newRow("sar policy") << R"({"sar": {"policy": "topk"}})" << "`sar.policy` = `topk` is not allowed; expected one of: all, topp";
+    QTest::newRow("missing teacher") << R"({"teacher": null})" << "needs `teacher.path`";
+    QTest::newRow("sar direction") << R"({"sar": {"direction": "sideways"}})" << "`sar.direction` = `sideways` is not allowed; expected one of: forward, reverse";
+    QTest::newRow("data kind") << R"({"data": {"kind": "csv"}})" << "`data.kind` = `csv` is not allowed; expected one of: builtin, jsonl, text";
+    QTest::newRow("data path") << R"({"data": {"kind": "jsonl"}})" << "`data.path` is required";
+  }
+  void badConfigsNameTheField() {
+    QFETCH(QString, patch);
+    QFETCH(QString, message);
+    auto j = tiny_run("kd", "/tmp/unused");
+    j.merge_patch(json::parse(patch.toStdString()));
+    QString err;
+    try {
+      parse_run_config(j, "run.json");
+    } catch (const moekd::Error& e) {
+      err = e.what();
+    }
+    QVERIFY2(err.contains(message), qPrintable("got: " + err));
+    QVERIFY2(err.startsWith("run.json"), qPrintable(err));
+  }
+
+  void configRoundTripsThroughJson() {
+    auto cfg = parse_run_config(tiny_run("sar", "/tmp/x"), "test");
+    auto again = parse_run_config(to_json(cfg), "round trip");
+    QCOMPARE(to_json(again).dump(), to_json(cfg).dump());
+  }
+
+  void overridesSetNestedFields() {
+    json j = json::object();
+    apply_override(j, "train.steps=200");
+    apply_override(j, "distill.divergence=reverse_kl");
+    apply_override(j, "eval.teacher=true");
+    QCOMPARE(j["train"]["steps"].get<int>(), 200);
+    QCOMPARE(j["distill"]["divergence"].get<std::string>(), std::string("reverse_kl"));
+    QCOMPARE(j["eval"]["teacher"].get<bool>(), true);
+  }
+
+  // Every enumerated setting reads back its own spelling; a wrong one lists the allowed ones.
+  void settingNamesRoundTrip() {
+    for (const auto& n : all_names<Method>()) QCOMPARE(name_of(parse_name<Method>(n)), n);
+    for (const auto& n : all_names<DivergenceKind>()) QCOMPARE(name_of(parse_name<DivergenceKind>(n)), n);
+    for (const auto& n : all_names<PolicyKind>()) QCOMPARE(name_of(parse_name<PolicyKind>(n)), n);
+    QCOMPARE(all_names<Checkpoint>(), (std::vector<std::string>{"best", "last"}));
+    const QString e = error_of([] { parse_name<Schedule>("step"); });
+    QVERIFY2(e.contains("schedule `step` is not known; expected one of: constant, linear, cosine"), qPrintable(e));
+    // The parser fills in what each method implies: KA's and SAR's teacher policies.
+    const auto ka = parse_run_config(tiny_run("ka", "/tmp/x"), "test");
+    QVERIFY(ka.teacher_policy.kind == PolicyKind::KA && ka.teacher_policy.ka_lambda == 0.5);
+    const auto sar = parse_run_config(tiny_run("sar", "/tmp/x"), "test");
+    QVERIFY(sar.teacher_policy.kind == PolicyKind::All);
+  }
+
+  // The data section alone (the studio's preview) is validated as in a whole config.
+  void dataSectionParsesAlone() {
+    const auto d = parse_data_config({{"kind", "text"}, {"path", "a.txt"}, {"max_len", 128}}, "form");
+    QVERIFY(d.kind == DataKind::Text && d.path == "a.txt" && d.max_len == 128);
+    const QString e = error_of([] { parse_data_config({{"kind", "jsonl"}}, "form"); });
+    QVERIFY2(e.contains("`data.path` is required"), qPrintable(e));
+    QVERIFY(error_of([] { parse_data_config({{"max_lenn", 3}}, "form"); }).contains("unknown field `data.max_lenn`"));
+  }
+
+  // A run folder's paths, written once; a checkpoint counts when its model's config.json is there.
+  void runFolderLayout() {
+    QTemporaryDir tmp;
+    const RunFolder run(tmp.filePath("r").toStdString());
+    QCOMPARE(run.config().filename().string(), std::string("config.json"));
+    QCOMPARE(run.metrics().filename().string(), std::string("metrics.jsonl"));
+    const auto best = run.checkpoint(Checkpoint::Best);
+    QCOMPARE(best.dir.lexically_relative(run.dir).string(), std::string("checkpoints/best"));
+    QVERIFY(!best.exists());
+    std::filesystem::create_directories(best.model());
+    std::ofstream(best.model() / "config.json") << "{}";
+    QVERIFY(best.exists());
+    QVERIFY(!is_run_dir(run.dir.string()));
+    write_run_config(run, parse_run_config(tiny_run("kd", run.dir.string()), "test"));
+    std::ofstream(run.metrics()) << "";
+    QVERIFY(is_run_dir(run.dir.string()));
+    QCOMPARE(list_runs(tmp.path().toStdString()), std::vector<std::string>{run.dir.string()});
+    QVERIFY(!std::filesystem::exists(run.config().string() + ".tmp"));
+    // The best checkpoint follows ROUGE-L when samples were generated, else the validation loss.
+    EvalResult r;
+    r.val_loss = 2.0;
+    r.rouge_l = 0.3;
+    QCOMPARE(best_checkpoint_score(r), -2.0);
+    r.samples.push_back({});
+    QCOMPARE(best_checkpoint_score(r), 0.3);
+    QCOMPARE(std::string(best_checkpoint_rule(0)), std::string("lowest validation loss"));
+    QCOMPARE(std::string(best_checkpoint_rule(64)), std::string("highest ROUGE-L"));
+  }
+};
+
+QTEST_APPLESS_MAIN(TestRun)
+#include "test_run.moc"

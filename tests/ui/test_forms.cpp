@@ -1,0 +1,162 @@
+// The Configure forms: presets, JSON round trips, inline validation gating Start, engine errors shown.
+#include "test_ui.h"
+
+void TestUi::presetsLoad() {
+  ConfigureView view;
+  QVERIFY2(view.isValid(), qPrintable(view.validationMessage()));  // opens on the demo preset
+  QCOMPARE(view.config()["method"], json("train-teacher"));
+  QCOMPARE(view.config()["train"]["steps"], json(3000));
+  QCOMPARE(view.config()["student"]["init"]["num_local_experts"], json(8));
+  QVERIFY(view.loadPreset("paper-like"));
+  QVERIFY(!view.isValid());  // teacher and data paths are left for the user
+  QCOMPARE(view.config()["method"], json("kd"));
+  QCOMPARE(view.config()["student"]["init"]["hidden_size"], json(2048));
+}
+
+void TestUi::formJsonRoundTrip_data() {
+  QTest::addColumn<QByteArray>("config");
+  const QString hf = QString(MOEKD_TEST_DATA) + "/hf/";
+  QTest::newRow("train-teacher") << QByteArray::fromStdString(tinyRun("/tmp/rt-a", 30).dump());
+  json kd = tinyRun("/tmp/rt-b", 120);
+  kd["method"] = "ka";
+  kd["teacher"] = {{"path", (hf + "mixtral").toStdString()}};
+  kd["student"] = {{"path", (hf + "llama").toStdString()}};
+  kd["distill"] = {{"divergence", "skew_kl"}, {"alpha", 0.3}, {"temperature", 2.5}, {"skew_alpha", 0.2}};
+  kd["ka"] = {{"m", 3}, {"lambda", 0.15}, {"k_prime", 1}};
+  kd["train"]["lr"] = 1.7e-4;
+  kd["train"]["schedule"] = "linear";
+  kd["train"]["seed"] = 18446744073709551615ull;
+  kd["data"]["seed"] = 42;
+  QTest::newRow("ka, folders") << QByteArray::fromStdString(kd.dump());
+  json sar = tinyRun("/tmp/rt-c", 50);
+  sar["method"] = "sar";
+  sar["teacher"] = {{"path", (hf + "qwen2_moe").toStdString()}};
+  sar["student"]["init"]["architectures"] = {"LlamaForCausalLM"};
+  sar["student"]["init"].erase("num_local_experts");
+  sar["student"]["init"].erase("num_experts_per_tok");
+  sar["sar"] = {{"router_lr", 0.001}, {"direction", "reverse"}, {"policy", "topp"}, {"top_p", 0.8}};
+  sar["data"] = {{"kind", "jsonl"}, {"path", (QString(MOEKD_TEST_DATA) + "/jsonl/dolly_small.jsonl").toStdString()},
+                 {"tokenizer", "builtin"}, {"max_len", 128}};
+  QTest::newRow("sar, jsonl") << QByteArray::fromStdString(sar.dump());
+}
+
+void TestUi::formJsonRoundTrip() {
+  QFETCH(QByteArray, config);
+  const json c = json::parse(config.toStdString());
+  const json expected = moekd::to_json(moekd::parse_run_config(c, "test"));
+  ConfigureView view;
+  view.setConfig(c);
+  QVERIFY2(view.isValid(), qPrintable(view.validationMessage()));
+  QVERIFY2(view.config() == expected, qPrintable(diff(expected, view.config())));
+
+  // Save as the CLI reads it, load into a fresh form: still identical.
+  QTemporaryDir dir;
+  const QString path = dir.filePath("run.json");
+  QVERIFY(view.saveFile(path));
+  ConfigureView other;
+  QString error;
+  QVERIFY2(other.loadFile(path, &error), qPrintable(error));
+  QVERIFY2(other.config() == expected, qPrintable(diff(expected, other.config())));
+}
+
+void TestUi::invalidInputKeepsStartDisabled() {
+  MainWindow w;
+  QTemporaryDir dir;
+  json c = tinyRun(dir.filePath("run"), 30);
+  c["method"] = "kd";
+  c["teacher"] = {{"path", (QString(MOEKD_TEST_DATA) + "/hf/mixtral").toStdString()}};
+  w.configureView()->setConfig(c);
+  QVERIFY2(w.configureView()->isValid(), qPrintable(w.configureView()->validationMessage()));
+  QVERIFY(w.startAction()->isEnabled());
+  auto* label = w.configureView()->findChild<QLabel*>("validation");
+  QVERIFY(label);
+
+  auto* teacher = w.configureView()->findChild<QLineEdit*>("teacher.path");
+  QVERIFY(teacher);
+  const QString good = teacher->text();
+  teacher->setText("");
+  QVERIFY(!w.configureView()->isValid());
+  QVERIFY(!w.startAction()->isEnabled());
+  QVERIFY2(label->text().contains("teacher.path"), qPrintable(label->text()));
+  teacher->setText(good);
+  QVERIFY(w.configureView()->isValid());
+  QVERIFY(w.startAction()->isEnabled());
+
+  auto* steps = w.configureView()->findChild<QSpinBox*>("train.steps");
+  QVERIFY(steps);
+  steps->setValue(0);
+  QVERIFY(!w.startAction()->isEnabled());
+  QVERIFY2(label->text().contains("train.steps"), qPrintable(label->text()));
+  QVERIFY(label->palette().color(QPalette::WindowText) != w.palette().color(QPalette::WindowText));
+  steps->setValue(30);
+  QVERIFY(w.startAction()->isEnabled());
+
+  auto* lr = w.configureView()->findChild<QLineEdit*>("train.lr");
+  lr->setText("fast");
+  QVERIFY(!w.startAction()->isEnabled());
+  QVERIFY2(label->text().contains("train.lr"), qPrintable(label->text()));
+  lr->setText("0.001");
+  QVERIFY(w.startAction()->isEnabled());
+
+  // After choosing a teacher the form shows what it is.
+  auto* info = w.configureView()->findChild<QLabel*>("teacher.info");
+  QVERIFY(info);
+  QVERIFY2(info->text().contains("MixtralForCausalLM") && info->text().contains("experts"), qPrintable(info->text()));
+  teacher->setText(dir.filePath("nowhere"));
+  Q_EMIT teacher->editingFinished();
+  QVERIFY2(info->text().contains("nowhere"), qPrintable(info->text()));  // the engine's message, inline
+  teacher->setText(good);
+  Q_EMIT teacher->editingFinished();
+
+  // A JSONL data set shows its rows and categories.
+  w.configureView()->findChild<QComboBox*>("data.kind")->setCurrentText("jsonl");
+  w.configureView()->findChild<QLineEdit*>("data.path")->setText(QString(MOEKD_TEST_DATA) + "/jsonl/dolly_small.jsonl");
+  auto* preview = w.configureView()->findChild<QTableWidget*>("data.preview");
+  auto* dataInfo = w.configureView()->findChild<QLabel*>("data.info");
+  QTRY_VERIFY2(dataInfo->text().contains("open_qa"), qPrintable(dataInfo->text()));
+  QVERIFY(preview->rowCount() > 0);
+  QVERIFY(!preview->item(0, 1)->text().contains("###"));  // the instruction, not the template
+  w.resize(1400, 900);
+  w.show();
+  QVERIFY(QTest::qWaitForWindowExposed(&w));
+  {
+    // At a realistic window size every field fits: the forms need no scrolling.
+    auto* scroll = w.configureView()->findChild<QScrollArea*>();
+    const QSize need = scroll->widget()->minimumSizeHint(), have = scroll->viewport()->size();
+    QVERIFY2(need.width() <= have.width() && need.height() <= have.height(),
+             qPrintable(QString("forms need %1x%2, have %3x%4").arg(need.width()).arg(need.height())
+                            .arg(have.width()).arg(have.height())));
+  }
+  saveShot(&w, "configure-kd.png");
+}
+
+void TestUi::engineFailureIsReported() {
+  MainWindow w;
+  QTemporaryDir dir;
+  QDir().mkpath(dir.filePath("taken"));
+  QFile marker(dir.filePath("taken/metrics.jsonl"));
+  QVERIFY(marker.open(QIODevice::WriteOnly));
+  marker.write("{\"type\": \"step\", \"step\": 1}\n");
+  marker.close();
+  json c = tinyRun(dir.filePath("taken"), 10);
+  w.configureView()->setConfig(c);  // the folder already holds a run: refused by the form
+  QVERIFY(!w.startAction()->isEnabled());
+  QVERIFY2(w.configureView()->validationMessage().contains("already holds a run"),
+           qPrintable(w.configureView()->validationMessage()));
+  c["run_dir"] = dir.filePath("fresh").toStdString();
+  c["student"]["init"]["num_attention_heads"] = 5;  // 32 is not divisible by 5: refused by the form
+  w.configureView()->setConfig(c);
+  QVERIFY(!w.startAction()->isEnabled());
+  c["student"]["init"]["num_attention_heads"] = 4;
+  c["data"] = {{"kind", "jsonl"}, {"path", MOEKD_TEST_DATA "/jsonl/dolly_malformed.jsonl"}, {"max_len", 32}};
+  w.configureView()->setConfig(c);
+  QVERIFY2(w.startAction()->isEnabled(), qPrintable(w.configureView()->validationMessage()));
+  w.startAction()->trigger();  // the engine reads the file and refuses its broken line
+  QTRY_VERIFY_WITH_TIMEOUT(!w.lastError().isEmpty(), 60000);
+  QTRY_COMPARE_WITH_TIMEOUT(w.state(), EngineWorker::State::Idle, 30000);
+  QVERIFY2(w.lastError().contains("dolly_malformed.jsonl"), qPrintable(w.lastError()));
+  QVERIFY(w.startAction()->isEnabled());  // a run that failed in setup leaves its folder usable
+  QTRY_VERIFY(w.findChild<QMessageBox*>("runFailedMessage") != nullptr);
+  qInfo("engine error shown to the user: %s", qPrintable(w.lastError()));
+  w.findChild<QMessageBox*>("runFailedMessage")->close();
+}

@@ -1,0 +1,63 @@
+#include "run_store.h"
+
+namespace moekd::ui {
+
+RunStore::RunStore(QObject* parent) : QObject(parent) {}
+
+void RunStore::clear() {
+  steps_.clear();
+  evals_.clear();
+  routing_.clear();
+  models_.clear();
+  Q_EMIT reset();
+}
+
+void RunStore::load(const moekd::RunRecord& record) {
+  steps_ = record.steps;
+  evals_ = record.evals;
+  routing_ = record.routing;
+  models_.clear();
+  for (const auto& s : routing_)
+    if (!models_.contains(QString::fromStdString(s.model))) models_ << QString::fromStdString(s.model);
+  Q_EMIT reset();
+}
+
+void RunStore::addStep(const moekd::StepMetrics& m) {
+  steps_.push_back(m);
+  Q_EMIT stepAdded();
+}
+
+void RunStore::addEvaluation(const moekd::EvalResult& r) {
+  evals_.push_back(r);
+  Q_EMIT evaluationAdded();
+}
+
+void RunStore::addRouting(const moekd::RoutingSnapshot& s) {
+  routing_.push_back(s);
+  const QString model = QString::fromStdString(s.model);
+  if (!models_.contains(model)) models_ << model;
+  Q_EMIT routingAdded(model);
+}
+
+const moekd::RoutingSnapshot* RunStore::firstRouting(const QString& model) const {
+  const std::string m = model.toStdString();
+  for (const auto& s : routing_)
+    if (s.model == m) return &s;
+  return nullptr;
+}
+
+const moekd::RoutingSnapshot* RunStore::latestRouting(const QString& model) const {
+  const std::string m = model.toStdString();
+  for (auto it = routing_.rbegin(); it != routing_.rend(); ++it)
+    if (it->model == m) return &*it;
+  return nullptr;
+}
+
+int RunStore::routingCount(const QString& model) const {
+  const std::string m = model.toStdString();
+  int n = 0;
+  for (const auto& s : routing_) n += s.model == m;
+  return n;
+}
+
+}  // namespace moekd::ui
