@@ -16,8 +16,28 @@ AdamW::AdamW(std::vector<torch::Tensor> params, std::vector<std::string> names, 
 }
 
 void AdamW::step(double lr, const torch::Tensor& apply) {
+  // On the CPU the flag is plain memory: read it, and update in place. On an accelerator, reading
+  // it would wait for the device.
+  if (!apply.device().is_cpu()) return step_masked(lr, apply);
+  if (!apply.item<bool>()) return;
   torch::NoGradGuard no_grad;
   ++t_;
+  const double bc1 = 1 - std::pow(opt_.beta1, static_cast<double>(t_));
+  const double bc2 = 1 - std::pow(opt_.beta2, static_cast<double>(t_));
+  for (size_t i = 0; i < params_.size(); ++i) {
+    auto& p = params_[i];
+    if (!p.grad().defined()) continue;
+    const auto& g = p.grad();
+    m_[i].mul_(opt_.beta1).add_(g, 1 - opt_.beta1);
+    v_[i].mul_(opt_.beta2).addcmul_(g, g, 1 - opt_.beta2);
+    if (opt_.weight_decay > 0 && p.dim() >= 2) p.mul_(1 - lr * opt_.weight_decay);
+    p.addcdiv_(m_[i], (v_[i] / bc2).sqrt_().add_(opt_.eps), -lr / bc1);
+  }
+}
+
+void AdamW::step_masked(double lr, const torch::Tensor& apply) {
+  torch::NoGradGuard no_grad;
+  ++t_;  // counts a skipped step too; a run stops at the next read of the flag anyway
   const double bc1 = 1 - std::pow(opt_.beta1, static_cast<double>(t_));
   const double bc2 = 1 - std::pow(opt_.beta2, static_cast<double>(t_));
   for (size_t i = 0; i < params_.size(); ++i) {

@@ -23,9 +23,13 @@ class AdamW {
  public:
   // `names` label the parameters in checkpoints; 1-D parameters (norms, biases) get no decay.
   AdamW(std::vector<torch::Tensor> params, std::vector<std::string> names, AdamWOptions opt);
-  // One update. `apply` (a 0-dim bool on the parameters' device, distill/finite_guard.h) makes it a
-  // no-op where false, without the host reading it; the update is bit for bit the unmasked one.
+  // One update, or none when `apply` (a 0-dim bool on the parameters' device, the training step's
+  // finite flag: distill/finite_guard.h) is false. On the CPU the flag is read and the update made
+  // in place; on an accelerator step_masked() keeps the host from waiting for the device.
   void step(double lr, const torch::Tensor& apply);
+  // Computes the update and keeps it only where `apply` holds, without reading it on the host:
+  // bit for bit the in-place update when true, no change to weights or moments when false.
+  void step_masked(double lr, const torch::Tensor& apply);
   void zero_grad();
   const std::vector<torch::Tensor>& params() const { return params_; }
   int64_t steps_taken() const { return t_; }

@@ -8,7 +8,7 @@ namespace moekd {
 
 enum class Family { Llama, Qwen2, Mixtral, Qwen2Moe, Olmoe, LlamaMoe };
 
-// How the router turns its logits into weights for the chosen experts (DESIGN.md section 3).
+// How the router turns its logits into weights for the chosen experts (docs/DESIGN.md, Models).
 enum class WeightRule {
   SoftmaxAllRenormalised,  // Mixtral; Qwen2-MoE/OLMoE with norm_topk_prob
   SoftmaxAll,              // Qwen2-MoE/OLMoE without norm_topk_prob

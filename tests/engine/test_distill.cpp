@@ -11,6 +11,7 @@
 #include "data/run_data.h"
 #include "data/tokenizer.h"
 #include "distill/divergence.h"
+#include "distill/optim.h"
 #include "distill/trainer.h"
 #include "export/export.h"
 #include "io/hf_config.h"
@@ -139,6 +140,44 @@ class TestDistill : public QObject {
     auto g1 = torch::autograd::grad({shortcut.sum()}, {s})[0];
     auto g2 = torch::autograd::grad({mean.sum()}, {s})[0];
     QVERIFY(max_abs_diff(g1, g2) < 1e-10);
+  }
+
+  // The accelerator's update path (masked by the on-device finite flag) equals the CPU's in-place
+  // update bit for bit when the flag holds, and changes nothing, moments included, when it is down.
+  void maskedOptimizerStepMatchesInPlace() {
+    torch::manual_seed(4);
+    auto make = [] {
+      std::vector<torch::Tensor> params = {torch::randn({5, 3}).requires_grad_(true), torch::randn({3}).requires_grad_(true)};
+      return params;
+    };
+    auto a = make();
+    std::vector<torch::Tensor> b;
+    for (const auto& p : a) b.push_back(p.detach().clone().requires_grad_(true));
+    AdamWOptions o;
+    o.lr = 0.1;
+    o.weight_decay = 0.05;
+    AdamW in_place(a, {"w", "b"}, o), masked(b, {"w", "b"}, o);
+    const auto yes = torch::ones({}, torch::kBool), no = torch::zeros({}, torch::kBool);
+    for (int step = 0; step < 3; ++step) {
+      auto g = make();
+      for (size_t i = 0; i < a.size(); ++i) {
+        a[i].mutable_grad() = g[i].detach().clone();
+        b[i].mutable_grad() = g[i].detach().clone();
+      }
+      in_place.step(0.1, yes);
+      masked.step_masked(0.1, yes);
+      for (size_t i = 0; i < a.size(); ++i) QVERIFY(torch::equal(a[i], b[i]));
+    }
+    std::vector<torch::Tensor> before;
+    for (const auto& p : b) before.push_back(p.detach().clone());
+    const auto moments = masked.state("");
+    std::vector<torch::Tensor> moments_before;
+    for (const auto& [name, t] : moments) moments_before.push_back(t.clone());
+    for (auto& p : b) p.mutable_grad() = torch::full_like(p, std::nan(""));
+    masked.step_masked(0.1, no);
+    for (size_t i = 0; i < b.size(); ++i) QVERIFY(torch::equal(b[i], before[i]));
+    const auto after = masked.state("");
+    for (size_t i = 0; i < after.size(); ++i) QVERIFY(torch::equal(after[i].second, moments_before[i]));
   }
 
   void kaWithLambdaZeroIsKd() {
