@@ -10,7 +10,8 @@
 namespace moekd {
 
 namespace {
-enum Sum { kLoss, kCe, kDivergence, kRouterLoss, kBalance, kGradNorm, kSums };
+// The window's sums: the loss terms of every micro-batch, then the gradient norm of every step.
+enum Sum { kLoss, kCe, kDivergence, kRouterLoss, kBalance, kTerms, kGradNorm = kTerms, kSums };
 }  // namespace
 
 Trainer::Trainer(const RunConfig& config, CausalLM student, CausalLM teacher, std::shared_ptr<const Tokenizer> tok,
@@ -72,14 +73,14 @@ std::optional<StepMetrics> Trainer::step(bool read_metrics) {
     if (sar_) std::tie(t.router_loss, t.balance) = std::tie(router_terms[i].router_loss, router_terms[i].balance);
     guard_.observe(step_ + 1, {"cross-entropy", "divergence", "balance loss"}, {t.ce, t.divergence, t.balance});
     (t.loss / static_cast<double>(accum)).backward();
-    window_sums_.narrow(0, kLoss, kGradNorm)
+    window_sums_.narrow(0, 0, kTerms)
         .add_(torch::stack({t.loss.detach(), t.ce.detach(), t.divergence.detach(), t.router_loss, t.balance.detach()})
                   .to(torch::kFloat) /
               accum);
     window_tokens_ += b.tokens;
   }
 
-  // 3. Clip and step. Both updates are no-ops on the device once anything was not finite.
+  // 3. Clip and step: a no-op once anything of this run was not finite.
   const auto norm = clip_gradients(opt_->params(), cfg_.train.clip_norm);
   guard_.observe(step_ + 1, {"gradient norm"}, {norm});
   const double lr = scheduled(cfg_.train.lr);
