@@ -15,15 +15,18 @@ AdamW::AdamW(std::vector<torch::Tensor> params, std::vector<std::string> names, 
   }
 }
 
+std::pair<double, double> AdamW::begin_step() {
+  ++t_;
+  return {1 - std::pow(opt_.beta1, static_cast<double>(t_)), 1 - std::pow(opt_.beta2, static_cast<double>(t_))};
+}
+
 void AdamW::step(double lr, const torch::Tensor& apply) {
   // On the CPU the flag is plain memory: read it, and update in place. On an accelerator, reading
   // it would wait for the device.
   if (!apply.device().is_cpu()) return step_masked(lr, apply);
   if (!apply.item<bool>()) return;
   torch::NoGradGuard no_grad;
-  ++t_;
-  const double bc1 = 1 - std::pow(opt_.beta1, static_cast<double>(t_));
-  const double bc2 = 1 - std::pow(opt_.beta2, static_cast<double>(t_));
+  const auto [bc1, bc2] = begin_step();
   for (size_t i = 0; i < params_.size(); ++i) {
     auto& p = params_[i];
     if (!p.grad().defined()) continue;
@@ -37,9 +40,7 @@ void AdamW::step(double lr, const torch::Tensor& apply) {
 
 void AdamW::step_masked(double lr, const torch::Tensor& apply) {
   torch::NoGradGuard no_grad;
-  ++t_;  // counts a skipped step too; a run stops at the next read of the flag anyway
-  const double bc1 = 1 - std::pow(opt_.beta1, static_cast<double>(t_));
-  const double bc2 = 1 - std::pow(opt_.beta2, static_cast<double>(t_));
+  const auto [bc1, bc2] = begin_step();  // counts a skipped step too: the run stops at the next read
   for (size_t i = 0; i < params_.size(); ++i) {
     auto& p = params_[i];
     if (!p.grad().defined()) continue;

@@ -47,6 +47,7 @@ class AdamW {
   }
 
  private:
+  std::pair<double, double> begin_step();  // counts the step; Adam's two bias corrections for it
   std::vector<torch::Tensor> params_, m_, v_;
   std::vector<std::string> names_;
   AdamWOptions opt_;

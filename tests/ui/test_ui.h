@@ -56,6 +56,8 @@ using moekd::ui::RunsModel;
 json tinyRun(const QString& runDir, int steps);
 QString diff(const json& a, const json& b);
 void saveShot(QWidget* w, const QString& name);
+// A dark desktop's palette: the charts must follow it.
+QPalette darkPalette();
 
 // Measures how late a 10 ms repeating timer fires on the GUI thread.
 class LatencyProbe : public QObject {

@@ -256,16 +256,7 @@ void TestUi::routerView() {
   saveShot(&w, "router.png");
 
   // A dark desktop: the router charts follow the palette.
-  QPalette dark;
-  dark.setColor(QPalette::Window, QColor(0x2b, 0x2b, 0x2b));
-  dark.setColor(QPalette::WindowText, QColor(0xe6, 0xe6, 0xe6));
-  dark.setColor(QPalette::Base, QColor(0x1e, 0x1e, 0x1e));
-  dark.setColor(QPalette::Text, QColor(0xe6, 0xe6, 0xe6));
-  dark.setColor(QPalette::Button, QColor(0x35, 0x35, 0x35));
-  dark.setColor(QPalette::ButtonText, QColor(0xe6, 0xe6, 0xe6));
-  for (auto role : {QPalette::WindowText, QPalette::Text, QPalette::ButtonText})
-    dark.setColor(QPalette::Disabled, role, QColor(0x80, 0x80, 0x80));
-  w.setPalette(dark);
+  w.setPalette(darkPalette());
   QTest::qWait(200);
   for (QCustomPlot* plot : {view->heatmapPlot(), view->driftPlot(), view->comparePlot()})
     QCOMPARE(plot->xAxis->tickLabelColor(), QColor(0xe6, 0xe6, 0xe6));

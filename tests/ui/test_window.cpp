@@ -167,19 +167,7 @@ void TestUi::runFromWindow() {
   saveShot(&w, "experts.png");
 
   // A dark desktop: the charts take the palette too.
-  QPalette dark;
-  dark.setColor(QPalette::Window, QColor(0x2b, 0x2b, 0x2b));
-  dark.setColor(QPalette::WindowText, QColor(0xe6, 0xe6, 0xe6));
-  dark.setColor(QPalette::Base, QColor(0x1e, 0x1e, 0x1e));
-  dark.setColor(QPalette::AlternateBase, QColor(0x35, 0x35, 0x35));
-  dark.setColor(QPalette::Text, QColor(0xe6, 0xe6, 0xe6));
-  dark.setColor(QPalette::Button, QColor(0x35, 0x35, 0x35));
-  dark.setColor(QPalette::ButtonText, QColor(0xe6, 0xe6, 0xe6));
-  dark.setColor(QPalette::Highlight, QColor(0x3d, 0x7a, 0xd6));
-  dark.setColor(QPalette::HighlightedText, Qt::white);
-  for (auto role : {QPalette::WindowText, QPalette::Text, QPalette::ButtonText})
-    dark.setColor(QPalette::Disabled, role, QColor(0x80, 0x80, 0x80));
-  w.setPalette(dark);
+  w.setPalette(darkPalette());
   QTest::qWait(200);
   QCOMPARE(w.trainingView()->plots().first()->xAxis->tickLabelColor(), QColor(0xe6, 0xe6, 0xe6));
   saveShot(&w, "experts-dark.png");
