@@ -6,10 +6,16 @@
 # Installed layout (prefix /usr in the .deb, CMAKE_INSTALL_PREFIX for `cmake --install`):
 #   bin/moekd, bin/moekd-studio
 #   lib/moekd/libmoekd_spm.so   (dlopen()ed from <exe dir>/../lib/moekd, engine/data/spm_library.cpp)
+#   share/moekd/demo-teacher/, share/moekd/presets/   (found from <exe dir>/../share/moekd,
+#                                engine/run/resources.cpp: the demo's shipped teacher, the presets)
 #   share/applications/org.moekd.Studio.desktop, share/metainfo/org.moekd.Studio.metainfo.xml
 #   share/icons/hicolor/{scalable,48x48,64x64,128x128,256x256}/apps/org.moekd.Studio.{svg,png}
 
 set(_moekd_pkg ${CMAKE_CURRENT_LIST_DIR})
+
+# What the programs read at run time: the shipped demo teacher (`moekd demo`) and the presets.
+install(DIRECTORY ${CMAKE_SOURCE_DIR}/resources/demo-teacher ${CMAKE_SOURCE_DIR}/resources/presets
+        DESTINATION share/moekd)
 
 # The studio's desktop entry, AppStream metadata and icons go with the studio only.
 if(TARGET moekd-studio)

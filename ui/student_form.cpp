@@ -8,10 +8,10 @@
 #include <QStackedWidget>
 #include <QVBoxLayout>
 
-#include "bench/bench_distill.h"
 #include "browse_row.h"
 #include "inline_message.h"
 #include "io/inspect.h"
+#include "run/demo_recipe.h"
 
 namespace moekd::ui {
 

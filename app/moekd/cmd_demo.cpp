@@ -1,16 +1,19 @@
-// `moekd demo`: the whole story on a laptop CPU. Trains a small MoE teacher on the built-in tasks,
-// exports it, then distils one fresh dense student (same seed, same data) with sft (no teacher),
-// kd, ka and sar, and prints the comparison.
+// `moekd demo`: the whole story on a laptop CPU. Takes the demo MoE teacher that ships with the
+// project (or trains it again from its recipe with --train-teacher), reports how it scores, then
+// distils one fresh dense student (same seed, same data) with sft (no teacher), kd, ka and sar,
+// and prints the comparison. results.json keeps the table, which teacher was used, and the BLAS
+// kernels that computed it (other kernels round differently, and the numbers differ with them).
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 
-#include "bench/bench_distill.h"
+#include "backend/openblas_core.h"
 #include "commands.h"
-#include "format.h"
 #include "export/export.h"
+#include "format.h"
 #include "progress.h"
+#include "run/demo_recipe.h"
 #include "session/session.h"
 #include "util/error.h"
 
@@ -18,6 +21,7 @@ namespace moekd::cli {
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
+using clock_type = std::chrono::steady_clock;
 
 namespace {
 
@@ -33,18 +37,41 @@ struct Evaluations : RunObserver {
   bool have = false;
 };
 
-json base_run(const std::string& name, const fs::path& dir, int64_t steps, const std::string& device) {
-  return {{"name", name},
-          {"run_dir", (dir / name).string()},
-          {"data", {{"kind", "builtin"}, {"seed", 1234}, {"train_examples", 12000}, {"validation_examples", 240},
-                    {"test_examples", 240}, {"max_len", 48}}},
-          {"train", {{"steps", steps}, {"batch_size", 32}, {"lr", 3e-3}, {"warmup_steps", steps / 20},
-                     {"schedule", "cosine"}, {"min_lr_ratio", 0.05}, {"weight_decay", 0.01}, {"clip_norm", 1.0},
-                     {"seed", 7}, {"device", device}}},
-          {"eval", {{"every", std::max<int64_t>(1, steps / 4)}, {"samples", 120}, {"max_new_tokens", 16}}},
-          {"log_every", std::max<int64_t>(1, steps / 50)},
-          {"routing_every", std::max<int64_t>(1, steps / 20)},
-          {"checkpoint_every", 0}};
+double seconds_since(clock_type::time_point start) {
+  return std::chrono::duration<double>(clock_type::now() - start).count();
+}
+
+json row(const std::string& label, const EvalResult& final, const EvalResult& best, double seconds,
+         const std::string& where) {
+  json per_cat = json::object();
+  for (const auto& [c, s] : final.per_category) per_cat[c] = {{"rouge_l", s.rouge_l}, {"exact_match", s.exact_match}};
+  return {{"method", label},           {"step", final.step},           {"val_loss", final.val_loss},
+          {"rouge_l", final.rouge_l},  {"exact_match", final.exact_match}, {"best_rouge_l", best.rouge_l},
+          {"best_step", best.step},    {"seconds", seconds},           {"run_dir", where},
+          {"per_category", per_cat}};
+}
+
+json blas_report() {
+  const auto core = openblas_core();
+  return {{"openblas_core", core.in_use}, {"source", core.source}, {"best_for_cpu", core.best},
+          {"cpu_features", feature_names(detect_cpu_features())}};
+}
+
+void print_table(const json& results) {
+  std::printf("\nthe last evaluation of each run, and its best ROUGE-L (the best checkpoint)\n");
+  std::printf("%-8s %6s %9s %9s %12s %14s %9s\n", "method", "step", "val loss", "ROUGE-L", "exact match",
+              "best ROUGE-L", "time");
+  for (const auto& r : results["runs"])
+    std::printf("%-8s %6lld %9.4f %9.1f %11.1f%% %6.1f @ %5lld %9s\n", r["method"].get<std::string>().c_str(),
+                static_cast<long long>(r["step"].get<int64_t>()), r["val_loss"].get<double>(),
+                100 * r["rouge_l"].get<double>(), 100 * r["exact_match"].get<double>(),
+                100 * r["best_rouge_l"].get<double>(), static_cast<long long>(r["best_step"].get<int64_t>()),
+                format_duration(r["seconds"].get<double>()).c_str());
+  std::printf("\nteacher: %s\n", results["teacher"].get<std::string>().c_str());
+  const auto& blas = results["blas"];
+  std::printf("BLAS kernels: %s (%s); numbers differ under other kernels\n",
+              blas["openblas_core"].get<std::string>().c_str(), blas["source"].get<std::string>().c_str());
+  std::printf("total %s\n", format_duration(results["seconds"].get<double>()).c_str());
 }
 
 }  // namespace
@@ -54,16 +81,19 @@ void add_demo(CLI::App& app) {
     std::string out = "moekd-demo", device = "cpu";
     double scale = 1.0;
     std::vector<std::string> methods = {"sft", "kd", "ka", "sar"};
-    bool quiet = false;
+    bool quiet = false, train_teacher = false;
   };
   auto a = std::make_shared<Args>();
-  auto* cmd = app.add_subcommand("demo", "train a small MoE teacher on the built-in tasks and distil it with each method");
-  cmd->add_option("--out", a->out, "output folder (runs, exported models, results.json)")->capture_default_str();
+  auto* cmd = app.add_subcommand("demo", "distil the demo MoE teacher into a small student with each method");
+  cmd->add_option("--out", a->out, "output folder (runs, results.json)")->capture_default_str();
   cmd->add_option("--device", a->device, "cpu, cuda, cuda:N")->capture_default_str();
   cmd->add_option("--scale", a->scale, "multiply every run's steps (e.g. 0.1 for a quick look)")
       ->capture_default_str()
       ->check(CLI::Range(0.001, 100.0));
   cmd->add_option("--methods", a->methods, "methods to distil with")->capture_default_str();
+  cmd->add_flag("--train-teacher", a->train_teacher,
+                "train the teacher again from its recipe (resources/presets/demo-teacher.json) instead of "
+                "taking the one that ships with moekd");
   cmd->add_flag("--quiet", a->quiet, "print only each run's end and the table");
   cmd->callback([a] {
     for (const auto& m : a->methods)
@@ -72,65 +102,49 @@ void add_demo(CLI::App& app) {
     const fs::path out(a->out);
     if (fs::exists(out / "results.json") || fs::exists(out / "teacher-run"))
       fail(a->out, ": already holds a demo; choose another --out");
+    const std::string shipped = a->train_teacher ? std::string() : shipped_demo_teacher();
     fs::create_directories(out);
-    auto steps = [&](int64_t n) { return std::max<int64_t>(2, static_cast<int64_t>(n * a->scale)); };
-    json results = json::array();
-    auto run = [&](json j, const std::string& label) {
-      auto session = std::make_unique<Session>(parse_run_config(j, "demo " + label));
+    const auto start = clock_type::now();
+    json results = {{"runs", json::array()}, {"blas", blas_report()}};
+    auto run = [&](const json& config, const std::string& label) {
+      auto session = std::make_unique<Session>(parse_run_config(config, "demo " + label));
       Evaluations evals;
       session->add_observer(&evals);
-      const auto start = std::chrono::steady_clock::now();
+      const auto run_start = clock_type::now();
       ProgressPrinter progress(session->config().train.steps, "[" + label + "]", a->quiet);
       session->add_observer(&progress);
       if (!session->run()) fail(label, ": ", progress.failure());
-      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      results.push_back({{"method", label},
-                         {"step", evals.final.step},
-                         {"val_loss", evals.final.val_loss},
-                         {"rouge_l", evals.final.rouge_l},
-                         {"exact_match", evals.final.exact_match},
-                         {"best_rouge_l", evals.best.rouge_l},
-                         {"best_step", evals.best.step},
-                         {"seconds", seconds},
-                         {"run_dir", session->config().run_dir}});
-      json per_cat = json::object();
-      for (const auto& [c, s] : evals.final.per_category) per_cat[c] = {{"rouge_l", s.rouge_l}, {"exact_match", s.exact_match}};
-      results.back()["per_category"] = per_cat;
+      results["runs"].push_back(row(label, evals.final, evals.best, seconds_since(run_start), session->config().run_dir));
     };
 
-    // 1. The teacher: an 8-expert top-2 MoE trained with the Switch balance loss.
-    auto teacher = base_run("teacher-run", out, steps(3000), a->device);
-    teacher["method"] = "train-teacher";
-    teacher["student"] = {{"init", demo_teacher_config()}, {"init_std", 0.02}};
-    teacher["train"]["lr"] = 2e-3;
-    teacher["train"]["balance_weight"] = 0.01;
-    run(teacher, "teacher");
-    export_student((out / "teacher-run").string(), Checkpoint::Best, (out / "teacher").string());
-
-    // 2. One student shape, one seed, one data order: only the method differs.
-    for (const auto& method : a->methods) {
-      auto j = base_run(method, out, steps(800), a->device);
-      j["method"] = method;
-      j["student"] = {{"init", demo_student_config()}, {"init_std", 0.02}};
-      j["teacher"] = {{"path", (out / "teacher").string()}};
-      j["distill"] = {{"divergence", "forward_kl"}, {"alpha", 0.5}, {"temperature", 1.0}};
-      if (method == "ka") j["ka"] = {{"m", 2}, {"lambda", 0.1}};
-      if (method == "sar") j["sar"] = {{"router_lr", 1e-3}, {"direction", "forward"}, {"balance_weight", 0.01}};
-      if (method == "sft") j.erase("teacher");
-      run(j, method);
+    // 1. The teacher: an 8-expert top-2 MoE, trained with the Switch balance loss.
+    std::string teacher = shipped;
+    if (a->train_teacher) {
+      run(demo_teacher_run((out / "teacher-run").string(), a->scale, a->device), "teacher");
+      teacher = (out / "teacher").string();
+      export_student((out / "teacher-run").string(), Checkpoint::Best, teacher);
+      results["teacher"] = "trained here (" + (out / "teacher-run").string() + "), exported to " + teacher;
+    } else {
+      // How the shipped teacher scores on the same validation prompts as the students.
+      json config = demo_student_run("sft", (out / "teacher-eval").string(), "", a->scale, a->device);
+      config["student"] = {{"path", shipped}};
+      const auto eval_start = clock_type::now();
+      const auto r = Session(parse_run_config(config, "demo teacher")).evaluate_student(false, config["eval"]["samples"]);
+      results["runs"].push_back(row("teacher", r, r, seconds_since(eval_start), shipped));
+      results["teacher"] = "shipped with moekd (" + shipped + ")";
+      if (!a->quiet)
+        std::printf("[teacher] %s: exact match %.1f%%, ROUGE-L %.1f on the validation prompts\n", shipped.c_str(),
+                    100 * r.exact_match, 100 * r.rouge_l);
     }
 
+    // 2. One student shape, one seed, one data order: only the method differs.
+    for (const auto& method : a->methods)
+      run(demo_student_run(method, (out / method).string(), teacher, a->scale, a->device), method);
+
+    results["seconds"] = seconds_since(start);
     std::ofstream(out / "results.json") << results.dump(2) << "\n";
-    std::printf("\nthe last evaluation of each run, and its best ROUGE-L (the best checkpoint)\n");
-    std::printf("%-8s %6s %9s %9s %12s %14s %9s\n", "method", "step", "val loss", "ROUGE-L", "exact match",
-                "best ROUGE-L", "time");
-    for (const auto& r : results)
-      std::printf("%-8s %6lld %9.4f %9.1f %11.1f%% %6.1f @ %5lld %9s\n",
-                  r["method"].get<std::string>().c_str(), static_cast<long long>(r["step"].get<int64_t>()),
-                  r["val_loss"].get<double>(), 100 * r["rouge_l"].get<double>(), 100 * r["exact_match"].get<double>(),
-                  100 * r["best_rouge_l"].get<double>(), static_cast<long long>(r["best_step"].get<int64_t>()),
-                  format_duration(r["seconds"].get<double>()).c_str());
-    std::printf("\nresults: %s\n", (out / "results.json").string().c_str());
+    print_table(results);
+    std::printf("results: %s\n", (out / "results.json").string().c_str());
   });
 }
 

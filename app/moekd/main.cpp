@@ -4,11 +4,13 @@
 
 #include <iostream>
 
+#include "backend/openblas_core.h"
+#include "backend/system_info.h"
 #include "commands.h"
 #include "util/error.h"
-#include "backend/system_info.h"
 
 int main(int argc, char** argv) {
+  moekd::choose_openblas_core(argv);  // may re-execute this program with better BLAS kernels
   CLI::App app{"moekd: distil Mixture-of-Experts language models (MoE-KD Studio engine)"};
   app.require_subcommand(1);
   int threads = 0;

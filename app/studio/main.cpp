@@ -11,12 +11,14 @@
 #include <cstdlib>
 
 #include "app_icon.h"
+#include "backend/openblas_core.h"
 #include "configure_view.h"
 #include "main_window.h"
 #include "runs_model.h"
 #include "runs_view.h"
 
 int main(int argc, char** argv) {
+  moekd::choose_openblas_core(argv);  // may re-execute this program with better BLAS kernels
   QApplication app(argc, argv);
   QApplication::setOrganizationName(QStringLiteral("MoE-KD Studio"));
   QApplication::setApplicationName(QStringLiteral("MoE-KD Studio"));

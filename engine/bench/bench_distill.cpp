@@ -4,6 +4,7 @@
 #include <random>
 
 #include "data/tokenizer.h"
+#include "run/demo_recipe.h"
 #include "distill/trainer.h"
 #include "session/models.h"
 #include "util/error.h"
@@ -12,40 +13,6 @@
 namespace moekd {
 
 using json = nlohmann::json;
-
-json demo_teacher_config() {
-  return {{"architectures", {"MixtralForCausalLM"}},
-          {"vocab_size", 99},
-          {"hidden_size", 128},
-          {"intermediate_size", 128},
-          {"num_hidden_layers", 4},
-          {"num_attention_heads", 4},
-          {"num_key_value_heads", 2},
-          {"num_local_experts", 8},
-          {"num_experts_per_tok", 2},
-          {"max_position_embeddings", 128},
-          {"rms_norm_eps", 1e-6},
-          {"rope_theta", 10000.0},
-          {"tie_word_embeddings", false},
-          {"bos_token_id", 1},
-          {"eos_token_id", 2}};
-}
-
-json demo_student_config() {
-  return {{"architectures", {"LlamaForCausalLM"}},
-          {"vocab_size", 99},
-          {"hidden_size", 96},
-          {"intermediate_size", 256},
-          {"num_hidden_layers", 3},
-          {"num_attention_heads", 4},
-          {"num_key_value_heads", 2},
-          {"max_position_embeddings", 128},
-          {"rms_norm_eps", 1e-6},
-          {"rope_theta", 10000.0},
-          {"tie_word_embeddings", true},
-          {"bos_token_id", 1},
-          {"eos_token_id", 2}};
-}
 
 namespace {
 

@@ -19,8 +19,4 @@ struct DistillBenchOptions {
 // Keys: kd, ka, ka_sequential, sar (tokens/s), plus shapes and parameter counts.
 nlohmann::json bench_distill(const DistillBenchOptions& opt);
 
-// The demo's teacher and student shapes (Hugging Face config.json objects); `moekd demo` trains these.
-nlohmann::json demo_teacher_config();
-nlohmann::json demo_student_config();
-
 }  // namespace moekd

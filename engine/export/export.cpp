@@ -107,7 +107,9 @@ ExportSummary export_student(const std::string& run_dir, Checkpoint which, const
   stages.next(0, std::string("reading the run's config and its `") + name_of(which) + "` checkpoint");
   const auto cfg = load_run_config(RunFolder(run_dir).config().string());
   auto model = load_pretrained(checkpoint(run_dir, which).model().string());
-  return write_export(model, cfg, run_dir, which, "student", out_dir, stages);
+  // A train-teacher run trained the MoE itself: its export is a teacher.
+  const char* role = cfg.method == Method::TrainTeacher ? "teacher" : "student";
+  return write_export(model, cfg, run_dir, which, role, out_dir, stages);
 }
 
 ExportSummary export_tuned_teacher(const std::string& run_dir, Checkpoint which, const std::string& out_dir,

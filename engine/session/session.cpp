@@ -102,6 +102,12 @@ EvalResult Session::evaluate_checkpoint(Checkpoint which, bool test_split, int64
   return trainer_->evaluate(samples, test_split);
 }
 
+EvalResult Session::evaluate_student(bool test_split, int64_t samples) {
+  evaluation_only_ = true;
+  build();
+  return trainer_->evaluate(samples, test_split);
+}
+
 void Session::save_checkpoint(Checkpoint which) {
   const auto dir = folder().checkpoint(which).dir.string();
   trainer_->save_checkpoint(dir);

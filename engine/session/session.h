@@ -35,6 +35,9 @@ class Session {
   // Builds the run's data and models, loads checkpoint `which` ("last" or "best") and evaluates
   // on the validation or test split; no training, nothing written.
   EvalResult evaluate_checkpoint(Checkpoint which, bool test_split, int64_t samples);
+  // The same for the student as the config gives it (a Hugging Face folder, such as the shipped
+  // demo teacher): no checkpoint, no training, nothing written.
+  EvalResult evaluate_student(bool test_split, int64_t samples);
   void set_paused(bool paused);
   bool paused() const { return paused_; }
 

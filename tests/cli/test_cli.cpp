@@ -25,8 +25,15 @@ struct Run {
   json parsed() const { return json::parse(out.toStdString()); }
 };
 
-Run moekd_cli(const QStringList& args) {
+// `env` entries "NAME=value" set a variable for this run, "-NAME" removes one.
+Run moekd_cli(const QStringList& args, const QStringList& env = {}) {
   QProcess p;
+  QProcessEnvironment e = QProcessEnvironment::systemEnvironment();
+  for (const QString& v : env) {
+    if (v.startsWith('-')) e.remove(v.mid(1));
+    else e.insert(v.section('=', 0, 0), v.section('=', 1));
+  }
+  p.setProcessEnvironment(e);
   p.start(QStringLiteral(MOEKD_CLI), args);
   if (!p.waitForFinished(300000)) qFatal("moekd did not finish");
   return {p.exitCode(), QString::fromUtf8(p.readAllStandardOutput()), QString::fromUtf8(p.readAllStandardError())};
@@ -87,6 +94,63 @@ class TestCli : public QObject {
     QVERIFY(j["gflops"].get<double>() > 0);
     QVERIFY(j["threads"].get<int>() >= 1);
     QVERIFY(!j["blas"].get<std::string>().empty());
+    // The OpenBLAS kernels in use, next to what the CPU supports, and their self-check.
+    QVERIFY(j.contains("cpu_features") && j["cpu_features"].is_array());
+    QVERIFY2(j.contains("openblas"), qPrintable(r.out));
+    const auto& o = j["openblas"];
+    QVERIFY(!o["core"].get<std::string>().empty());
+    QVERIFY(o.contains("best_for_cpu") && o.contains("source") && o.contains("slower_than_cpu_allows"));
+    QVERIFY2(o["self_check"].get<bool>(), qPrintable(QString::fromStdString(o.dump())));
+  }
+
+  // A core type the user set is respected, whatever the CPU could do; without one, moekd
+  // switches to the best kernels the CPU supports (after a self-check), or keeps OpenBLAS's own.
+  void openblasCoreChoice() {
+    auto openblas = [](const Run& r) { return r.parsed()["openblas"]; };
+    const auto set = openblas(moekd_cli({"doctor", "--json"}, {"OPENBLAS_CORETYPE=Prescott"}));
+    QCOMPARE(set["core"], json("Prescott"));
+    QCOMPARE(set["source"], json("set by OPENBLAS_CORETYPE"));
+    QCOMPARE(set["slower_than_cpu_allows"].get<bool>(), set["best_for_cpu"] != json(""));
+
+    const auto own = openblas(moekd_cli({"doctor", "--json"}, {"-OPENBLAS_CORETYPE", "MOEKD_OPENBLAS_AUTO=0"}));
+    QCOMPARE(own["source"], json("detected by OpenBLAS"));
+    const auto automatic = openblas(moekd_cli({"doctor", "--json"}, {"-OPENBLAS_CORETYPE", "-MOEKD_OPENBLAS_AUTO"}));
+    if (own["slower_than_cpu_allows"].get<bool>() && automatic["rejected"] == json("")) {
+      QCOMPARE(automatic["core"], own["best_for_cpu"]);
+      QCOMPARE(automatic["source"], json("chosen by moekd"));
+      QCOMPARE(automatic["detected"], own["core"]);
+    } else {
+      QCOMPARE(automatic["core"], own["core"]);
+    }
+    qInfo("OpenBLAS here: detected %s, best for the CPU %s, automatic choice %s (%s)",
+          own["core"].get<std::string>().c_str(), own["best_for_cpu"].get<std::string>().c_str(),
+          automatic["core"].get<std::string>().c_str(), automatic["source"].get<std::string>().c_str());
+
+    // A named core type is tried (and checked) instead; one OpenBLAS does not have is refused.
+    const auto named = openblas(moekd_cli({"doctor", "--json"}, {"-OPENBLAS_CORETYPE", "MOEKD_OPENBLAS_AUTO=Prescott"}));
+    if (own["core"] != json("Prescott")) {
+      QCOMPARE(named["core"], json("Prescott"));
+      QCOMPARE(named["source"], json("chosen by moekd"));
+    }
+    const auto bogus = openblas(moekd_cli({"doctor", "--json"}, {"-OPENBLAS_CORETYPE", "MOEKD_OPENBLAS_AUTO=Foo"}));
+    QVERIFY2(bogus["rejected"].get<std::string>().find("Foo: not a core type") == 0, qPrintable(QString::fromStdString(bogus.dump())));
+  }
+
+  // The demo distils from the teacher that ships with moekd, says so, and names the BLAS kernels
+  // its numbers came from (other kernels round differently).
+  void demoNamesItsTeacherAndKernels() {
+    QTemporaryDir tmp;
+    const auto r = moekd_cli({"demo", "--out", tmp.filePath("demo"), "--scale", "0.003", "--methods", "kd", "--quiet"});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    std::ifstream in(tmp.filePath("demo/results.json").toStdString());
+    const auto results = json::parse(in);
+    QVERIFY2(results["teacher"].get<std::string>().find("shipped with moekd") == 0, qPrintable(QString::fromStdString(results.dump())));
+    QVERIFY(!results["blas"]["openblas_core"].get<std::string>().empty());
+    QCOMPARE(results["runs"].size(), size_t(2));
+    QCOMPARE(results["runs"][0]["method"], json("teacher"));
+    QVERIFY(results["runs"][0]["exact_match"].get<double>() >= 0.9);  // evaluated, not trained
+    QCOMPARE(results["runs"][1]["method"], json("kd"));
+    QVERIFY2(r.out.contains("BLAS kernels:"), qPrintable(r.out));
   }
 
   void inspectDescribesEachArchitecture_data() {

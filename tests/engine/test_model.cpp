@@ -1,11 +1,14 @@
 // The causal LM: parity with transformers' own outputs, sharded loading, KV-cache decoding,
-// padding, sliding windows, and save -> load round trips for every family.
+// padding, sliding windows, save -> load round trips for every family, and the quality of the
+// demo teacher that ships with the project.
 #include <QtTest>
 
 #include <filesystem>
 
 #include "io/hf_model.h"
 #include "io/inspect.h"
+#include "run/demo_recipe.h"
+#include "session/session.h"
 #include "test_util.h"
 
 using namespace moekd;
@@ -199,6 +202,26 @@ class TestModel : public QObject {
     // 2 layers x 4 experts x 3 x 24 x 32 expert weights, of which 2 of 4 are active per token.
     const int64_t expert_params = 2 * 4 * 3 * 24 * 32;
     QCOMPARE(model->num_parameters() - model->num_active_parameters(), expert_params / 2);
+  }
+
+  // The teacher that `moekd demo` distils from ships with the project: on every validation prompt
+  // of the demo's data it answers at least 90% exactly, and at least 80% in every category.
+  // Evaluation only, no training: it holds whatever kernels this machine has.
+  void shippedDemoTeacherIsGood() {
+    auto config = demo_student_run("sft", "/tmp/unused-demo-teacher-eval", "");
+    config["student"] = {{"path", shipped_demo_teacher()}};
+    config["eval"]["samples"] = 240;
+    const auto r = Session(parse_run_config(config, "test")).evaluate_student(false, 240);
+    std::string report;
+    for (const auto& [category, s] : r.per_category)
+      report += category + " " + std::to_string(s.exact_match) + " (" + std::to_string(s.examples) + ")  ";
+    qInfo("shipped demo teacher: exact match %.3f, ROUGE-L %.3f; %s", r.exact_match, r.rouge_l, report.c_str());
+    QVERIFY2(r.exact_match >= 0.9, report.c_str());
+    QCOMPARE(r.per_category.size(), size_t(8));
+    for (const auto& [category, s] : r.per_category) {
+      QCOMPARE(s.examples, int64_t{30});
+      QVERIFY2(s.exact_match >= 0.8, (category + ": " + report).c_str());
+    }
   }
 };
 

@@ -6,7 +6,9 @@
 #include <filesystem>
 #include <fstream>
 
+#include "run/demo_recipe.h"
 #include "run/metrics_file.h"
+#include "run/resources.h"
 #include "run/run_config.h"
 #include "run/run_folder.h"
 #include "run/settings.h"
@@ -133,6 +135,19 @@ class TestRun : public QObject {
     const QString e = error_of([] { parse_data_config({{"kind", "jsonl"}}, "form"); });
     QVERIFY2(e.contains("`data.path` is required"), qPrintable(e));
     QVERIFY(error_of([] { parse_data_config({{"max_lenn", 3}}, "form"); }).contains("unknown field `data.max_lenn`"));
+  }
+
+  // The studio's demo-teacher preset is the demo's teacher recipe, which trained the shipped teacher.
+  void demoTeacherPresetIsTheRecipe() {
+    std::ifstream in(find_resource("presets/demo-teacher.json"));
+    const json preset = json::parse(in);
+    const auto recipe = demo_teacher_run(preset["run_dir"].get<std::string>());
+    QCOMPARE(to_json(parse_run_config(preset, "preset")).dump(2), to_json(parse_run_config(recipe, "recipe")).dump(2));
+    const auto student = parse_run_config(demo_student_run("kd", "/tmp/kd", "/tmp/teacher"), "recipe");
+    QCOMPARE(student.data.seed, parse_run_config(recipe, "recipe").data.seed);  // the same data
+    QCOMPARE(student.teacher.path, std::string("/tmp/teacher"));
+    const QString e = error_of([] { find_resource("no-such-resource"); });
+    QVERIFY2(e.contains("`no-such-resource` is not installed; looked in:"), qPrintable(e));
   }
 
   // A run folder's paths, written once; a checkpoint counts when its model's config.json is there.

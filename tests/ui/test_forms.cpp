@@ -5,7 +5,7 @@ void TestUi::presetsLoad() {
   ConfigureView view;
   QVERIFY2(view.isValid(), qPrintable(view.validationMessage()));  // opens on the demo preset
   QCOMPARE(view.config()["method"], json("train-teacher"));
-  QCOMPARE(view.config()["train"]["steps"], json(3000));
+  QCOMPARE(view.config()["train"]["steps"], json(8000));  // the demo teacher recipe
   QCOMPARE(view.config()["student"]["init"]["num_local_experts"], json(8));
   QVERIFY(view.loadPreset("paper-like"));
   QVERIFY(!view.isValid());  // teacher and data paths are left for the user
