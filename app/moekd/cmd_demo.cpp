@@ -61,12 +61,14 @@ void print_table(const json& results) {
   std::printf("\nthe last evaluation of each run, and its best ROUGE-L (the best checkpoint)\n");
   std::printf("%-8s %6s %9s %9s %12s %14s %9s\n", "method", "step", "val loss", "ROUGE-L", "exact match",
               "best ROUGE-L", "time");
-  for (const auto& r : results["runs"])
-    std::printf("%-8s %6lld %9.4f %9.1f %11.1f%% %6.1f @ %5lld %9s\n", r["method"].get<std::string>().c_str(),
-                static_cast<long long>(r["step"].get<int64_t>()), r["val_loss"].get<double>(),
-                100 * r["rouge_l"].get<double>(), 100 * r["exact_match"].get<double>(),
-                100 * r["best_rouge_l"].get<double>(), static_cast<long long>(r["best_step"].get<int64_t>()),
-                format_duration(r["seconds"].get<double>()).c_str());
+  for (const auto& r : results["runs"]) {
+    // The shipped teacher was evaluated, not trained here: it has no step of this demo.
+    const int64_t step = r["step"].get<int64_t>(), best_step = r["best_step"].get<int64_t>();
+    const std::string at = step > 0 ? std::to_string(step) : "-", best_at = step > 0 ? std::to_string(best_step) : "-";
+    std::printf("%-8s %6s %9.4f %9.1f %11.1f%% %6.1f @ %5s %9s\n", r["method"].get<std::string>().c_str(), at.c_str(),
+                r["val_loss"].get<double>(), 100 * r["rouge_l"].get<double>(), 100 * r["exact_match"].get<double>(),
+                100 * r["best_rouge_l"].get<double>(), best_at.c_str(), format_duration(r["seconds"].get<double>()).c_str());
+  }
   std::printf("\nteacher: %s\n", results["teacher"].get<std::string>().c_str());
   const auto& blas = results["blas"];
   std::printf("BLAS kernels: %s (%s); numbers differ under other kernels\n",
