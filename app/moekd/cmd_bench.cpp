@@ -54,6 +54,7 @@ void add_bench(CLI::App& app) {
   distill->add_option("--teacher", d->teacher_dir, "teacher folder (default: the demo teacher's shape)");
   distill->add_option("--student", d->student_dir, "student folder; a config.json alone gives a fresh model");
   distill->add_option("--device", d->device, "cpu, cuda, cuda:N")->capture_default_str();
+  distill->add_option("--precision", d->precision, "auto, float32, bfloat16, float16 (train.precision)")->capture_default_str();
   distill->add_option("--batch", d->batch, "sequences per step")->capture_default_str()->check(CLI::Range(1, 1 << 14));
   distill->add_option("--seq-len", d->seq_len, "tokens per sequence")->capture_default_str()->check(CLI::Range(2, 1 << 16));
   distill->add_option("--ka-m", d->ka_m, "KA teacher passes")->capture_default_str()->check(CLI::Range(1, 256));

@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "commands.h"
+#include "backend/precision.h"
 #include "io/hf_model.h"
 #include "io/safetensors.h"
 #include "util/error.h"
@@ -35,14 +36,14 @@ std::vector<int64_t> parse_tokens(const std::string& text, int64_t vocab) {
 
 void add_forward(CLI::App& app) {
   struct Args {
-    std::string model, tokens, policy = "topk", out;
+    std::string model, tokens, policy = "topk", out, dtype = "float32";
     double lambda = 0.0, top_p = 0.9;
     int64_t k_prime = 0;
     uint64_t seed = 0;
     bool json = false;
   };
   auto a = std::make_shared<Args>();
-  auto* cmd = app.add_subcommand("forward", "one float32 forward pass on CPU; writes logits and routing to safetensors");
+  auto* cmd = app.add_subcommand("forward", "one forward pass on CPU; writes logits and routing to safetensors");
   cmd->add_option("--model", a->model, "Hugging Face model folder")->required();
   cmd->add_option("--tokens", a->tokens, "token ids, e.g. \"1 15 27\"")->required();
   cmd->add_option("--policy", a->policy, "routing policy: topk, ka, all, topp")->capture_default_str();
@@ -51,6 +52,8 @@ void add_forward(CLI::App& app) {
   cmd->add_option("--top-p", a->top_p, "topp: probability mass to reach")->capture_default_str();
   cmd->add_option("--seed", a->seed, "seed of the KA sampling")->capture_default_str();
   cmd->add_option("--out", a->out, "output .safetensors file")->required();
+  cmd->add_option("--dtype", a->dtype, "float32 or bfloat16: the model is loaded and run in it (logits written in float32)")
+      ->capture_default_str();
   cmd->add_flag("--json", a->json, "machine-readable summary");
   cmd->callback([a] {
     RoutingPolicy policy;
@@ -58,7 +61,10 @@ void add_forward(CLI::App& app) {
     policy.ka_lambda = a->lambda;
     policy.ka_k = a->k_prime;
     policy.top_p = a->top_p;
-    auto model = load_pretrained(a->model);
+    const auto precision = parse_name<Precision>(a->dtype);
+    if (precision != Precision::Float32 && precision != Precision::BFloat16)
+      fail("--dtype: `", a->dtype, "` is not supported on the CPU; expected float32 or bfloat16");
+    auto model = load_pretrained(a->model, {scalar_type_of(precision)});
     model->eval();
     const auto ids = parse_tokens(a->tokens, model->config.vocab_size);
     torch::manual_seed(a->seed);
@@ -68,7 +74,7 @@ void add_forward(CLI::App& app) {
     opt.record_routing = true;
     auto input = torch::tensor(ids, torch::kLong).unsqueeze(0);
     auto result = model->forward(input, opt);
-    std::vector<std::pair<std::string, torch::Tensor>> tensors = {{"logits", result.logits[0].contiguous()}};
+    std::vector<std::pair<std::string, torch::Tensor>> tensors = {{"logits", result.logits[0].to(torch::kFloat).contiguous()}};
     nlohmann::json layers = nlohmann::json::array();
     for (size_t L = 0; L < result.routing.size(); ++L) {
       if (!result.routing[L]) continue;

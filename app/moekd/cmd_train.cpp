@@ -131,7 +131,7 @@ void add_training(CLI::App& app) {
   });
 
   struct ExportArgs {
-    std::string run, checkpoint = "best", out, teacher_out;
+    std::string run, checkpoint = "best", out, teacher_out, dtype = "auto";
     bool json = false;
   };
   auto x = std::make_shared<ExportArgs>();
@@ -140,11 +140,14 @@ void add_training(CLI::App& app) {
   exp->add_option("--checkpoint", x->checkpoint, "best or last")->capture_default_str();
   exp->add_option("--out", x->out, "folder for the student")->required();
   exp->add_option("--teacher-out", x->teacher_out, "SAR runs: folder for the teacher with its tuned routers");
+  exp->add_option("--dtype", x->dtype, "float32, bfloat16 or float16; auto = the precision the run computed in")
+      ->capture_default_str();
   exp->add_flag("--json", x->json, "machine-readable output");
   exp->callback([x] {
     const auto which = parse_name<Checkpoint>(x->checkpoint);
-    std::vector<ExportSummary> done = {export_student(x->run, which, x->out)};
-    if (!x->teacher_out.empty()) done.push_back(export_tuned_teacher(x->run, which, x->teacher_out));
+    const auto dtype = parse_name<Precision>(x->dtype);
+    std::vector<ExportSummary> done = {export_student(x->run, which, x->out, {}, dtype)};
+    if (!x->teacher_out.empty()) done.push_back(export_tuned_teacher(x->run, which, x->teacher_out, {}, dtype));
     json j = json::array();
     for (const auto& s : done) {
       json files = json::array();

@@ -1,9 +1,15 @@
 #include "backend/system_info.h"
 
+#include <sys/resource.h>
 #include <torch/cuda.h>
 
 #include <chrono>
 #include <fstream>
+
+#ifdef MOEKD_CUDA
+#include <ATen/cuda/CUDAContext.h>
+#include <c10/cuda/CUDACachingAllocator.h>
+#endif
 
 #include "util/error.h"
 #include "backend/torch_compat.h"
@@ -38,6 +44,39 @@ int configure_threads(int requested) {
 
 void synchronize(const torch::Device& device) {
   if (device.is_cuda()) torch::cuda::synchronize(device.index());
+}
+
+int cuda_compute_capability(const torch::Device& device) {
+#ifdef MOEKD_CUDA
+  if (device.is_cuda()) return at::cuda::getDeviceProperties(device.has_index() ? device.index() : 0)->major;
+#endif
+  return 0;
+}
+
+int64_t peak_memory_bytes(const torch::Device& device) {
+#ifdef MOEKD_CUDA
+  if (device.is_cuda()) {
+    const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.has_index() ? device.index() : 0);
+    return stats.allocated_bytes[static_cast<size_t>(c10::cuda::CUDACachingAllocator::StatType::AGGREGATE)].peak;
+  }
+#endif
+  // VmHWM: the resident set's high-water mark, which reset_peak_memory() can lower (ru_maxrss cannot).
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6)) * 1024;  // "VmHWM:  123 kB"
+  struct rusage usage {};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<int64_t>(usage.ru_maxrss) * 1024;  // Linux reports kilobytes
+}
+
+void reset_peak_memory(const torch::Device& device) {
+#ifdef MOEKD_CUDA
+  if (device.is_cuda()) {
+    c10::cuda::CUDACachingAllocator::resetPeakStats(device.has_index() ? device.index() : 0);
+    return;
+  }
+#endif
+  std::ofstream("/proc/self/clear_refs") << "5";  // Linux >= 4.0: VmHWM restarts from the current RSS
 }
 
 namespace {

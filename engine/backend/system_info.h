@@ -34,4 +34,13 @@ int configure_threads(int requested);
 // Waits for queued GPU work so that wall-clock timings are honest.
 void synchronize(const torch::Device& device);
 
+// The CUDA device's compute capability as major version (8 for A100, 9 for H100/H200); 0 for the
+// CPU or a build without CUDA.
+int cuda_compute_capability(const torch::Device& device);
+
+// The most memory this process has held since the last reset_peak_memory(): on a CUDA device the
+// caching allocator's peak of allocated bytes, on the CPU the peak resident set. Reads no tensor.
+int64_t peak_memory_bytes(const torch::Device& device);
+void reset_peak_memory(const torch::Device& device);
+
 }  // namespace moekd

@@ -1,6 +1,7 @@
 #pragma once
 // The one place that knows which LibTorch we build against. CI uses Debian's 1.13; the GPU path
 // uses LibTorch 2.x. Everything version-dependent goes through these helpers.
+#include <ATen/autocast_mode.h>
 #include <torch/torch.h>
 #include <torch/version.h>
 #include <string>
@@ -22,7 +23,8 @@ inline torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, c
                                const torch::Tensor& additive_mask, bool causal) {
 #if MOEKD_TORCH_AT_LEAST(2, 0)
   // An undefined tensor would convert to an engaged optional ("a mask is set"): pass nullopt.
-  if (additive_mask.defined()) return at::scaled_dot_product_attention(q, k, v, additive_mask, 0.0, false);
+  if (additive_mask.defined())
+    return at::scaled_dot_product_attention(q, k, v, additive_mask.to(q.scalar_type()), 0.0, false);
   return at::scaled_dot_product_attention(q, k, v, c10::nullopt, 0.0, causal);
 #else
   const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
@@ -35,6 +37,39 @@ inline torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, c
     scores = scores.masked_fill(keep.logical_not(), -std::numeric_limits<float>::infinity());
   }
   return torch::matmul(torch::softmax(scores, -1), v);
+#endif
+}
+
+// Autocast (automatic mixed precision) of one device kind: CUDA or CPU. LibTorch 2.4 took the
+// device type as an argument; 1.13 to 2.3 had one function per device kind.
+inline bool autocast_enabled(bool cuda) {
+#if MOEKD_TORCH_AT_LEAST(2, 4)
+  return at::autocast::is_autocast_enabled(cuda ? at::kCUDA : at::kCPU);
+#else
+  return cuda ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
+#endif
+}
+
+inline torch::ScalarType autocast_dtype(bool cuda) {
+#if MOEKD_TORCH_AT_LEAST(2, 4)
+  return at::autocast::get_autocast_dtype(cuda ? at::kCUDA : at::kCPU);
+#else
+  return cuda ? at::autocast::get_autocast_gpu_dtype() : at::autocast::get_autocast_cpu_dtype();
+#endif
+}
+
+inline void set_autocast(bool cuda, bool enabled, torch::ScalarType dtype) {
+#if MOEKD_TORCH_AT_LEAST(2, 4)
+  at::autocast::set_autocast_enabled(cuda ? at::kCUDA : at::kCPU, enabled);
+  at::autocast::set_autocast_dtype(cuda ? at::kCUDA : at::kCPU, dtype);
+#else
+  if (cuda) {
+    at::autocast::set_enabled(enabled);
+    at::autocast::set_autocast_gpu_dtype(dtype);
+  } else {
+    at::autocast::set_cpu_enabled(enabled);
+    at::autocast::set_autocast_cpu_dtype(dtype);
+  }
 #endif
 }
 

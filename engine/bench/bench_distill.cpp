@@ -3,6 +3,7 @@
 #include <chrono>
 #include <random>
 
+#include "backend/precision.h"
 #include "data/tokenizer.h"
 #include "run/demo_recipe.h"
 #include "distill/trainer.h"
@@ -61,7 +62,8 @@ json bench_distill(const DistillBenchOptions& opt) {
   data->validation = data->train;
   auto tok = std::make_shared<IdsOnly>(vocab);
 
-  json out = {{"device", device.str()},     {"batch", opt.batch},          {"seq_len", opt.seq_len},
+  json out = {{"device", device.str()},
+              {"precision", name_of(resolve_precision(parse_name<Precision>(opt.precision), device))},     {"batch", opt.batch},          {"seq_len", opt.seq_len},
               {"ka_m", opt.ka_m},           {"ka_lambda", opt.ka_lambda},   {"teacher_params", teacher->num_parameters()},
               {"teacher_active_params", teacher->num_active_parameters()}};
   struct Case {
@@ -79,17 +81,19 @@ json bench_distill(const DistillBenchOptions& opt) {
         {{"method", c.method},
          {"teacher", source(teacher_src)},
          {"student", source(student_src)},
-         {"train", {{"batch_size", opt.batch}, {"steps", 1000000}, {"warmup_steps", 0}, {"device", opt.device}}},
+         {"train", {{"batch_size", opt.batch}, {"steps", 1000000}, {"warmup_steps", 0}, {"device", opt.device},
+                    {"precision", opt.precision}}},
          {"ka", {{"m", opt.ka_m}, {"lambda", opt.ka_lambda}, {"batched", c.batched}}},
          {"routing_every", 0}},
         "bench distill");
     torch::manual_seed(opt.seed);
+    const auto compute = scalar_type_of(resolve_precision(cfg.train.precision, device));
     auto student = load_or_init_model(student_src, "student", device);
     // Each case gets its own teacher copy: SAR trains the routers.
-    auto t = load_or_init_model(teacher_src, "teacher", device);
+    auto t = load_or_init_model(teacher_src, "teacher", device, compute, cfg.method == Method::SAR);
     if (student->config.vocab_size != vocab)
       fail("bench distill: teacher and student vocabularies differ (", vocab, " and ", student->config.vocab_size, ")");
-    Trainer trainer(cfg, student, t, tok, data, device);
+    Trainer trainer(cfg, student, t, tok, data, device, compute);
     for (int i = 0; i < 2; ++i) trainer.step(false);
     synchronize(device);
     const auto start = std::chrono::steady_clock::now();

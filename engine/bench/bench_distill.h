@@ -9,6 +9,7 @@ namespace moekd {
 struct DistillBenchOptions {
   std::string teacher_dir, student_dir;  // empty: the demo's shapes, freshly initialised
   std::string device = "cpu";
+  std::string precision = "auto";  // train.precision of every case
   int64_t batch = 16, seq_len = 64;
   int64_t ka_m = 4;
   double ka_lambda = 0.1;

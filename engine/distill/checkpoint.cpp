@@ -5,6 +5,7 @@
 
 #include <fstream>
 
+#include "backend/precision.h"
 #include "distill/trainer.h"
 #include "io/hf_model.h"
 #include "io/safetensors.h"
@@ -37,7 +38,8 @@ void Trainer::save_checkpoint(const std::string& dir) const {
                         {"router_optimizer_steps", sar_ ? sar_->optimizer_steps() : 0},
                         {"best_score", std::isfinite(best_score_) ? json(best_score_) : json(nullptr)},
                         {"best_step", best_step_},
-                        {"method", name_of(cfg_.method)}};
+                        {"method", name_of(cfg_.method)},
+                        {"precision", name_of(precision_of(compute_))}};  // what exports write by default
     std::ofstream(ckpt.state_json()) << state.dump(2) << "\n";
   });
 }

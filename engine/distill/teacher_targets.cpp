@@ -6,6 +6,15 @@
 
 namespace moekd {
 
+namespace {
+// The frozen teacher's forward keeps no autograd state at all (inference mode); what comes out
+// is used below in ordinary no-grad code.
+ForwardOutput frozen_forward(CausalLM& teacher, const torch::Tensor& ids, const ForwardOptions& opt) {
+  torch::InferenceMode inference;
+  return teacher->forward(ids, opt);
+}
+}  // namespace
+
 TeacherTargets teacher_targets(CausalLM& teacher, const Batch& b, const RunConfig& cfg, RoutingAccumulator* routing) {
   torch::NoGradGuard no_grad;
   TeacherTargets t;
@@ -15,7 +24,7 @@ TeacherTargets teacher_targets(CausalLM& teacher, const Batch& b, const RunConfi
   opt.record_routing = routing != nullptr;
   const bool ka_passes = cfg.method == Method::KA && cfg.ka.lambda > 0 && cfg.ka.m > 1;
   if (!ka_passes) {
-    auto out = teacher->forward(b.ids, opt);
+    auto out = frozen_forward(teacher, b.ids, opt);
     if (routing) routing->add(out.routing, b);
     t.log_probs = teacher_log_probs(target_rows(out.logits, b), T);
     return t;
@@ -27,7 +36,7 @@ TeacherTargets teacher_targets(CausalLM& teacher, const Batch& b, const RunConfi
   std::vector<torch::Tensor> rows;  // [N, V] logits per pass
   for (int64_t start = 0; start < M * B; start += per_call) {
     const auto n = std::min(per_call, M * B - start);
-    auto out = teacher->forward(all_ids.narrow(0, start, n), opt);
+    auto out = frozen_forward(teacher, all_ids.narrow(0, start, n), opt);
     if (routing) routing->add(out.routing, b, n / B);
     for (int64_t m = 0; m < n / B; ++m) rows.push_back(target_rows(out.logits.narrow(0, m * B, B), b));
   }

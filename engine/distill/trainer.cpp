@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include "backend/precision.h"
+#include "backend/system_info.h"
 #include "distill/balance.h"
 #include "distill/evaluation.h"
 #include "distill/teacher_targets.h"
@@ -15,13 +17,14 @@ enum Sum { kLoss, kCe, kDivergence, kRouterLoss, kBalance, kTerms, kGradNorm = k
 }  // namespace
 
 Trainer::Trainer(const RunConfig& config, CausalLM student, CausalLM teacher, std::shared_ptr<const Tokenizer> tok,
-                 std::shared_ptr<const RunData> data, torch::Device device)
+                 std::shared_ptr<const RunData> data, torch::Device device, torch::ScalarType compute)
     : cfg_(config),
       student_(std::move(student)),
       teacher_(std::move(teacher)),
       tok_(std::move(tok)),
       data_(std::move(data)),
       device_(device),
+      compute_(compute),
       sampler_(static_cast<int64_t>(data_->train.size()), config.train.seed),
       guard_(device) {
   std::vector<torch::Tensor> params;
@@ -107,6 +110,7 @@ Trainer::StudentForward Trainer::student_forward(const Batch& b, bool track_rout
   const bool track = track_routing && student_routing_;
   ForwardOptions opt;
   opt.record_routing = track || cfg_.method == Method::TrainTeacher;  // train-teacher: its balance loss
+  const ComputeIn precision(device_, compute_);
   StudentForward s{student_->forward(b.ids, opt), {}};
   if (track) student_routing_->add(s.out.routing, b);
   s.rows = target_rows(s.out.logits, b);
@@ -184,6 +188,7 @@ StepMetrics Trainer::read_window(double lr) {
   m.step_seconds = window_seconds_ / n;
   m.tokens = window_tokens_;
   m.tokens_per_s = window_tokens_ / std::max(1e-9, window_seconds_);
+  m.peak_memory = peak_memory_bytes(device_);
   window_sums_.zero_();
   window_steps_ = window_tokens_ = 0;
   window_seconds_ = 0;
@@ -214,6 +219,7 @@ EvalResult Trainer::evaluate(int64_t max_samples, bool test_split) {
   setup.batch_size = cfg_.train.batch_size;
   setup.step = step_;
   CausalLM* teacher = cfg_.eval.teacher && teacher_ ? &teacher_ : nullptr;
+  const ComputeIn precision(device_, compute_);
   return evaluate_model(student_, teacher, *tok_, *data_, setup, device_);
 }
 

@@ -25,9 +25,10 @@ namespace moekd {
 class Trainer {
  public:
   // `student` is the model being trained (the MoE itself for train-teacher); `teacher` may be
-  // null for sft and train-teacher. Both must already be on `device`.
+  // null for sft and train-teacher. Both must already be on `device`. The student computes in
+  // `compute` (autocast over its float32 weights; backend/precision.h).
   Trainer(const RunConfig& config, CausalLM student, CausalLM teacher, std::shared_ptr<const Tokenizer> tokenizer,
-          std::shared_ptr<const RunData> data, torch::Device device);
+          std::shared_ptr<const RunData> data, torch::Device device, torch::ScalarType compute = torch::kFloat);
 
   // One optimizer step (train.grad_accum micro-batches). Nothing is read from the device unless
   // `read_metrics` (every log_every steps): then the averaged metrics and the finite flag come
@@ -71,6 +72,7 @@ class Trainer {
   std::shared_ptr<const Tokenizer> tok_;
   std::shared_ptr<const RunData> data_;
   torch::Device device_;
+  torch::ScalarType compute_;
   std::unique_ptr<AdamW> opt_;
   std::unique_ptr<SarRouterUpdate> sar_;
   ExampleSampler sampler_;

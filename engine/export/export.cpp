@@ -4,6 +4,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "backend/precision.h"
 #include "io/hf_model.h"
 #include "export/model_card.h"
 #include "io/safetensors.h"
@@ -11,6 +12,7 @@
 #include "run/run_folder.h"
 #include "run/run_record.h"
 #include "util/error.h"
+#include "util/json_file.h"
 
 namespace moekd {
 
@@ -24,6 +26,13 @@ CheckpointFolder checkpoint(const std::string& run_dir, Checkpoint which) {
   if (!ckpt.exists())
     fail(run_dir, ": no `", name_of(which), "` checkpoint (", ckpt.dir.string(), " is missing or incomplete)");
   return ckpt;
+}
+
+// `auto`: the precision the run computed in, as its checkpoint recorded it (float32 before that).
+torch::ScalarType export_dtype(const CheckpointFolder& ckpt, Precision requested) {
+  if (requested != Precision::Auto) return scalar_type_of(requested);
+  const json state = read_json_file(ckpt.state_json().string());
+  return scalar_type_of(parse_name<Precision>(state.value("precision", std::string("float32"))));
 }
 
 void write_json(const fs::path& path, const json& j) {
@@ -87,9 +96,10 @@ struct Stages {
 
 // Stages 1-4 of both exports: the weights, their companions and model card, the summary.
 ExportSummary write_export(CausalLM& model, const RunConfig& cfg, const std::string& run_dir, Checkpoint which,
-                           const std::string& role, const std::string& out_dir, const Stages& stages) {
-  stages.next(1, "writing config.json and model.safetensors");
-  save_pretrained(model, out_dir);
+                           const std::string& role, const std::string& out_dir, torch::ScalarType dtype,
+                           const Stages& stages) {
+  stages.next(1, std::string("writing config.json and model.safetensors (") + name_of(precision_of(dtype)) + ")");
+  save_pretrained(model, out_dir, dtype);
   stages.next(2, "writing generation_config.json, the tokenizer and README.md");
   write_companions(model, cfg, out_dir);
   write_model_card(model, cfg, run_dir, which, role, out_dir);
@@ -102,25 +112,27 @@ ExportSummary write_export(CausalLM& model, const RunConfig& cfg, const std::str
 }  // namespace
 
 ExportSummary export_student(const std::string& run_dir, Checkpoint which, const std::string& out_dir,
-                             const ExportProgress& progress) {
+                             const ExportProgress& progress, Precision dtype) {
   const Stages stages(progress, 4);
   stages.next(0, std::string("reading the run's config and its `") + name_of(which) + "` checkpoint");
   const auto cfg = load_run_config(RunFolder(run_dir).config().string());
-  auto model = load_pretrained(checkpoint(run_dir, which).model().string());
+  const auto ckpt = checkpoint(run_dir, which);
+  auto model = load_pretrained(ckpt.model().string());
   // A train-teacher run trained the MoE itself: its export is a teacher.
   const char* role = cfg.method == Method::TrainTeacher ? "teacher" : "student";
-  return write_export(model, cfg, run_dir, which, role, out_dir, stages);
+  return write_export(model, cfg, run_dir, which, role, out_dir, export_dtype(ckpt, dtype), stages);
 }
 
 ExportSummary export_tuned_teacher(const std::string& run_dir, Checkpoint which, const std::string& out_dir,
-                                   const ExportProgress& progress) {
+                                   const ExportProgress& progress, Precision dtype) {
   const Stages stages(progress, 4);
   stages.next(0, std::string("reading the teacher and the routers of the `") + name_of(which) + "` checkpoint");
   const auto cfg = load_run_config(RunFolder(run_dir).config().string());
   if (cfg.method != Method::SAR) fail(run_dir, ": only `sar` runs tune the teacher (this run is `", name_of(cfg.method), "`)");
   if (cfg.teacher.path.empty()) fail(run_dir, ": the run's teacher has no path to export from");
   auto teacher = load_pretrained(cfg.teacher.path);
-  SafetensorsFile state(checkpoint(run_dir, which).state_tensors().string());
+  const auto ckpt = checkpoint(run_dir, which);
+  SafetensorsFile state(ckpt.state_tensors().string());
   {
     torch::NoGradGuard no_grad;
     int64_t replaced = 0;
@@ -132,7 +144,8 @@ ExportSummary export_tuned_teacher(const std::string& run_dir, Checkpoint which,
     }
     if (replaced == 0) fail(run_dir, ": the checkpoint holds no router weights");
   }
-  return write_export(teacher, cfg, run_dir, which, "teacher with SAR-tuned routers", out_dir, stages);
+  return write_export(teacher, cfg, run_dir, which, "teacher with SAR-tuned routers", out_dir,
+                      export_dtype(ckpt, dtype), stages);
 }
 
 }  // namespace moekd

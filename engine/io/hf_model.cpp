@@ -5,6 +5,7 @@
 #include <set>
 
 #include "io/hf_config.h"
+#include "backend/precision.h"
 #include "io/safetensors.h"
 #include "util/error.h"
 
@@ -60,7 +61,9 @@ class Loader {
 
   bool has(const std::string& name) const { return ckpt_.contains(name); }
 
-  torch::Tensor take(const std::string& name, at::IntArrayRef expected) {
+  // Checks the tensor's shape and dtype, then copies it into `dst` (converting dtype and device).
+  void fill(const std::string& name, torch::Tensor dst) {
+    const auto expected = dst.sizes();
     if (!ckpt_.contains(name)) fail(dir_, ": missing tensor `", name, "` (expected shape ", shape_str(expected), ")");
     const auto& e = ckpt_.entry(name);
     if (e.shape != expected.vec())
@@ -69,7 +72,14 @@ class Loader {
       fail(dir_, ": tensor `", name, "` has dtype ", e.dtype, ", expected a floating type (F32, F16, BF16)");
     dtypes_.insert(e.dtype);
     used_.insert(name);
-    return ckpt_.load(name).to(torch::kFloat);
+    ckpt_.copy_into(name, std::move(dst));
+  }
+
+  // A fused tensor whose parts go to different parameters: read whole, then split by the caller.
+  torch::Tensor take(const std::string& name, at::IntArrayRef expected) {
+    auto t = torch::empty(expected, torch::kFloat);
+    fill(name, t);
+    return t;
   }
 
   void check_all_used(const ModelConfig& c) const {
@@ -105,18 +115,17 @@ bool load_experts(Loader& L, const ModelConfig& c, int64_t layer, ExpertsImpl& e
     if (!ex.equal_sizes) fail("fused expert tensors need experts of equal size (layer ", layer, ")");
     const auto F = ex.sizes[0];
     auto gate_up = L.take(fused, {E, 2 * F, d});
-    auto down = L.take(layer_prefix(layer) + block + ".experts.down_proj", {E, d, F});
     ex.gate_proj.copy_(gate_up.narrow(1, 0, F));
     ex.up_proj.copy_(gate_up.narrow(1, F, F));
-    ex.down_proj.copy_(down);
+    L.fill(layer_prefix(layer) + block + ".experts.down_proj", ex.down_proj);
     return true;
   }
   const auto base = layer_prefix(layer) + naming.block + ".";
   for (int64_t e = 0; e < E; ++e) {
     const auto s = ex.sizes[e];
-    ex.gate_proj[e].narrow(0, 0, s).copy_(L.take(base + with_index(naming.gate, e), {s, d}));
-    ex.up_proj[e].narrow(0, 0, s).copy_(L.take(base + with_index(naming.up, e), {s, d}));
-    ex.down_proj[e].narrow(1, 0, s).copy_(L.take(base + with_index(naming.down, e), {d, s}));
+    L.fill(base + with_index(naming.gate, e), ex.gate_proj[e].narrow(0, 0, s));
+    L.fill(base + with_index(naming.up, e), ex.up_proj[e].narrow(0, 0, s));
+    L.fill(base + with_index(naming.down, e), ex.down_proj[e].narrow(1, 0, s));
   }
   return false;
 }
@@ -127,19 +136,27 @@ bool is_stacked_expert(const std::string& name) {
 
 }  // namespace
 
-CausalLM load_pretrained(const std::string& dir, LoadReport* report) {
+CausalLM load_pretrained(const std::string& dir, const LoadOptions& options, LoadReport* report) {
   const auto config_path = (fs::path(dir) / "config.json").string();
   if (!fs::is_directory(dir)) fail(dir, ": not a folder");
   if (!fs::exists(config_path)) fail(dir, ": no config.json");
   auto cfg = load_hf_config(config_path);
   SafetensorsCheckpoint ckpt(dir);
-  CausalLM model(cfg);
+  CausalLM model{nullptr};
+  {
+    BuildIn build(options.dtype);
+    model = CausalLM(cfg);
+  }
+  torch::NoGradGuard no_grad;
+  if (options.float32_routers)
+    for (auto& router : model->routers())
+      for (auto& [name, p] : router.parameters) p.set_data(p.to(torch::kFloat));
+  model->to(options.device);
   Loader L(ckpt, dir);
   bool fused = false;
-  torch::NoGradGuard no_grad;
   for (auto& p : model->named_parameters()) {
     if (is_stacked_expert(p.key())) continue;
-    p.value().copy_(L.take(hub_name(cfg, p.key()), p.value().sizes()));
+    L.fill(hub_name(cfg, p.key()), p.value());
   }
   for (int64_t i = 0; i < cfg.num_layers(); ++i) {
     auto* layer = model->model->layers[i]->as<DecoderLayerImpl>();
@@ -155,11 +172,13 @@ CausalLM load_pretrained(const std::string& dir, LoadReport* report) {
   return model;
 }
 
-std::vector<std::pair<std::string, torch::Tensor>> hub_state_dict(CausalLM& model) {
+std::vector<std::pair<std::string, torch::Tensor>> hub_state_dict(CausalLM& model,
+                                                                 c10::optional<torch::ScalarType> dtype) {
   const auto& cfg = model->config;
   std::vector<std::pair<std::string, torch::Tensor>> out;
+  auto as_saved = [&](const torch::Tensor& t) { return dtype ? t.detach().to(*dtype) : t.detach(); };
   for (auto& p : model->named_parameters()) {
-    if (!is_stacked_expert(p.key())) out.emplace_back(hub_name(cfg, p.key()), p.value().detach());
+    if (!is_stacked_expert(p.key())) out.emplace_back(hub_name(cfg, p.key()), as_saved(p.value()));
   }
   const auto naming = expert_naming(cfg.family);
   for (int64_t i = 0; i < cfg.num_layers(); ++i) {
@@ -169,19 +188,19 @@ std::vector<std::pair<std::string, torch::Tensor>> hub_state_dict(CausalLM& mode
     const auto base = layer_prefix(i) + naming.block + ".";
     for (size_t e = 0; e < ex.sizes.size(); ++e) {
       const auto s = ex.sizes[e];
-      out.emplace_back(base + with_index(naming.gate, e), ex.gate_proj[e].narrow(0, 0, s).detach());
-      out.emplace_back(base + with_index(naming.up, e), ex.up_proj[e].narrow(0, 0, s).detach());
-      out.emplace_back(base + with_index(naming.down, e), ex.down_proj[e].narrow(1, 0, s).detach());
+      out.emplace_back(base + with_index(naming.gate, e), as_saved(ex.gate_proj[e].narrow(0, 0, s)));
+      out.emplace_back(base + with_index(naming.up, e), as_saved(ex.up_proj[e].narrow(0, 0, s)));
+      out.emplace_back(base + with_index(naming.down, e), as_saved(ex.down_proj[e].narrow(1, 0, s)));
     }
   }
   return out;
 }
 
-void save_pretrained(CausalLM& model, const std::string& dir) {
+void save_pretrained(CausalLM& model, const std::string& dir, c10::optional<torch::ScalarType> dtype) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) fail(dir, ": cannot create folder (", ec.message(), ")");
-  save_safetensors((fs::path(dir) / "model.safetensors").string(), hub_state_dict(model), {{"format", "pt"}});
+  save_safetensors((fs::path(dir) / "model.safetensors").string(), hub_state_dict(model, dtype), {{"format", "pt"}});
   const auto path = (fs::path(dir) / "config.json").string();
   const auto tmp = path + ".tmp";
   {

@@ -14,14 +14,23 @@ struct LoadReport {
   bool fused_experts = false;   // experts were stored fused (recent transformers)
 };
 
-// Builds the model from `dir/config.json` and fills it from the checkpoint; float32 on CPU.
-// Missing, unexpected or mis-shaped tensors are refused with the tensor's name.
-CausalLM load_pretrained(const std::string& dir, LoadReport* report = nullptr);
+struct LoadOptions {
+  torch::ScalarType dtype = torch::kFloat;  // the parameters' dtype (whatever the file stores)
+  torch::Device device = torch::kCPU;
+  bool float32_routers = false;  // SAR trains the teacher's routers: they stay float32
+};
 
-// The model's tensors under their Hub names (experts one by one), in float32.
-std::vector<std::pair<std::string, torch::Tensor>> hub_state_dict(CausalLM& model);
+// Builds the model from `dir/config.json` directly in `dtype` and fills it tensor by tensor from
+// the memory-mapped checkpoint (no float32 copy of the whole model, file pages released as they
+// are read). Missing, unexpected or mis-shaped tensors are refused with the tensor's name.
+CausalLM load_pretrained(const std::string& dir, const LoadOptions& options = {}, LoadReport* report = nullptr);
 
-// Writes config.json and model.safetensors (atomically each) into `dir`, creating it.
-void save_pretrained(CausalLM& model, const std::string& dir);
+// The model's tensors under their Hub names (experts one by one), in their own dtype or `dtype`.
+std::vector<std::pair<std::string, torch::Tensor>> hub_state_dict(CausalLM& model,
+                                                                 c10::optional<torch::ScalarType> dtype = {});
+
+// Writes config.json and model.safetensors (atomically each) into `dir`, creating it; the tensors
+// in `dtype` when given, else as the model holds them.
+void save_pretrained(CausalLM& model, const std::string& dir, c10::optional<torch::ScalarType> dtype = {});
 
 }  // namespace moekd

@@ -167,6 +167,24 @@ torch::Tensor SafetensorsFile::load(const std::string& name) const {
   return t;
 }
 
+void SafetensorsFile::copy_into(const std::string& name, torch::Tensor dst) const {
+  const auto& e = entry(name);
+  if (e.end == e.begin) return;
+  const uint8_t* src = data_ + e.begin;
+  if (reinterpret_cast<uintptr_t>(src) % dtype_size(e.dtype) == 0) {
+    // A view of the mapped bytes (never written: the mapping is read-only).
+    const auto view = torch::from_blob(const_cast<uint8_t*>(src), e.shape, torch::dtype(scalar_type(e.dtype)));
+    dst.copy_(view);
+  } else {
+    dst.copy_(load(name));  // an unaligned tensor goes through a copy of itself alone
+  }
+  // The whole pages inside this tensor's bytes leave the resident set (they stay in the page cache).
+  const auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  const auto first = (reinterpret_cast<uintptr_t>(src) + page - 1) / page * page;
+  const auto last = (reinterpret_cast<uintptr_t>(data_ + e.end)) / page * page;
+  if (last > first) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
+}
+
 SafetensorsCheckpoint::SafetensorsCheckpoint(const std::string& dir) {
   const fs::path root(dir);
   const auto single = root / "model.safetensors";
@@ -224,6 +242,12 @@ torch::Tensor SafetensorsCheckpoint::load(const std::string& name) const {
   auto it = owner_.find(name);
   if (it == owner_.end()) fail("checkpoint has no tensor named `", name, "`");
   return files_[it->second]->load(name);
+}
+
+void SafetensorsCheckpoint::copy_into(const std::string& name, torch::Tensor dst) const {
+  auto it = owner_.find(name);
+  if (it == owner_.end()) fail("checkpoint has no tensor named `", name, "`");
+  files_[it->second]->copy_into(name, std::move(dst));
 }
 
 uint64_t SafetensorsCheckpoint::total_bytes() const {

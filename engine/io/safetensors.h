@@ -31,6 +31,10 @@ class SafetensorsFile {
   const TensorEntry& entry(const std::string& name) const;
   // A CPU tensor that owns a copy of the bytes, in the file's dtype.
   torch::Tensor load(const std::string& name) const;
+  // Copies the tensor straight from the mapping into `dst` (same shape; any dtype and device:
+  // converted on the way), then lets the kernel drop the file pages it read from this process's
+  // resident set: loading a model holds the model, not the model and its file.
+  void copy_into(const std::string& name, torch::Tensor dst) const;
 
  private:
   std::string path_;
@@ -49,6 +53,7 @@ class SafetensorsCheckpoint {
   bool contains(const std::string& name) const { return owner_.count(name) > 0; }
   const TensorEntry& entry(const std::string& name) const;
   torch::Tensor load(const std::string& name) const;
+  void copy_into(const std::string& name, torch::Tensor dst) const;
   const std::vector<std::string>& files() const { return file_paths_; }
   uint64_t total_bytes() const;
 

@@ -26,7 +26,12 @@ RouterImpl::RouterImpl(const ModelConfig& c) {
   }
 }
 
-torch::Tensor RouterImpl::forward(const torch::Tensor& x, bool add_noise) {
+torch::Tensor RouterImpl::forward(const torch::Tensor& x_in, bool add_noise) {
+  // The router may be float32 in a bfloat16 model (SAR trains it): the input takes its dtype.
+  const auto& first = weight.defined() ? weight
+                      : gate_network   ? gate_network->ptr(0)->as<torch::nn::LinearImpl>()->weight
+                                       : gate_linear->weight;
+  const auto x = x_in.to(first.scalar_type());
   torch::Tensor logits;
   if (weight.defined()) {
     logits = torch::linear(x, weight);

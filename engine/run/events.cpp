@@ -11,7 +11,7 @@ json to_json(const StepMetrics& e) {
           {"balance_loss", e.balance_loss}, {"lr", e.lr},
           {"router_lr", e.router_lr}, {"grad_norm", e.grad_norm},
           {"tokens_per_s", e.tokens_per_s}, {"step_seconds", e.step_seconds},
-          {"tokens", e.tokens}};
+          {"tokens", e.tokens},     {"peak_memory", e.peak_memory}};
 }
 
 json to_json(const RoutingSnapshot& e) {
@@ -76,6 +76,7 @@ StepMetrics step_metrics_from_json(const json& j) {
   read(j, "tokens_per_s", e.tokens_per_s);
   read(j, "step_seconds", e.step_seconds);
   read(j, "tokens", e.tokens);
+  read(j, "peak_memory", e.peak_memory);
   return e;
 }
 

@@ -13,7 +13,8 @@ struct StepMetrics {
   double loss = 0, ce = 0, divergence = 0, router_loss = 0, balance_loss = 0;
   double lr = 0, router_lr = 0, grad_norm = 0;
   double tokens_per_s = 0, step_seconds = 0;
-  int64_t tokens = 0;  // target tokens in the step
+  int64_t tokens = 0;       // target tokens in the step
+  int64_t peak_memory = 0;  // bytes: the run's peak so far (CUDA: allocated; CPU: resident set)
 };
 
 // Per layer x expert statistics of one model over the last `routing_every` steps.

@@ -193,6 +193,8 @@ RunConfig parse_run_config(const json& j, const std::string& src) {
     s.enumeration("balance", c.train.balance);
     s.unsigned_integer("seed", c.train.seed);
     s.string("device", c.train.device);
+    s.enumeration("precision", c.train.precision);
+    s.boolean("checkpoint_activations", c.train.checkpoint_activations);
   }
   {
     auto s = top.child("eval");
@@ -276,7 +278,9 @@ json to_json(const RunConfig& c) {
                 {"balance_weight", t.balance_weight},
                 {"balance", name_of(t.balance)},
                 {"seed", t.seed},
-                {"device", t.device}};
+                {"device", t.device},
+                {"precision", name_of(t.precision)},
+                {"checkpoint_activations", t.checkpoint_activations}};
   j["eval"] = {{"every", c.eval.every},
                {"samples", c.eval.samples},
                {"max_new_tokens", c.eval.max_new_tokens},

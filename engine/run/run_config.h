@@ -60,6 +60,10 @@ struct TrainConfig {
   BalanceLoss balance = BalanceLoss::Switch;
   uint64_t seed = 0;
   std::string device = "cpu";
+  // The frozen teacher is stored and run in this dtype; the student keeps float32 master weights
+  // and optimizer state and computes in it (docs/DESIGN.md, "Precision").
+  Precision precision = Precision::Auto;
+  bool checkpoint_activations = false;  // recompute each student layer in backward: less memory
 };
 
 struct EvalConfig {

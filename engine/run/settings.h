@@ -20,6 +20,8 @@ enum class BalanceLoss { Switch, CV2 };        // E * sum f_e P_e (Switch/Mixtra
 enum class RouterLoss { Forward, Reverse };    // SAR: -sum q log p | KL(p || q)
 enum class DataKind { Builtin, Jsonl, Text };
 enum class Checkpoint { Best, Last };          // the two checkpoints a run folder keeps
+// What the models compute in: auto = bfloat16 on a CUDA device that supports it, else float32.
+enum class Precision { Auto, Float32, BFloat16, Float16 };
 
 // Each enumeration's spellings, in the order the forms offer them. `what` names the setting in
 // messages ("divergence `kl` is not known").
@@ -75,6 +77,15 @@ struct Names<Checkpoint> {
   static constexpr const char* what = "checkpoint";
   static constexpr std::pair<Checkpoint, const char*> table[] = {{Checkpoint::Best, "best"},
                                                                  {Checkpoint::Last, "last"}};
+};
+
+template <>
+struct Names<Precision> {
+  static constexpr const char* what = "precision";
+  static constexpr std::pair<Precision, const char*> table[] = {{Precision::Auto, "auto"},
+                                                                {Precision::Float32, "float32"},
+                                                                {Precision::BFloat16, "bfloat16"},
+                                                                {Precision::Float16, "float16"}};
 };
 
 template <typename E>

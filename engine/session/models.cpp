@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "backend/precision.h"
 #include "io/hf_config.h"
 #include "io/hf_model.h"
 #include "util/error.h"
@@ -10,22 +11,27 @@ namespace moekd {
 
 namespace fs = std::filesystem;
 
-CausalLM load_or_init_model(const ModelSource& source, const std::string& role, const torch::Device& device) {
-  CausalLM model{nullptr};
+CausalLM load_or_init_model(const ModelSource& source, const std::string& role, const torch::Device& device,
+                            torch::ScalarType dtype, bool float32_routers) {
   if (!source.path.empty()) {
     const fs::path dir(source.path);
     const bool has_weights = fs::exists(dir / "model.safetensors") || fs::exists(dir / "model.safetensors.index.json");
-    if (has_weights) {
-      model = load_pretrained(source.path);
-    } else if (fs::exists(dir / "config.json")) {
-      model = CausalLM(load_hf_config((dir / "config.json").string()));  // a fresh model of that shape
-      model->init_weights(source.init_std);
-    } else {
-      fail(role, ".path = ", source.path, ": neither weights nor a config.json there");
-    }
-  } else {
-    model = CausalLM(config_from_hf(source.init, role + ".init"));
-    model->init_weights(source.init_std);
+    if (has_weights) return load_pretrained(source.path, {dtype, device, float32_routers});
+    if (!fs::exists(dir / "config.json")) fail(role, ".path = ", source.path, ": neither weights nor a config.json there");
+  }
+  // A fresh model: of the folder's config.json, or of `init`.
+  const auto config = source.path.empty() ? config_from_hf(source.init, role + ".init")
+                                          : load_hf_config((fs::path(source.path) / "config.json").string());
+  CausalLM model{nullptr};
+  {
+    BuildIn build(dtype);
+    model = CausalLM(config);
+  }
+  model->init_weights(source.init_std);
+  if (float32_routers) {
+    torch::NoGradGuard no_grad;
+    for (auto& router : model->routers())
+      for (auto& [name, p] : router.parameters) p.set_data(p.to(torch::kFloat));
   }
   model->to(device);
   return model;

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <new>
 
+#include "backend/precision.h"
 #include "data/run_data.h"
 #include "util/error.h"
 #include "backend/system_info.h"
@@ -68,10 +69,19 @@ void Session::build() {
   auto data = std::make_shared<RunData>(build_run_data(cfg_.data, *tok));
   for (const auto& w : data->dataset.warnings) emit([&](RunObserver& o) { o.on_message(w); });
 
+  // The student keeps float32 master weights and computes in the run's precision; the frozen
+  // teacher is stored in it (SAR's routers, which train, stay float32).
+  const Precision precision = resolve_precision(cfg_.train.precision, device);
+  const auto compute = scalar_type_of(precision);
+  if (!evaluation_only_ && precision != Precision::Float32)
+    emit([&](RunObserver& o) {
+      o.on_message(std::string("precision ") + name_of(precision) + ": the teacher in " + name_of(precision) +
+                   ", the student computing in it over float32 master weights");
+    });
   auto student = load_or_init_model(cfg_.student, "student", device);
   CausalLM teacher{nullptr};
   if (cfg_.needs_teacher()) {
-    teacher = load_or_init_model(cfg_.teacher, "teacher", device);
+    teacher = load_or_init_model(cfg_.teacher, "teacher", device, compute, cfg_.method == Method::SAR);
     check_same_vocabulary(teacher->config.vocab_size, student->config.vocab_size);
     if (cfg_.method == Method::KA && !teacher->config.is_moe())
       fail("method `ka` samples the teacher's experts, but the teacher (", family_architecture(teacher->config.family),
@@ -86,7 +96,7 @@ void Session::build() {
   if (tok->vocab_size() > student->config.vocab_size)
     fail("the tokenizer has ", tok->vocab_size(), " tokens but the student's vocabulary holds only ",
          student->config.vocab_size);
-  trainer_ = std::make_unique<Trainer>(cfg_, student, teacher, tok, data, device);
+  trainer_ = std::make_unique<Trainer>(cfg_, student, teacher, tok, data, device, compute);
   if (resuming_ && !evaluation_only_) {
     trainer_->load_checkpoint(run.checkpoint(Checkpoint::Last).dir.string());
     emit([&](RunObserver& o) { o.on_message("resumed at step " + std::to_string(trainer_->steps_done())); });
@@ -124,6 +134,7 @@ bool Session::run() {
   const auto start = std::chrono::steady_clock::now();
   int64_t step = 0;
   try {
+    reset_peak_memory(parse_device(cfg_.train.device));  // the run's own peak, models included
     build();
     auto& t = *trainer_;
     step = t.steps_done();

@@ -1,7 +1,7 @@
 // Distillation objectives and methods: every divergence against its textbook formula (values and
 // gradients), chunking, the KA forward-KL shortcut, KA(lambda = 0) == KD, SAR touching only
-// routers and stepping once per optimizer step, bit-identical resume, sessions, export round trip.
-// (Run configs, events and run folders: test_run.cpp.)
+// routers and stepping once per optimizer step, bit-identical resume, bfloat16 runs. Sessions:
+// test_session.cpp; run configs, events and run folders: test_run.cpp.
 #include <QtTest>
 
 #include <filesystem>
@@ -17,8 +17,10 @@
 #include "io/hf_config.h"
 #include "io/hf_model.h"
 #include "io/inspect.h"
+#include "io/safetensors.h"
 #include "run/run_config.h"
 #include "session/session.h"
+#include "distill_util.h"
 #include "test_util.h"
 
 using namespace moekd;
@@ -41,54 +43,6 @@ torch::Tensor reference_divergence(const torch::Tensor& t_logits, const torch::T
   if (kind == "tv") return 0.5 * (p - q).abs().sum(-1);
   if (kind == "skew_kl") return kl(p, skew * p + (1 - skew) * q);
   return kl(q, skew * q + (1 - skew) * p);  // skew_reverse_kl
-}
-
-json tiny_run(const std::string& method, const std::string& run_dir) {
-  json teacher_cfg = config_to_hf(tiny_config(Family::Mixtral));
-  teacher_cfg["vocab_size"] = 99;
-  json student_cfg = config_to_hf(tiny_config(Family::Llama, 1));
-  student_cfg["vocab_size"] = 99;
-  json j = {{"name", method},
-            {"run_dir", run_dir},
-            {"method", method},
-            {"student", {{"init", student_cfg}, {"init_std", 0.1}}},
-            {"data", {{"kind", "builtin"}, {"train_examples", 200}, {"validation_examples", 24}, {"test_examples", 12},
-                      {"max_len", 32}}},
-            {"train", {{"steps", 6}, {"batch_size", 4}, {"lr", 1e-2}, {"warmup_steps", 2}, {"seed", 3}}},
-            {"eval", {{"every", 0}, {"samples", 6}, {"max_new_tokens", 6}}},
-            {"ka", {{"m", 3}, {"lambda", 0.5}}},
-            {"sar", {{"router_lr", 1e-2}}},
-            {"log_every", 1},
-            {"routing_every", 2},
-            {"checkpoint_every", 0}};
-  if (method != "sft" && method != "train-teacher") j["teacher"] = {{"init", teacher_cfg}, {"init_std", 0.2}};
-  if (method == "train-teacher") j["student"] = {{"init", teacher_cfg}, {"init_std", 0.1}};
-  return j;
-}
-
-// A trainer built the way a session builds it, without a run directory.
-struct Rig {
-  RunConfig cfg;
-  std::unique_ptr<Trainer> trainer;
-  explicit Rig(const json& j) : cfg(parse_run_config(j, "test")) {
-    torch::manual_seed(cfg.train.seed);
-    auto tok = std::shared_ptr<const Tokenizer>(make_builtin_tokenizer());
-    auto data = std::make_shared<RunData>(build_run_data(cfg.data, *tok));
-    auto student = load_or_init_model(cfg.student, "student", torch::kCPU);
-    CausalLM teacher{nullptr};
-    if (cfg.needs_teacher()) teacher = load_or_init_model(cfg.teacher, "teacher", torch::kCPU);
-    trainer = std::make_unique<Trainer>(cfg, student, teacher, tok, data, torch::kCPU);
-  }
-  void steps(int n) {
-    for (int i = 0; i < n; ++i) trainer->step(true);
-  }
-};
-
-bool same_parameters(CausalLM& a, CausalLM& b) {
-  auto pb = b->named_parameters();
-  for (const auto& p : a->named_parameters())
-    if (!torch::equal(p.value(), pb[p.key()])) return false;
-  return true;
 }
 
 }  // namespace
@@ -306,205 +260,54 @@ class TestDistill : public QObject {
     if (method == "sar") QVERIFY(same_parameters(straight.trainer->teacher(), second.trainer->teacher()));
   }
 
-  void sessionWritesMetricsAndExportsAStudent() {
+  // bfloat16: the teacher is stored and run in it, the student keeps float32 master weights and
+  // computes in it; SAR's routers stay float32 and train; exports follow the run's precision.
+  void bfloat16Runs_data() {
+    QTest::addColumn<QString>("method");
+    for (const char* m : {"kd", "ka", "sar"}) QTest::newRow(m) << QString(m);
+  }
+  void bfloat16Runs() {
+    QFETCH(QString, method);
     QTemporaryDir tmp;
     const auto run_dir = tmp.path().toStdString() + "/run";
-    auto j = tiny_run("kd", run_dir);
-    j["eval"]["every"] = 3;
-    Session session(parse_run_config(j, "test"));
-    QVERIFY(session.run());
-    const auto events = read_metrics(run_dir + "/metrics.jsonl");
-    int steps = 0, evals = 0, routing = 0, finished = 0;
-    for (const auto& e : events) {
-      const auto type = e["type"].get<std::string>();
-      if (type == "step") {  // L = (1 - alpha) CE + alpha D, alpha = 0.5, each term its own number
-        const double ce = e["ce"].get<double>(), div = e["divergence"].get<double>();
-        QVERIFY(std::abs(e["loss"].get<double>() - (0.5 * ce + 0.5 * div)) < 1e-4);
-        QVERIFY(std::abs(ce - div) > 1e-6);
-        QVERIFY(e["tokens_per_s"].get<double>() > 0);
-      }
-      // Every line replays (the studio's run browser) into the struct that wrote it.
-      json back;
-      if (type == "step") back = to_json(step_metrics_from_json(e));
-      else if (type == "routing") back = to_json(routing_snapshot_from_json(e));
-      else if (type == "eval") back = to_json(eval_result_from_json(e));
-      else if (type == "checkpoint") back = to_json(checkpoint_saved_from_json(e));
-      else if (type == "finished") back = to_json(run_finished_from_json(e));
-      else back = e;
-      QVERIFY2(back == e, (type + ": " + json::diff(e, back).dump()).c_str());
-      steps += type == "step";
-      evals += type == "eval";
-      routing += type == "routing";
-      finished += type == "finished";
-    }
-    QCOMPARE(steps, 6);
-    QCOMPARE(evals, 2);  // step 3 and the final one
-    QCOMPARE(routing, 3);
-    QCOMPARE(finished, 1);
-    // Export -> load gives identical logits to the checkpointed student.
-    const auto out = tmp.path().toStdString() + "/export";
-    std::vector<std::pair<int, int>> progress;
-    std::string last_stage;
-    const auto summary = export_student(run_dir, Checkpoint::Last, out, [&](int done, int total, const std::string& stage) {
-      progress.emplace_back(done, total);
-      last_stage = stage;
-    });
-    QVERIFY(progress.size() >= 3);
-    for (size_t i = 1; i < progress.size(); ++i) QVERIFY(progress[i].first > progress[i - 1].first);
-    QCOMPARE(progress.back().first, progress.back().second);
-    QCOMPARE(progress.front(), std::make_pair(0, 4));
-    QCOMPARE(progress.back(), std::make_pair(4, 4));
-    QCOMPARE(last_stage, std::string("done"));
-    QCOMPARE(summary.architecture, std::string("LlamaForCausalLM"));
-    for (const char* f : {"config.json", "model.safetensors", "generation_config.json", "moekd_tokenizer.json", "README.md"})
-      QVERIFY2(std::filesystem::exists(out + "/" + f), f);
-    {  // The model card says how the student was made and what it scored at the exported step.
-      std::ifstream in(out + "/README.md");
-      const std::string card((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-      double last_val = 0;
-      for (const auto& e : events)
-        if (e["type"] == "eval") last_val = e["val_loss"].get<double>();
-      std::ostringstream val;
-      val << last_val;
-      for (const std::string want : {std::string("library_name: transformers"), std::string("checkpoint `last` (step 6)"),
-                                     std::string("`kd`: forward_kl, alpha 0.5, temperature 1"),
-                                     std::string("## Evaluation at step 6"), "| all | " + val.str() + " |",
-                                     std::string("| training | 6 steps, batch 4")})
-        QVERIFY2(card.find(want) != std::string::npos, (want + "\n--- card:\n" + card).c_str());
-    }
-    auto exported = load_pretrained(out);
-    auto ids = torch::randint(99, {2, 10}, torch::kLong);
-    torch::NoGradGuard no_grad;
-    auto trained = session.trainer()->student();
-    QVERIFY(torch::equal(exported->forward(ids).logits, trained->forward(ids).logits));
-    QCOMPARE(inspect_model_dir(out)["params_total"].get<int64_t>(), trained->num_parameters());
-  }
-
-  // A run that failed in setup may be started again in its folder; one that trained, or one still
-  // setting up in another process, may not.
-  void runFolderReuse() {
-    QTemporaryDir tmp;
-    const auto busy = tmp.path().toStdString() + "/busy";
-    std::filesystem::create_directories(busy);
-    std::ofstream(busy + "/metrics.jsonl") << R"({"type":"message","text":"loading the teacher"})" << "\n";
-    QVERIFY(run_dir_holds_training(busy));
-    const auto run_dir = tmp.path().toStdString() + "/run";
-    auto bad = tiny_run("sft", run_dir);
-    bad["data"] = {{"kind", "jsonl"}, {"path", data_dir("jsonl/dolly_malformed.jsonl")}, {"max_len", 32}};
-    {
-      Session session(parse_run_config(bad, "test"));
-      QVERIFY(!session.run());  // the validation split is empty
-    }
-    QVERIFY(std::filesystem::exists(run_dir + "/metrics.jsonl"));
-    QVERIFY(!run_dir_holds_training(run_dir));
-    {
-      Session session(parse_run_config(tiny_run("sft", run_dir), "test"));
-      QVERIFY(session.run());
-    }
-    QVERIFY(run_dir_holds_training(run_dir));
-    int failed = 0, finished = 0;
-    for (const auto& e : read_metrics(run_dir + "/metrics.jsonl")) {  // the failed setup's lines are gone
-      failed += e["type"] == "failed";
-      finished += e["type"] == "finished";
-    }
-    QCOMPARE(failed, 0);
-    QCOMPARE(finished, 1);
-    struct Failure : RunObserver {
-      void on_failed(const RunFailed& f) override { message = f.message; }
-      std::string message;
-    } failure;
-    Session again(parse_run_config(tiny_run("sft", run_dir), "test"));
-    again.add_observer(&failure);
-    QVERIFY(!again.run());
-    QVERIFY2(failure.message.find("already holds a run") != std::string::npos, failure.message.c_str());
-  }
-
-  // Setup and training errors reach observers as messages that say what to change.
-  void runErrorsAreReadable_data() {
-    QTest::addColumn<QString>("patch");
-    QTest::addColumn<QString>("message");
-    // 64 x 2^40 floats: no allocator can serve it, on any machine.
-    QTest::newRow("out of memory") << R"({"student": {"init": {"intermediate_size": 1099511627776}}})"
-                                   << "out of memory on cpu";
-    QTest::newRow("vocabulary") << R"({"teacher": {"init": {"vocab_size": 120}}})"
-                                << "teacher vocabulary has 120 tokens but the student's has 99";
-    QTest::newRow("malformed data") << QString(R"({"data": {"kind": "jsonl", "path": "%1"}})")
-                                              .arg(QString::fromStdString(data_dir("jsonl/dolly_malformed.jsonl")))
-                                    << "malformed rows skipped; give more data or a larger data.validation_fraction";
-    // A damaged teacher checkpoint (a NaN in its output layer), written below.
-    QTest::newRow("nan loss") << "nan-teacher" << "the divergence is not finite";
-  }
-  void runErrorsAreReadable() {
-    QFETCH(QString, patch);
-    QFETCH(QString, message);
-    QTemporaryDir tmp;
-    auto j = tiny_run("kd", tmp.path().toStdString() + "/run");
-    j["train"]["steps"] = 40;
-    if (patch == "nan-teacher") {
-      auto config = tiny_config(Family::Mixtral);
-      config.vocab_size = 99;  // the built-in tokenizer's
-      CausalLM teacher(config);
-      teacher->init_weights(0.2);
-      {
-        torch::NoGradGuard no_grad;
-        for (auto& p : teacher->named_parameters())
-          if (p.key().find("lm_head") != std::string::npos) p.value()[5][3] = std::nan("");
-      }
-      const auto dir = tmp.path().toStdString() + "/teacher";
-      save_pretrained(teacher, dir);
-      j["teacher"] = {{"path", dir}};
-    } else {
-      j.merge_patch(json::parse(patch.toStdString()));
-    }
-    struct Failure : RunObserver {
-      void on_failed(const RunFailed& f) override { text = f.message; }
-      std::string text;
-    } failure;
-    Session session(parse_run_config(j, "test"));
-    session.add_observer(&failure);
-    QVERIFY(!session.run());
-    QVERIFY2(QString::fromStdString(failure.text).contains(message), failure.text.c_str());
-    qInfo("%s", failure.text.c_str());
-  }
-
-  // libsentencepiece and LibTorch cannot share a process's symbols (protobuf); the tokenizer goes
-  // through libmoekd_spm. This process has LibTorch loaded: the ids must equal Python's.
-  void sentencePieceWorksBesideLibTorch() {
-    auto tok = load_tokenizer(data_dir("spm/tiny.model"));
-    std::ifstream in(data_dir("spm/expected.json"));
-    const auto expected = json::parse(in);
-    QCOMPARE(tok->vocab_size(), expected["model"]["vocab_size"].get<int64_t>());
-    QCOMPARE(tok->eos_id(), expected["model"]["eos_id"].get<int64_t>());
-    QCOMPARE(tok->pad_id(), tok->eos_id());  // the model has no pad piece
-    for (const auto& c : expected["cases"]) {
-      const auto ids = tok->encode(c["text"].get<std::string>());
-      QCOMPARE(ids, c["ids"].get<std::vector<int64_t>>());
-      QCOMPARE(tok->decode(ids), c["decoded"].get<std::string>());
-    }
-  }
-
-  void dollyRunWithSentencePiece() {
-    QTemporaryDir tmp;
-    auto j = tiny_run("sft", tmp.path().toStdString() + "/run");
-    j["data"] = {{"kind", "jsonl"}, {"path", data_dir("jsonl/dolly_small.jsonl")}, {"validation_fraction", 0.2},
-                 {"test_fraction", 0.0}, {"max_len", 96}, {"tokenizer", data_dir("spm/tiny.model")}};
-    j["student"]["init"]["vocab_size"] = 320;
-    j["train"]["steps"] = 3;
-    j["eval"]["samples"] = 2;
-    Session session(parse_run_config(j, "test"));
-    struct Last : RunObserver {
-      void on_eval(const EvalResult& r) override { eval = r; }
+    auto j = tiny_run(method.toStdString(), run_dir);
+    j["train"]["precision"] = "bfloat16";
+    struct Watch : RunObserver {
+      void on_step(const StepMetrics& m) override { steps.push_back(m); }
       void on_failed(const RunFailed& f) override { error = f.message; }
-      EvalResult eval;
+      std::vector<StepMetrics> steps;
       std::string error;
-    } last;
-    session.add_observer(&last);
-    QVERIFY2(session.run(), last.error.c_str());
-    QVERIFY(std::isfinite(last.eval.val_loss) && last.eval.val_loss > 0);
-    QCOMPARE(static_cast<int>(last.eval.samples.size()), 2);
+    } watch;
+    Session session(parse_run_config(j, "test"));
+    session.add_observer(&watch);
+    QVERIFY2(session.run(), watch.error.c_str());
+    for (const auto& m : watch.steps) QVERIFY(std::isfinite(m.loss) && m.loss > 0 && m.peak_memory > 0);
+    for (const auto& p : session.trainer()->student()->parameters()) QCOMPARE(p.scalar_type(), torch::kFloat);
+    int routers = 0;
+    for (const auto& p : session.trainer()->teacher()->named_parameters()) {
+      const bool router = p.key().find(".mlp.gate.") != std::string::npos;
+      routers += router;
+      QCOMPARE(p.value().scalar_type(), router && method == "sar" ? torch::kFloat : torch::kBFloat16);
+    }
+    QVERIFY(routers > 0);
+    const auto bf16 = tmp.path().toStdString() + "/bf16", f32 = tmp.path().toStdString() + "/f32";
+    export_student(run_dir, Checkpoint::Last, bf16);
+    export_student(run_dir, Checkpoint::Last, f32, {}, Precision::Float32);
+    QCOMPARE(SafetensorsFile(bf16 + "/model.safetensors").entry("lm_head.weight").dtype, std::string("BF16"));
+    QCOMPARE(SafetensorsFile(f32 + "/model.safetensors").entry("lm_head.weight").dtype, std::string("F32"));
+    // The float32 export holds the master weights exactly; the bfloat16 one, rounded.
+    auto master = load_pretrained(f32), rounded = load_pretrained(bf16);
+    const auto w = session.trainer()->student()->named_parameters()["lm_head.weight"];
+    QVERIFY(torch::equal(master->named_parameters()["lm_head.weight"], w));
+    QVERIFY(torch::equal(rounded->named_parameters()["lm_head.weight"], w.to(torch::kBFloat16).to(torch::kFloat)));
   }
+
 
 };
 
-QTEST_APPLESS_MAIN(TestDistill)
+int run_test_distill(int argc, char** argv) {
+  TestDistill t;
+  return QTest::qExec(&t, argc, argv);
+}
+
 #include "test_distill.moc"

@@ -1,11 +1,13 @@
 // safetensors and config.json are untrusted input: every malformed file is refused with a
-// message naming the file and what was wrong, never a crash. Also dtype and config round trips.
+// message naming the file and what was wrong, never a crash. Also dtype and config round trips, and
+// SentencePiece beside LibTorch.
 #include <QtTest>
 
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "data/tokenizer.h"
 #include "io/hf_config.h"
 #include "io/hf_model.h"
 #include "test_util.h"
@@ -225,6 +227,22 @@ class TestIO : public QObject {
     write_text(dir + "/pytorch_model.bin", "PK\x03\x04 pickle");
     const auto err = error_of([&] { load_pretrained(dir); });
     QVERIFY2(err.contains("pickled .bin checkpoints are not loaded"), qPrintable(err));
+  }
+
+  // libsentencepiece and LibTorch cannot share a process's symbols (protobuf); the tokenizer goes
+  // through libmoekd_spm. This process has LibTorch loaded: the ids must equal Python's.
+  void sentencePieceWorksBesideLibTorch() {
+    auto tok = load_tokenizer(data_dir("spm/tiny.model"));
+    std::ifstream in(data_dir("spm/expected.json"));
+    const auto expected = json::parse(in);
+    QCOMPARE(tok->vocab_size(), expected["model"]["vocab_size"].get<int64_t>());
+    QCOMPARE(tok->eos_id(), expected["model"]["eos_id"].get<int64_t>());
+    QCOMPARE(tok->pad_id(), tok->eos_id());  // the model has no pad piece
+    for (const auto& c : expected["cases"]) {
+      const auto ids = tok->encode(c["text"].get<std::string>());
+      QCOMPARE(ids, c["ids"].get<std::vector<int64_t>>());
+      QCOMPARE(tok->decode(ids), c["decoded"].get<std::string>());
+    }
   }
 };
 

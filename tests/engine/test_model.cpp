@@ -148,7 +148,7 @@ class TestModel : public QObject {
     const auto dir = tmp.path().toStdString() + "/model";
     save_pretrained(model, dir);
     LoadReport report;
-    auto loaded = load_pretrained(dir, &report);
+    auto loaded = load_pretrained(dir, {}, &report);
     auto ids = torch::randint(64, {2, 11}, torch::kLong);
     QVERIFY(torch::equal(logits_of(model, ids), logits_of(loaded, ids)));
     const auto info = inspect_model_dir(dir);
@@ -175,7 +175,7 @@ class TestModel : public QObject {
     save_pretrained(model, dir);  // for config.json
     save_safetensors(dir + "/model.safetensors", fused);
     LoadReport report;
-    auto loaded = load_pretrained(dir, &report);
+    auto loaded = load_pretrained(dir, {}, &report);
     QVERIFY(report.fused_experts);
     auto ids = torch::randint(64, {1, 9}, torch::kLong);
     QVERIFY(torch::equal(logits_of(model, ids), logits_of(loaded, ids)));
@@ -190,7 +190,7 @@ class TestModel : public QObject {
     for (auto& [name, t] : tensors) t = t.to(torch::kBFloat16);
     save_safetensors(dir + "/model.safetensors", tensors);
     LoadReport report;
-    auto loaded = load_pretrained(dir, &report);
+    auto loaded = load_pretrained(dir, {}, &report);
     QCOMPARE(report.dtype, std::string("BF16"));
     QCOMPARE(loaded->model->embed_tokens->weight.scalar_type(), torch::kFloat);
     QVERIFY(torch::equal(loaded->model->embed_tokens->weight,
@@ -202,6 +202,29 @@ class TestModel : public QObject {
     // 2 layers x 4 experts x 3 x 24 x 32 expert weights, of which 2 of 4 are active per token.
     const int64_t expert_params = 2 * 4 * 3 * 24 * 32;
     QCOMPARE(model->num_parameters() - model->num_active_parameters(), expert_params / 2);
+  }
+
+  // A checkpoint loads straight into bfloat16 (every tensor rounded once from the file) and a
+  // bfloat16 forward stays within bfloat16's precision of the float32 one.
+  void loadsInBfloat16_data() {
+    QTest::addColumn<QString>("name");
+    for (const char* n : {"llama", "mixtral", "qwen2_moe", "llama_moe"}) QTest::newRow(n) << QString(n);
+  }
+  void loadsInBfloat16() {
+    QFETCH(QString, name);
+    const auto dir = data_path("hf/" + name).toStdString();
+    auto f32 = load_pretrained(dir);
+    auto bf16 = load_pretrained(dir, {torch::kBFloat16});
+    auto reference = f32->named_parameters();
+    for (const auto& p : bf16->named_parameters()) {
+      QCOMPARE(p.value().scalar_type(), torch::kBFloat16);
+      QVERIFY2(torch::equal(p.value(), reference[p.key()].to(torch::kBFloat16)), p.key().c_str());
+    }
+    torch::NoGradGuard no_grad;
+    const auto ids = torch::arange(1, 13, torch::kLong).unsqueeze(0);
+    const auto a = f32->forward(ids).logits, b = bf16->forward(ids).logits.to(torch::kFloat);
+    const double scale = a.abs().max().item<double>(), diff = max_abs_diff(a, b);
+    QVERIFY2(diff <= 0.05 * scale, qPrintable(QString("max abs diff %1 of max %2").arg(diff).arg(scale)));
   }
 
   // The teacher that `moekd demo` distils from ships with the project: on every validation prompt

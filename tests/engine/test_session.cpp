@@ -1,0 +1,215 @@
+// Sessions, end to end on tiny models: metrics.jsonl and export round trips, run folder reuse,
+// readable errors, a Dolly run with SentencePiece. Part of the test_distill suite (main below).
+#include <QtTest>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "distill_util.h"
+#include "export/export.h"
+#include "io/hf_model.h"
+#include "io/inspect.h"
+#include "run/metrics_file.h"
+#include "session/session.h"
+
+using namespace moekd;
+using namespace moekd::test;
+
+class TestSession : public QObject {
+  Q_OBJECT
+ private Q_SLOTS:
+  void sessionWritesMetricsAndExportsAStudent() {
+    QTemporaryDir tmp;
+    const auto run_dir = tmp.path().toStdString() + "/run";
+    auto j = tiny_run("kd", run_dir);
+    j["eval"]["every"] = 3;
+    Session session(parse_run_config(j, "test"));
+    QVERIFY(session.run());
+    const auto events = read_metrics(run_dir + "/metrics.jsonl");
+    int steps = 0, evals = 0, routing = 0, finished = 0;
+    for (const auto& e : events) {
+      const auto type = e["type"].get<std::string>();
+      if (type == "step") {  // L = (1 - alpha) CE + alpha D, alpha = 0.5, each term its own number
+        const double ce = e["ce"].get<double>(), div = e["divergence"].get<double>();
+        QVERIFY(std::abs(e["loss"].get<double>() - (0.5 * ce + 0.5 * div)) < 1e-4);
+        QVERIFY(std::abs(ce - div) > 1e-6);
+        QVERIFY(e["tokens_per_s"].get<double>() > 0);
+      }
+      // Every line replays (the studio's run browser) into the struct that wrote it.
+      json back;
+      if (type == "step") back = to_json(step_metrics_from_json(e));
+      else if (type == "routing") back = to_json(routing_snapshot_from_json(e));
+      else if (type == "eval") back = to_json(eval_result_from_json(e));
+      else if (type == "checkpoint") back = to_json(checkpoint_saved_from_json(e));
+      else if (type == "finished") back = to_json(run_finished_from_json(e));
+      else back = e;
+      QVERIFY2(back == e, (type + ": " + json::diff(e, back).dump()).c_str());
+      steps += type == "step";
+      evals += type == "eval";
+      routing += type == "routing";
+      finished += type == "finished";
+    }
+    QCOMPARE(steps, 6);
+    QCOMPARE(evals, 2);  // step 3 and the final one
+    QCOMPARE(routing, 3);
+    QCOMPARE(finished, 1);
+    // Export -> load gives identical logits to the checkpointed student.
+    const auto out = tmp.path().toStdString() + "/export";
+    std::vector<std::pair<int, int>> progress;
+    std::string last_stage;
+    const auto summary = export_student(run_dir, Checkpoint::Last, out, [&](int done, int total, const std::string& stage) {
+      progress.emplace_back(done, total);
+      last_stage = stage;
+    });
+    QVERIFY(progress.size() >= 3);
+    for (size_t i = 1; i < progress.size(); ++i) QVERIFY(progress[i].first > progress[i - 1].first);
+    QCOMPARE(progress.back().first, progress.back().second);
+    QCOMPARE(progress.front(), std::make_pair(0, 4));
+    QCOMPARE(progress.back(), std::make_pair(4, 4));
+    QCOMPARE(last_stage, std::string("done"));
+    QCOMPARE(summary.architecture, std::string("LlamaForCausalLM"));
+    for (const char* f : {"config.json", "model.safetensors", "generation_config.json", "moekd_tokenizer.json", "README.md"})
+      QVERIFY2(std::filesystem::exists(out + "/" + f), f);
+    {  // The model card says how the student was made and what it scored at the exported step.
+      std::ifstream in(out + "/README.md");
+      const std::string card((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      double last_val = 0;
+      for (const auto& e : events)
+        if (e["type"] == "eval") last_val = e["val_loss"].get<double>();
+      std::ostringstream val;
+      val << last_val;
+      for (const std::string want : {std::string("library_name: transformers"), std::string("checkpoint `last` (step 6)"),
+                                     std::string("`kd`: forward_kl, alpha 0.5, temperature 1"),
+                                     std::string("## Evaluation at step 6"), "| all | " + val.str() + " |",
+                                     std::string("| training | 6 steps, batch 4")})
+        QVERIFY2(card.find(want) != std::string::npos, (want + "\n--- card:\n" + card).c_str());
+    }
+    auto exported = load_pretrained(out);
+    auto ids = torch::randint(99, {2, 10}, torch::kLong);
+    torch::NoGradGuard no_grad;
+    auto trained = session.trainer()->student();
+    QVERIFY(torch::equal(exported->forward(ids).logits, trained->forward(ids).logits));
+    QCOMPARE(inspect_model_dir(out)["params_total"].get<int64_t>(), trained->num_parameters());
+  }
+
+  // A run that failed in setup may be started again in its folder; one that trained, or one still
+  // setting up in another process, may not.
+  void runFolderReuse() {
+    QTemporaryDir tmp;
+    const auto busy = tmp.path().toStdString() + "/busy";
+    std::filesystem::create_directories(busy);
+    std::ofstream(busy + "/metrics.jsonl") << R"({"type":"message","text":"loading the teacher"})" << "\n";
+    QVERIFY(run_dir_holds_training(busy));
+    const auto run_dir = tmp.path().toStdString() + "/run";
+    auto bad = tiny_run("sft", run_dir);
+    bad["data"] = {{"kind", "jsonl"}, {"path", data_dir("jsonl/dolly_malformed.jsonl")}, {"max_len", 32}};
+    {
+      Session session(parse_run_config(bad, "test"));
+      QVERIFY(!session.run());  // the validation split is empty
+    }
+    QVERIFY(std::filesystem::exists(run_dir + "/metrics.jsonl"));
+    QVERIFY(!run_dir_holds_training(run_dir));
+    {
+      Session session(parse_run_config(tiny_run("sft", run_dir), "test"));
+      QVERIFY(session.run());
+    }
+    QVERIFY(run_dir_holds_training(run_dir));
+    int failed = 0, finished = 0;
+    for (const auto& e : read_metrics(run_dir + "/metrics.jsonl")) {  // the failed setup's lines are gone
+      failed += e["type"] == "failed";
+      finished += e["type"] == "finished";
+    }
+    QCOMPARE(failed, 0);
+    QCOMPARE(finished, 1);
+    struct Failure : RunObserver {
+      void on_failed(const RunFailed& f) override { message = f.message; }
+      std::string message;
+    } failure;
+    Session again(parse_run_config(tiny_run("sft", run_dir), "test"));
+    again.add_observer(&failure);
+    QVERIFY(!again.run());
+    QVERIFY2(failure.message.find("already holds a run") != std::string::npos, failure.message.c_str());
+  }
+
+  // Setup and training errors reach observers as messages that say what to change.
+  void runErrorsAreReadable_data() {
+    QTest::addColumn<QString>("patch");
+    QTest::addColumn<QString>("message");
+    // 64 x 2^40 floats: no allocator can serve it, on any machine.
+    QTest::newRow("out of memory") << R"({"student": {"init": {"intermediate_size": 1099511627776}}})"
+                                   << "out of memory on cpu";
+    QTest::newRow("vocabulary") << R"({"teacher": {"init": {"vocab_size": 120}}})"
+                                << "teacher vocabulary has 120 tokens but the student's has 99";
+    QTest::newRow("malformed data") << QString(R"({"data": {"kind": "jsonl", "path": "%1"}})")
+                                              .arg(QString::fromStdString(data_dir("jsonl/dolly_malformed.jsonl")))
+                                    << "malformed rows skipped; give more data or a larger data.validation_fraction";
+    // A damaged teacher checkpoint (a NaN in its output layer), written below.
+    QTest::newRow("nan loss") << "nan-teacher" << "the divergence is not finite";
+  }
+  void runErrorsAreReadable() {
+    QFETCH(QString, patch);
+    QFETCH(QString, message);
+    QTemporaryDir tmp;
+    auto j = tiny_run("kd", tmp.path().toStdString() + "/run");
+    j["train"]["steps"] = 40;
+    if (patch == "nan-teacher") {
+      auto config = tiny_config(Family::Mixtral);
+      config.vocab_size = 99;  // the built-in tokenizer's
+      CausalLM teacher(config);
+      teacher->init_weights(0.2);
+      {
+        torch::NoGradGuard no_grad;
+        for (auto& p : teacher->named_parameters())
+          if (p.key().find("lm_head") != std::string::npos) p.value()[5][3] = std::nan("");
+      }
+      const auto dir = tmp.path().toStdString() + "/teacher";
+      save_pretrained(teacher, dir);
+      j["teacher"] = {{"path", dir}};
+    } else {
+      j.merge_patch(json::parse(patch.toStdString()));
+    }
+    struct Failure : RunObserver {
+      void on_failed(const RunFailed& f) override { text = f.message; }
+      std::string text;
+    } failure;
+    Session session(parse_run_config(j, "test"));
+    session.add_observer(&failure);
+    QVERIFY(!session.run());
+    QVERIFY2(QString::fromStdString(failure.text).contains(message), failure.text.c_str());
+    qInfo("%s", failure.text.c_str());
+  }
+
+  void dollyRunWithSentencePiece() {
+    QTemporaryDir tmp;
+    auto j = tiny_run("sft", tmp.path().toStdString() + "/run");
+    j["data"] = {{"kind", "jsonl"}, {"path", data_dir("jsonl/dolly_small.jsonl")}, {"validation_fraction", 0.2},
+                 {"test_fraction", 0.0}, {"max_len", 96}, {"tokenizer", data_dir("spm/tiny.model")}};
+    j["student"]["init"]["vocab_size"] = 320;
+    j["train"]["steps"] = 3;
+    j["eval"]["samples"] = 2;
+    Session session(parse_run_config(j, "test"));
+    struct Last : RunObserver {
+      void on_eval(const EvalResult& r) override { eval = r; }
+      void on_failed(const RunFailed& f) override { error = f.message; }
+      EvalResult eval;
+      std::string error;
+    } last;
+    session.add_observer(&last);
+    QVERIFY2(session.run(), last.error.c_str());
+    QVERIFY(std::isfinite(last.eval.val_loss) && last.eval.val_loss > 0);
+    QCOMPARE(static_cast<int>(last.eval.samples.size()), 2);
+  }
+};
+
+int run_test_distill(int argc, char** argv);
+
+// One executable for both classes: the distillation suite, then the sessions.
+int main(int argc, char** argv) {
+  int status = run_test_distill(argc, argv);
+  TestSession t;
+  status |= QTest::qExec(&t, argc, argv);
+  return status;
+}
+
+#include "test_session.moc"
