@@ -24,7 +24,7 @@ SarRouterUpdate::SarRouterUpdate(CausalLM teacher, const RunConfig& cfg) : teach
 }
 
 SarRouterUpdate::Terms SarRouterUpdate::accumulate(const Batch& b, const torch::Tensor& student_rows, int64_t accum,
-                                                   RoutingAccumulator* routing) {
+                                                   RoutingAccumulator* routing, const LossScaler* scaler) {
   ForwardOptions opt;
   opt.policy = cfg_.teacher_policy;
   opt.record_routing = true;
@@ -43,7 +43,8 @@ SarRouterUpdate::Terms SarRouterUpdate::accumulate(const Batch& b, const torch::
     loss = divergence_per_token(teacher_logp, q_logits, forward_kl).mean();
   }
   auto balance = balance_loss(out.routing, cfg_.sar.balance, b.real);
-  ((loss + cfg_.sar.balance_weight * balance) / static_cast<double>(accum)).backward();
+  const auto total = (loss + cfg_.sar.balance_weight * balance) / static_cast<double>(accum);
+  (scaler ? scaler->scale(total) : total).backward();
   return {loss.detach(), balance.detach()};
 }
 

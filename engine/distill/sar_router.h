@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "distill/batch.h"
+#include "distill/loss_scaler.h"
 #include "distill/optim.h"
 #include "distill/routing_stats.h"
 #include "model/causal_lm.h"
@@ -30,7 +31,10 @@ class SarRouterUpdate {
   void zero_grad() { optimizer_->zero_grad(); }
   // Router loss of one micro-batch against the student's rows [N, V] (logits; detached here), plus
   // the balance loss; its gradient, divided by `accum`, adds to the routers'.
-  Terms accumulate(const Batch& b, const torch::Tensor& student_rows, int64_t accum, RoutingAccumulator* routing);
+  // `scaler`, in float16 runs, scales the loss for backward (the caller unscales before step()).
+  Terms accumulate(const Batch& b, const torch::Tensor& student_rows, int64_t accum, RoutingAccumulator* routing,
+                   const LossScaler* scaler = nullptr);
+  const std::vector<torch::Tensor>& parameters() const { return params_; }
   // One optimizer step over what accumulated; a no-op on the device where `apply` is false.
   void step(double lr, const torch::Tensor& apply) { optimizer_->step(lr, apply); }
 

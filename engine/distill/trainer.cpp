@@ -50,6 +50,10 @@ Trainer::Trainer(const RunConfig& config, CausalLM student, CausalLM teacher, st
     if (track && teacher_->config.is_moe()) teacher_routing_ = accumulator(teacher_);
   }
   if (cfg_.method == Method::SAR) sar_ = std::make_unique<SarRouterUpdate>(teacher_, cfg_);
+  if (compute_ == torch::kHalf) {
+    scaler_ = std::make_unique<LossScaler>(device_);
+    if (sar_) router_scaler_ = std::make_unique<LossScaler>(device_);
+  }
   window_sums_ = torch::zeros({kSums}, torch::dtype(torch::kFloat).device(device_));
 }
 
@@ -75,7 +79,8 @@ std::optional<StepMetrics> Trainer::step(bool read_metrics) {
     auto t = student_loss(b, student);
     if (sar_) std::tie(t.router_loss, t.balance) = std::tie(router_terms[i].router_loss, router_terms[i].balance);
     guard_.observe(step_ + 1, {"cross-entropy", "divergence", "balance loss"}, {t.ce, t.divergence, t.balance});
-    (t.loss / static_cast<double>(accum)).backward();
+    const auto share = t.loss / static_cast<double>(accum);
+    (scaler_ ? scaler_->scale(share) : share).backward();
     window_sums_.narrow(0, 0, kTerms)
         .add_(torch::stack({t.loss.detach(), t.ce.detach(), t.divergence.detach(), t.router_loss, t.balance.detach()})
                   .to(torch::kFloat) /
@@ -83,13 +88,15 @@ std::optional<StepMetrics> Trainer::step(bool read_metrics) {
     window_tokens_ += b.tokens;
   }
 
-  // 3. Clip and step: a no-op once anything of this run was not finite.
+  // 3. Clip and step: a no-op once anything of this run was not finite. In float16 an overflow of
+  //    the scaled gradients only skips the step (and halves the loss scale).
+  const auto grads_finite = scaler_ ? scaler_->unscale_and_update(opt_->params()) : torch::Tensor();
   const auto norm = clip_gradients(opt_->params(), cfg_.train.clip_norm);
-  guard_.observe(step_ + 1, {"gradient norm"}, {norm});
+  if (!scaler_) guard_.observe(step_ + 1, {"gradient norm"}, {norm});
   const double lr = scheduled(cfg_.train.lr);
-  opt_->step(lr, guard_.all_finite());
+  opt_->step(lr, scaler_ ? guard_.all_finite().logical_and(grads_finite) : guard_.all_finite());
   ++step_;
-  window_sums_.narrow(0, kGradNorm, 1).add_(norm.reshape({1}));
+  window_sums_.narrow(0, kGradNorm, 1).add_(torch::nan_to_num(norm, 0.0, 0.0, 0.0).reshape({1}));
   ++window_steps_;
   window_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!read_metrics) return std::nullopt;
@@ -132,10 +139,12 @@ Trainer::StudentForward Trainer::sar_router_update(const std::vector<Batch>& bat
       student_rows = student_forward(batches[i], /*track_routing=*/false).rows;
     }
     terms.push_back(sar_->accumulate(batches[i], student_rows, static_cast<int64_t>(batches.size()),
-                                     teacher_routing_.get()));
+                                     teacher_routing_.get(), router_scaler_.get()));
     guard_.observe(step_ + 1, {"router loss", "balance loss"}, {terms.back().router_loss, terms.back().balance});
   }
-  sar_->step(scheduled(cfg_.sar.router_lr), guard_.all_finite());
+  auto apply = guard_.all_finite();
+  if (router_scaler_) apply = apply.logical_and(router_scaler_->unscale_and_update(sar_->parameters()));
+  sar_->step(scheduled(cfg_.sar.router_lr), apply);
   return first;
 }
 

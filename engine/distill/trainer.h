@@ -13,6 +13,7 @@
 #include "data/tokenizer.h"
 #include "distill/batch.h"
 #include "distill/finite_guard.h"
+#include "distill/loss_scaler.h"
 #include "distill/optim.h"
 #include "distill/routing_stats.h"
 #include "distill/sar_router.h"
@@ -75,6 +76,7 @@ class Trainer {
   torch::ScalarType compute_;
   std::unique_ptr<AdamW> opt_;
   std::unique_ptr<SarRouterUpdate> sar_;
+  std::unique_ptr<LossScaler> scaler_, router_scaler_;  // float16 runs only: the student's, SAR's routers'
   ExampleSampler sampler_;
   FiniteGuard guard_;
   std::unique_ptr<RoutingAccumulator> teacher_routing_, student_routing_;

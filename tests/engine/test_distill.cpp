@@ -11,6 +11,7 @@
 #include "data/run_data.h"
 #include "data/tokenizer.h"
 #include "distill/divergence.h"
+#include "distill/loss_scaler.h"
 #include "distill/optim.h"
 #include "distill/trainer.h"
 #include "export/export.h"
@@ -132,6 +133,26 @@ class TestDistill : public QObject {
     for (size_t i = 0; i < b.size(); ++i) QVERIFY(torch::equal(b[i], before[i]));
     const auto after = masked.state("");
     for (size_t i = 0; i < after.size(); ++i) QVERIFY(torch::equal(after[i].second, moments_before[i]));
+  }
+
+  // float16's dynamic loss scale: gradients come back unscaled; an overflow skips the step and
+  // halves the scale; a run of good steps doubles it.
+  void lossScalerUnscalesSkipsAndGrows() {
+    LossScaler scaler(torch::kCPU, 1024.0, /*growth_interval=*/3);
+    auto p = torch::ones({2}, torch::requires_grad());
+    scaler.scale((p * 3).sum()).backward();
+    QCOMPARE(p.grad()[0].item<float>(), 3072.0f);
+    QVERIFY(scaler.unscale_and_update({p}).item<bool>());
+    QCOMPARE(p.grad()[0].item<float>(), 3.0f);
+    QCOMPARE(scaler.current().item<float>(), 1024.0f);
+    p.mutable_grad() = torch::full({2}, std::numeric_limits<float>::infinity());
+    QVERIFY(!scaler.unscale_and_update({p}).item<bool>());
+    QCOMPARE(scaler.current().item<float>(), 512.0f);
+    for (int i = 0; i < 3; ++i) {
+      p.mutable_grad() = torch::ones({2});
+      QVERIFY(scaler.unscale_and_update({p}).item<bool>());
+    }
+    QCOMPARE(scaler.current().item<float>(), 1024.0f);
   }
 
   void kaWithLambdaZeroIsKd() {
@@ -305,9 +326,6 @@ class TestDistill : public QObject {
 
 };
 
-int run_test_distill(int argc, char** argv) {
-  TestDistill t;
-  return QTest::qExec(&t, argc, argv);
-}
+QObject* make_test_distill() { return new TestDistill; }
 
 #include "test_distill.moc"

@@ -4,7 +4,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
+#include <vector>
 
 #include "distill_util.h"
 #include "export/export.h"
@@ -202,13 +204,31 @@ class TestSession : public QObject {
   }
 };
 
-int run_test_distill(int argc, char** argv);
+QObject* make_test_distill();
 
-// One executable for both classes: the distillation suite, then the sessions.
+// One executable for both classes, the distillation suite, then the sessions. Test functions named
+// on the command line go to the class that has them.
 int main(int argc, char** argv) {
-  int status = run_test_distill(argc, argv);
-  TestSession t;
-  status |= QTest::qExec(&t, argc, argv);
+  std::unique_ptr<QObject> suites[] = {std::unique_ptr<QObject>(make_test_distill()), std::make_unique<TestSession>()};
+  int status = 0;
+  for (auto& suite : suites) {
+    std::vector<char*> args = {argv[0]};
+    bool named = false, mine = false;
+    for (int i = 1; i < argc; ++i) {
+      const QByteArray arg(argv[i]);
+      if (arg.startsWith('-')) {
+        args.push_back(argv[i]);
+        continue;
+      }
+      named = true;
+      const QByteArray function = arg.left(arg.indexOf(':') < 0 ? arg.size() : arg.indexOf(':'));
+      if (suite->metaObject()->indexOfMethod(function + "()") < 0) continue;
+      mine = true;
+      args.push_back(argv[i]);
+    }
+    if (named && !mine) continue;
+    status |= QTest::qExec(suite.get(), static_cast<int>(args.size()), args.data());
+  }
   return status;
 }
 
