@@ -29,6 +29,7 @@ SarRouterUpdate::Terms SarRouterUpdate::accumulate(const Batch& b, const torch::
   opt.policy = cfg_.teacher_policy;
   opt.record_routing = true;
   opt.router_noise = true;  // trains LLaMA-MoE's noise projection too (no-op for other families)
+  opt.checkpoint_layers = cfg_.train.checkpoint_activations;
   auto out = teacher_->forward(b.ids, opt);
   if (routing) routing->add(out.routing, b);
   const double T = cfg_.divergence.temperature;

@@ -117,6 +117,7 @@ Trainer::StudentForward Trainer::student_forward(const Batch& b, bool track_rout
   const bool track = track_routing && student_routing_;
   ForwardOptions opt;
   opt.record_routing = track || cfg_.method == Method::TrainTeacher;  // train-teacher: its balance loss
+  opt.checkpoint_layers = cfg_.train.checkpoint_activations;
   const ComputeIn precision(device_, compute_);
   StudentForward s{student_->forward(b.ids, opt), {}};
   if (track) student_routing_->add(s.out.routing, b);

@@ -1,5 +1,6 @@
 #include "model/causal_lm.h"
 
+#include "model/layer_checkpoint.h"
 #include "util/error.h"
 
 namespace moekd {
@@ -112,7 +113,10 @@ ForwardOutput CausalLMImpl::forward(const torch::Tensor& input_ids, const Forwar
     attn.layer = i;
     RoutingRecord record;
     const bool record_here = opt.record_routing && config.layers[i].moe;
-    x = model->layers[i]->as<DecoderLayerImpl>()->forward(x, attn, opt, record_here ? &record : nullptr);
+    auto* layer = model->layers[i]->as<DecoderLayerImpl>();
+    x = opt.checkpoint_layers && torch::GradMode::is_enabled()
+            ? checkpointed_layer(*layer, x, attn, opt, record_here ? &record : nullptr)
+            : layer->forward(x, attn, opt, record_here ? &record : nullptr);
     if (record_here) out.routing[i] = std::move(record);
   }
   x = model->norm(x);

@@ -19,6 +19,7 @@ struct ForwardOptions {
   bool record_routing = false;     // fill ForwardOutput::routing
   bool router_noise = false;       // LLaMA-MoE's training-time noisy gating
   bool last_logits_only = false;   // generation: compute the LM head for the last position only
+  bool checkpoint_layers = false;  // keep no layer activations for backward (model/layer_checkpoint.h)
 };
 
 struct ForwardOutput {
