@@ -17,6 +17,8 @@
 #include <QToolBar>
 
 #include "app_icon.h"
+#include "run/run_config.h"
+#include "session/plan.h"
 #include "configure_view.h"
 #include "duration_text.h"
 #include "evaluation_view.h"
@@ -98,6 +100,11 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   stop_ = bar->addAction(style()->standardIcon(QStyle::SP_MediaStop), tr("Stop"));
   stop_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Period));
   stop_->setToolTip(tr("Stop after the current step and write the last checkpoint (Ctrl+.)"));
+  // What the configured run will need, next to Start (moekd plan's estimate).
+  planLabel_ = new QLabel;
+  planLabel_->setObjectName("memoryPlan");
+  planLabel_->setContentsMargins(8, 0, 8, 0);
+  bar->addWidget(planLabel_);
   connect(start_, &QAction::triggered, this, &MainWindow::startRun);
   connect(pause_, &QAction::triggered, this, &MainWindow::togglePause);
   connect(stop_, &QAction::triggered, this, &MainWindow::stopRun);
@@ -156,6 +163,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   connect(worker_, &EngineWorker::failed, this, &MainWindow::onFailed);
   connect(worker_, &EngineWorker::message, this, [this](const QString& text) { statusBar()->showMessage(text, 8000); });
   connect(configure_, &ConfigureView::validityChanged, this, &MainWindow::updateActions);
+  connect(configure_, &ConfigureView::configChanged, this, &MainWindow::updatePlan);
 
   const QSettings s = settings();
   if (!restoreGeometry(s.value("window/geometry").toByteArray())) resize(1400, 900);
@@ -163,6 +171,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   runsModel_->setWorkspace(s.value("workspace", QDir::current().filePath("runs")).toString());
   clock_.start();
   updateActions();
+  updatePlan();
 }
 
 MainWindow::~MainWindow() {
@@ -314,10 +323,31 @@ void MainWindow::onStep(const moekd::StepMetrics& m) {
   lastStep_ = m.step;
   stepLabel_->setText(tr("step %1 / %2").arg(m.step).arg(totalSteps_));
   lossLabel_->setText(tr("loss %1").arg(m.loss, 0, 'f', 4));
-  speedLabel_->setText(m.tokens_per_s >= 1000 ? tr("%1k tok/s").arg(m.tokens_per_s / 1000, 0, 'f', 1)
-                                              : tr("%1 tok/s").arg(m.tokens_per_s, 0, 'f', 0));
+  speedLabel_->setText((m.tokens_per_s >= 1000 ? tr("%1k tok/s").arg(m.tokens_per_s / 1000, 0, 'f', 1)
+                                               : tr("%1 tok/s").arg(m.tokens_per_s, 0, 'f', 0)) +
+                       (m.peak_memory > 0 ? tr(" · peak %1 GiB").arg(m.peak_memory / 1073741824.0, 0, 'f', 2) : QString()));
   progress_->setValue(static_cast<int>(std::min<qint64>(m.step, INT_MAX)));
   updateEta();
+}
+
+void MainWindow::updatePlan() {
+  QString text, tip;
+  try {
+    const auto cfg = moekd::parse_run_config(configure_->config(), "configuration");
+    const auto p = moekd::plan_memory(cfg, cfg.train.device.rfind("cuda", 0) == 0 ? "cuda" : "cpu");
+    auto gib = [](int64_t bytes) { return QString::number(bytes / 1073741824.0, 'f', bytes < (1ll << 30) ? 2 : 1); };
+    text = tr("needs ≈ %1 GiB").arg(gib(p.total));
+    tip = tr("Estimated memory on %1 in %2 (moekd plan):\nteacher weights %3 GiB\nstudent weights %4 GiB\n"
+             "gradients %5 GiB\noptimizer %6 GiB\nactivations %7 GiB (batch %8 x %9 tokens)")
+              .arg(QString::fromStdString(p.device), QString::fromLatin1(moekd::name_of(p.precision)), gib(p.teacher_weights),
+                   gib(p.student_weights), gib(p.gradients), gib(p.optimizer), gib(p.activations))
+              .arg(cfg.train.batch_size)
+              .arg(cfg.data.max_len);
+  } catch (const std::exception&) {
+    // Not a complete run yet (the form says why): no estimate.
+  }
+  planLabel_->setText(text);
+  planLabel_->setToolTip(tip);
 }
 
 void MainWindow::updateEta() {

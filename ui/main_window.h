@@ -49,6 +49,7 @@ class MainWindow : public QMainWindow {
   QAction* pauseAction() const { return pause_; }
   QAction* stopAction() const { return stop_; }
   QAction* exportAction() const { return export_; }
+  QLabel* memoryPlan() const { return planLabel_; }
   qint64 lastStep() const { return lastStep_; }
   bool lastRunStoppedEarly() const { return stoppedEarly_; }
   int finishedRuns() const { return finishedRuns_; }
@@ -78,6 +79,7 @@ class MainWindow : public QMainWindow {
   void onFinished(const moekd::RunFinished& r);
   void onFailed(const QString& message);
   void updateActions();
+  void updatePlan();
   void updateEta();
   void showWarning(const QString& title, const QString& text, const char* objectName);
 
@@ -97,6 +99,7 @@ class MainWindow : public QMainWindow {
   QTabWidget* tabs_ = nullptr;
   QAction *start_ = nullptr, *pause_ = nullptr, *stop_ = nullptr, *export_ = nullptr, *openRun_ = nullptr;
   QString currentRunDir_;
+  QLabel* planLabel_ = nullptr;
   QLabel *stepLabel_ = nullptr, *lossLabel_ = nullptr, *speedLabel_ = nullptr, *etaLabel_ = nullptr;
   QProgressBar* progress_ = nullptr;
   qint64 totalSteps_ = 0, lastStep_ = 0, firstStep_ = -1;

@@ -224,6 +224,7 @@ QVariant RunsModel::display(const Entry& e, int column) const {
     case BestValLoss: return number(s.best_val_loss, 4);
     case RougeL: return percent(s.rouge_l);
     case ExactMatch: return percent(s.exact_match);
+    case PeakMemory: return s.peak_memory > 0 ? QString::number(s.peak_memory / 1073741824.0, 'f', 2) : QString("–");
     case Modified: return e.history.modified.isValid() ? e.history.modified.toString("yyyy-MM-dd hh:mm") : QString("–");
   }
   return {};
@@ -234,6 +235,7 @@ QVariant RunsModel::sortKey(const Entry& e, int column) const {
   switch (column) {
     case Steps: return static_cast<qlonglong>(s.step);
     case Time: return s.seconds;
+    case PeakMemory: return static_cast<qlonglong>(s.peak_memory);
     case Modified: return e.history.modified;
     case TrainLoss: case ValLoss: case BestValLoss: case RougeL: case ExactMatch: {
       const double v = metric(e, column);  // runs without the metric sort last
@@ -260,7 +262,7 @@ QVariant RunsModel::data(const QModelIndex& index, int role) const {
                                                       : statusColor(moekd::RunStatus::Failed));
       return {};
     case Qt::TextAlignmentRole:
-      return column >= Steps && column <= ExactMatch ? QVariant(Qt::AlignRight | Qt::AlignVCenter) : QVariant();
+      return column >= Steps && column <= PeakMemory ? QVariant(Qt::AlignRight | Qt::AlignVCenter) : QVariant();
     case Qt::FontRole:
       if (isBest(e, column)) {
         QFont f;
@@ -294,6 +296,7 @@ QVariant RunsModel::headerData(int section, Qt::Orientation orientation, int rol
       case BestValLoss: return tr("Best val loss");
       case RougeL: return tr("ROUGE-L %");
       case ExactMatch: return tr("Exact match %");
+      case PeakMemory: return tr("Peak GiB");
       case Modified: return tr("Last write");
     }
   }
@@ -304,6 +307,7 @@ QVariant RunsModel::headerData(int section, Qt::Orientation orientation, int rol
       case BestValLoss: return tr("The lowest validation loss of any evaluation");
       case RougeL: return tr("ROUGE-L F1 of the generated answers at the last evaluation");
       case ExactMatch: return tr("Share of generated answers equal to the reference at the last evaluation");
+      case PeakMemory: return tr("The most memory the run held: on a GPU allocated bytes, on the CPU the resident set");
     }
   }
   return {};

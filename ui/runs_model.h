@@ -15,7 +15,7 @@ namespace moekd::ui {
 class RunsModel : public QAbstractTableModel {
   Q_OBJECT
  public:
-  enum Column { Name, Method, Status, Steps, Time, TrainLoss, ValLoss, BestValLoss, RougeL, ExactMatch, Modified, ColumnCount };
+  enum Column { Name, Method, Status, Steps, Time, TrainLoss, ValLoss, BestValLoss, RougeL, ExactMatch, PeakMemory, Modified, ColumnCount };
   // Sort keys (numbers, dates) for a QSortFilterProxyModel.
   static constexpr int SortRole = Qt::UserRole + 1;
   static constexpr int DirRole = Qt::UserRole + 2;

@@ -12,5 +12,6 @@ void add_bench(CLI::App& app);
 void add_training(CLI::App& app);  // distill, train-teacher, eval, export
 void add_demo(CLI::App& app);
 void add_runs(CLI::App& app);   // compare run folders
+void add_plan(CLI::App& app);   // memory a run needs
 
 }  // namespace moekd::cli

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   moekd::cli::add_training(app);
   moekd::cli::add_demo(app);
   moekd::cli::add_runs(app);
+  moekd::cli::add_plan(app);
   moekd::cli::add_bench(app);
   try {
     app.parse(argc, argv);

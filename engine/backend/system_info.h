@@ -43,4 +43,8 @@ int cuda_compute_capability(const torch::Device& device);
 int64_t peak_memory_bytes(const torch::Device& device);
 void reset_peak_memory(const torch::Device& device);
 
+// Memory a new allocation could still take: on a CUDA device the driver's free bytes plus what the
+// caching allocator holds unused; on the CPU the kernel's MemAvailable.
+int64_t available_memory_bytes(const torch::Device& device);
+
 }  // namespace moekd

@@ -7,6 +7,7 @@
 #include "distill/balance.h"
 #include "distill/evaluation.h"
 #include "distill/teacher_targets.h"
+#include "model/memory_model.h"
 #include "run/run_folder.h"
 
 namespace moekd {
@@ -50,6 +51,8 @@ Trainer::Trainer(const RunConfig& config, CausalLM student, CausalLM teacher, st
     if (track && teacher_->config.is_moe()) teacher_routing_ = accumulator(teacher_);
   }
   if (cfg_.method == Method::SAR) sar_ = std::make_unique<SarRouterUpdate>(teacher_, cfg_);
+  if (cfg_.method == Method::KA && cfg_.ka.batched && cfg_.ka.max_teacher_batch == 0)
+    cfg_.ka.max_teacher_batch = ka_sequences_in_memory();
   if (compute_ == torch::kHalf) {
     scaler_ = std::make_unique<LossScaler>(device_);
     if (sar_) router_scaler_ = std::make_unique<LossScaler>(device_);
@@ -101,6 +104,18 @@ std::optional<StepMetrics> Trainer::step(bool read_metrics) {
   window_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!read_metrics) return std::nullopt;
   return read_window(lr);
+}
+
+// KA's M x B teacher sequences, batched, as many at a time as half the memory still available
+// holds (model/memory_model.h): one forward where it fits, chunks where it does not.
+int64_t Trainer::ka_sequences_in_memory() const {
+  const auto length = cfg_.data.max_len;
+  const ForwardShape one{1, length, static_cast<int64_t>(c10::elementSize(compute_)), device_.is_cuda()};
+  const int64_t per_sequence = frozen_forward_bytes(teacher_->config, one) + 2 * length * teacher_->config.vocab_size * 4;
+  const int64_t budget = available_memory_bytes(device_) / 2;
+  const int64_t all = cfg_.ka.m * cfg_.train.batch_size;
+  if (per_sequence <= 0 || budget <= 0) return all;
+  return std::max<int64_t>(cfg_.train.batch_size, std::min(all, budget / per_sequence));
 }
 
 std::vector<Batch> Trainer::next_batches() {

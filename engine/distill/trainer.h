@@ -62,6 +62,7 @@ class Trainer {
     torch::Tensor rows;  // logits at the target positions [N, V]
   };
   std::vector<Batch> next_batches();
+  int64_t ka_sequences_in_memory() const;
   StudentForward student_forward(const Batch& b, bool track_routing);
   StudentForward sar_router_update(const std::vector<Batch>& batches, std::vector<SarRouterUpdate::Terms>& terms);
   Terms student_loss(const Batch& b, const StudentForward& s);

@@ -1,5 +1,7 @@
 #include "model/config.h"
 
+#include <algorithm>
+
 #include "util/error.h"
 
 namespace moekd {
@@ -52,6 +54,55 @@ void ModelConfig::validate() const {
            moe.top_k);
     if (moe.shared_expert_size < 0) fail("model config: `shared_expert_intermediate_size` must be >= 0");
   }
+}
+
+ParameterCount ModelConfig::parameter_count() const {
+  ParameterCount c;
+  const int64_t d = hidden_size, q = num_heads * head_dim, kv = num_kv_heads * head_dim;
+  auto add = [&c](int64_t n) {
+    c.total += n;
+    c.largest = std::max(c.largest, n);
+  };
+  add(vocab_size * d);
+  if (!tie_word_embeddings) add(vocab_size * d);
+  add(d);  // the final norm
+  for (const auto& l : layers) {
+    add(d);  // the two norms
+    add(d);
+    add(d * q + (qkv_bias ? q : 0));
+    add(d * kv + (qkv_bias ? kv : 0));
+    add(d * kv + (qkv_bias ? kv : 0));
+    add(q * d + (o_bias ? d : 0));
+    if (qk_norm) {
+      add(q);
+      add(kv);
+    }
+    if (!l.moe) {
+      for (int i = 0; i < 3; ++i) add(d * intermediate_size);
+      continue;
+    }
+    const int64_t E = moe.num_experts;
+    int64_t router = 0;
+    if (family != Family::LlamaMoe) router = E * d;
+    else router = moe.router == RouterKind::Mlp ? d * E + E * E : d * E;
+    if (moe.noise_projection) router += d * E;
+    c.routers += router;
+    c.total += router;
+    int64_t experts = 0, widest = 0;
+    for (auto s : l.expert_sizes) {
+      experts += 3 * d * s;
+      widest = std::max(widest, s);
+    }
+    c.total += experts;
+    c.largest = std::max(c.largest, E * widest * d);  // one stacked matrix
+    c.active -= experts - experts * moe.top_k / E;
+    if (moe.shared_expert_size > 0) {
+      for (int i = 0; i < 3; ++i) add(d * moe.shared_expert_size);
+      add(d);  // its gate
+    }
+  }
+  c.active += c.total;
+  return c;
 }
 
 const char* family_architecture(Family f) {

@@ -33,6 +33,14 @@ struct LayerSpec {
   double score_scale = 1.0;           // LLaMA-MoE's score_scale_factor (may differ per layer)
 };
 
+// Parameters of a model of this shape, counted from the config alone (no weights needed).
+struct ParameterCount {
+  int64_t total = 0;    // every parameter, tied embeddings once
+  int64_t active = 0;   // per token: k experts of mean size in each MoE layer
+  int64_t routers = 0;  // router (and noise projection) parameters: what SAR trains
+  int64_t largest = 0;  // the largest single parameter tensor (stacked experts padded as stored)
+};
+
 struct ModelConfig {
   Family family = Family::Llama;
   int64_t vocab_size = 0;
@@ -61,6 +69,7 @@ struct ModelConfig {
   int64_t num_moe_layers() const;
   // Throws moekd::Error naming the field when the shape is inconsistent.
   void validate() const;
+  ParameterCount parameter_count() const;
 };
 
 const char* family_architecture(Family f);  // the Hugging Face `architectures[0]` string

@@ -67,7 +67,10 @@ void summarise(RunRecord& r, double ended_sessions_seconds) {
     s.train_loss = r.steps.back().loss;
     // Steps are logged every log_every steps: the mean logged step time stands for all of them.
     double sum = 0;
-    for (const auto& m : r.steps) sum += m.step_seconds;
+    for (const auto& m : r.steps) {
+      sum += m.step_seconds;
+      s.peak_memory = std::max(s.peak_memory, m.peak_memory);
+    }
     s.seconds = sum / static_cast<double>(r.steps.size()) * static_cast<double>(s.step);
   }
   if (!r.evals.empty()) {

@@ -25,6 +25,7 @@ struct RunSummary {
   double train_loss = NAN;   // the last logged step
   double val_loss = NAN, rouge_l = NAN, exact_match = NAN;  // the last evaluation
   double best_val_loss = NAN;
+  int64_t peak_memory = 0;   // bytes: the most any logged step reported
   std::string failure;       // the failed event's message
   bool has_best = false, has_last = false;  // checkpoints/{best,last}/model
 };

@@ -204,6 +204,24 @@ class TestModel : public QObject {
     QCOMPARE(model->num_parameters() - model->num_active_parameters(), expert_params / 2);
   }
 
+  // Parameter counts from a config alone (what `moekd plan` reads) equal the built model's.
+  void parameterCountFromConfig() {
+    for (const auto& [name, family] : all_families()) {
+      const auto config = tiny_config(family);
+      CausalLM model(config);
+      const auto count = config.parameter_count();
+      QCOMPARE(count.total, model->num_parameters());
+      QCOMPARE(count.active, model->num_active_parameters());
+      int64_t routers = 0;
+      for (const auto& r : model->routers())
+        for (const auto& [n, p] : r.parameters) routers += p.numel();
+      QCOMPARE(count.routers, routers);
+      int64_t largest = 0;
+      for (const auto& p : model->parameters()) largest = std::max(largest, p.numel());
+      QCOMPARE(count.largest, largest);
+    }
+  }
+
   // A checkpoint loads straight into bfloat16 (every tensor rounded once from the file) and a
   // bfloat16 forward stays within bfloat16's precision of the float32 one.
   void loadsInBfloat16_data() {

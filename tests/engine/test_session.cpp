@@ -13,6 +13,7 @@
 #include "io/hf_model.h"
 #include "io/inspect.h"
 #include "run/metrics_file.h"
+#include "session/plan.h"
 #include "session/session.h"
 
 using namespace moekd;
@@ -180,6 +181,36 @@ class TestSession : public QObject {
     QVERIFY(!session.run());
     QVERIFY2(QString::fromStdString(failure.text).contains(message), failure.text.c_str());
     qInfo("%s", failure.text.c_str());
+  }
+
+  // The memory plan from configs alone: weights are parameters times their bytes (float32
+  // master weights, the teacher in the run's precision), activations grow with the batch, and the
+  // largest batch that fits is the one whose total fits.
+  void planFromConfigs() {
+    auto cfg = parse_run_config(tiny_run("kd", "/tmp/unused-plan"), "test");
+    const auto teacher = source_config(cfg.teacher, "teacher").parameter_count().total;
+    const auto student = source_config(cfg.student, "student").parameter_count().total;
+    auto p = plan_memory(cfg, "cpu");
+    QCOMPARE(p.teacher_weights, teacher * 4);
+    QCOMPARE(p.student_weights, student * 4);
+    QCOMPARE(p.gradients, student * 4);
+    QCOMPARE(p.optimizer, student * 8);
+    QCOMPARE(p.total, p.teacher_weights + p.student_weights + p.gradients + p.optimizer + p.activations + p.runtime);
+    QCOMPARE(p.max_batch_size, int64_t{-1});
+    const auto bf16 = plan_memory(cfg, "cuda");  // auto: bfloat16 on a GPU
+    QCOMPARE(bf16.precision, Precision::BFloat16);
+    QCOMPARE(bf16.teacher_weights, teacher * 2);
+    QCOMPARE(bf16.student_weights, student * 6);  // float32 master weights and their bfloat16 copies
+    cfg.train.batch_size *= 2;
+    QVERIFY(plan_memory(cfg, "cpu").activations > p.activations);
+    cfg.train.batch_size /= 2;
+    const auto fits = plan_memory(cfg, "cpu", p.total);
+    QVERIFY(fits.max_batch_size >= cfg.train.batch_size);
+    cfg.train.batch_size = fits.max_batch_size;
+    QVERIFY(plan_memory(cfg, "cpu").total <= p.total);
+    cfg.train.batch_size += 1;
+    QVERIFY(plan_memory(cfg, "cpu").total > p.total);
+    QCOMPARE(plan_memory(cfg, "cpu", p.teacher_weights).max_batch_size, int64_t{0});  // weights alone do not fit
   }
 
   void dollyRunWithSentencePiece() {

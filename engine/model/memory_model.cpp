@@ -1,0 +1,69 @@
+#include "model/memory_model.h"
+
+#include <algorithm>
+
+namespace moekd {
+
+namespace {
+
+constexpr int64_t kFloat32 = 4;
+
+int64_t mean_expert(const ModelConfig& c) {
+  int64_t sum = 0, n = 0;
+  for (const auto& l : c.layers)
+    for (auto e : l.expert_sizes) sum += e, ++n;
+  return n ? sum / n : 0;
+}
+
+int64_t widest_expert(const ModelConfig& c) {
+  int64_t w = 0;
+  for (const auto& l : c.layers)
+    for (auto e : l.expert_sizes) w = std::max(w, e);
+  return w;
+}
+
+int64_t attention_scores(const ModelConfig& c, const ForwardShape& x) {
+  return x.fused_attention ? 0 : x.batch * c.num_heads * x.length * x.length * (kFloat32 + x.bytes);
+}
+
+// What one decoder layer keeps for backward. `experts` = how many experts each token runs.
+int64_t layer_activations(const ModelConfig& c, const ForwardShape& x, bool moe, int64_t experts) {
+  const int64_t n = x.tokens(), d = c.hidden_size, q = c.num_heads * c.head_dim, kv = c.num_kv_heads * c.head_dim;
+  int64_t bytes = 6 * n * d * kFloat32;           // two RMSNorms: input and normalised, in float32
+  bytes += 2 * n * (q + 2 * kv) * x.bytes;        // q, k, v and their rotated copies
+  bytes += 2 * n * d * x.bytes;                   // attention output, o_proj input
+  bytes += attention_scores(c, x);                // softmax scores and their cast
+  if (!moe) return bytes + n * (d + 4 * c.intermediate_size) * x.bytes;  // SwiGLU: input, gate, up, product
+  const int64_t E = c.moe.num_experts, f = experts == E ? widest_expert(c) : mean_expert(c);
+  bytes += 3 * n * E * kFloat32;                  // router logits and probabilities
+  bytes += n * experts * (2 * d + 4 * f) * x.bytes;  // gathered inputs, gate/up/product, outputs
+  if (c.moe.shared_expert_size > 0) bytes += n * (d + 4 * c.moe.shared_expert_size) * x.bytes;
+  return bytes;
+}
+
+}  // namespace
+
+int64_t training_activation_bytes(const ModelConfig& c, const ForwardShape& x, bool checkpointed,
+                                  int64_t experts_per_token) {
+  int64_t layers = 0, widest = 0;
+  const int64_t k = experts_per_token > 0 ? experts_per_token : c.moe.top_k;
+  for (const auto& l : c.layers) {
+    const int64_t a = layer_activations(c, x, l.moe, k);
+    layers += a;
+    widest = std::max(widest, a);
+  }
+  if (checkpointed) layers = c.num_layers() * x.tokens() * c.hidden_size * kFloat32 + widest;
+  return 4 * x.tokens() * c.hidden_size * kFloat32 + layers;  // embeddings and the final norm beside the layers
+}
+
+int64_t frozen_forward_bytes(const ModelConfig& c, const ForwardShape& x) {
+  const int64_t f = c.is_moe() ? c.moe.top_k * mean_expert(c) : c.intermediate_size;
+  return x.tokens() * c.vocab_size * x.bytes + x.tokens() * (4 * c.hidden_size + 3 * f) * x.bytes +
+         attention_scores(c, x);
+}
+
+int64_t loss_row_bytes(int64_t vocab, const ForwardShape& x, int64_t teacher_distributions) {
+  return x.tokens() * vocab * x.bytes + x.tokens() * vocab * kFloat32 * (2 + teacher_distributions);
+}
+
+}  // namespace moekd
