@@ -14,6 +14,7 @@
 #include <QSpinBox>
 #include <QVBoxLayout>
 
+#include "backend/devices.h"
 #include "browse_row.h"
 #include "data_preview.h"
 #include "inline_message.h"
@@ -205,7 +206,7 @@ QWidget* ConfigureView::buildTrainGroups() {
   auto* train = new QGroupBox(tr("Training"));
   auto* t = new QFormLayout(train);
   steps_ = fields_.integer("train.steps", 0, 100000000);
-  auto* device = fields_.choice("train.device", {"cpu", "cuda", "cuda:0", "cuda:1"});
+  auto* device = fields_.choice("train.device", device_choices());
   device->setEditable(true);
   t->addRow(tr("Learning rate"), fields_.number("train.lr"));
   t->addRow(tr("Schedule"), fields_.choice("train.schedule", all_names<Schedule>()));

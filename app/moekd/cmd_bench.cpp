@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <iostream>
 
 #include "bench/bench_distill.h"
@@ -5,6 +6,7 @@
 #include "commands.h"
 #include "format.h"
 #include "backend/system_info.h"
+#include "util/json_file.h"
 
 namespace moekd::cli {
 
@@ -50,6 +52,7 @@ void add_bench(CLI::App& app) {
 
   auto d = std::make_shared<DistillBenchOptions>();
   auto d_json = std::make_shared<bool>(false);
+  auto d_output = std::make_shared<std::string>();
   auto* distill = bench->add_subcommand("distill", "tokens/s of one training step: kd, ka (batched, sequential), sar");
   distill->add_option("--teacher", d->teacher_dir, "teacher folder (default: the demo teacher's shape)");
   distill->add_option("--student", d->student_dir, "student folder; a config.json alone gives a fresh model");
@@ -60,23 +63,50 @@ void add_bench(CLI::App& app) {
   distill->add_option("--ka-m", d->ka_m, "KA teacher passes")->capture_default_str()->check(CLI::Range(1, 256));
   distill->add_option("--ka-lambda", d->ka_lambda, "KA sampling probability")->capture_default_str()->check(CLI::Range(0.0, 1.0));
   distill->add_option("--steps", d->steps, "timed steps per method")->capture_default_str()->check(CLI::Range(1, 100000));
+  distill->add_option("--cases", d->cases, "cases to run (default: all)")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"kd", "ka", "ka_sequential", "sar"}));
+  distill->add_flag("--checkpoint-activations", d->checkpoint_activations, "train.checkpoint_activations in every case");
+  distill->add_option("--profile", d->profile_steps, "profile N more steps per case: where the time goes (LibTorch >= 2.1)")
+      ->check(CLI::Range(1, 100));
   distill->add_flag("--json", *d_json, "machine-readable output");
-  distill->callback([d, d_json] {
+  distill->add_option("--output", *d_output, "also write the JSON to this file");
+  distill->callback([d, d_json, d_output] {
     const auto j = bench_distill(*d);
+    if (!d_output->empty()) write_json_file(*d_output, j);
     if (*d_json) {
       std::cout << j.dump(2) << "\n";
       return;
     }
-    std::printf("distillation step on %s: batch %lld x %lld tokens; teacher %s params (%s active), student %s\n",
-                j["device"].get<std::string>().c_str(), static_cast<long long>(d->batch),
-                static_cast<long long>(d->seq_len), human_count(j["teacher_params"].get<double>()).c_str(),
+    std::printf("distillation step on %s in %s: batch %lld x %lld tokens; teacher %s params (%s active), student %s\n",
+                j["device"].get<std::string>().c_str(), j["precision"].get<std::string>().c_str(),
+                static_cast<long long>(d->batch), static_cast<long long>(d->seq_len),
+                human_count(j["teacher_params"].get<double>()).c_str(),
                 human_count(j["teacher_active_params"].get<double>()).c_str(),
                 human_count(j["student_params"].get<double>()).c_str());
-    const double kd = j["kd"].get<double>();
-    for (const char* k : {"kd", "ka", "ka_sequential", "sar"})
-      std::printf("  %-14s %10.0f tokens/s  (%.2fx kd)\n", k, j[k].get<double>(), j[k].get<double>() / kd);
-    std::printf("  ka batched over sequential: %.2fx (M = %lld, lambda = %g)\n",
-                j["ka"].get<double>() / j["ka_sequential"].get<double>(), static_cast<long long>(d->ka_m), d->ka_lambda);
+    const double kd = j.value("kd", 0.0);
+    for (const char* k : {"kd", "ka", "ka_sequential", "sar"}) {
+      if (!j.contains(k)) continue;
+      const double v = j[k].get<double>();
+      std::printf("  %-14s %10.0f tokens/s", k, v);
+      if (kd > 0) std::printf("  (%.2fx kd)", v / kd);
+      std::printf("  peak %s", human_bytes(j["peak_memory"][k].get<uint64_t>()).c_str());
+      if (j.contains("mfu")) std::printf("  MFU %.1f%%", 100 * j["mfu"][k].get<double>());
+      std::printf("\n");
+    }
+    if (j.contains("profile"))
+      for (const auto& [name, p] : j["profile"].items()) {
+        const double total = p["total_ms"].get<double>(), steps = p["steps"].get<double>();
+        std::printf("  %s: %.1f ms of %s per step; the most expensive:\n", name.c_str(), total / steps,
+                    p["unit"].get<std::string>().c_str());
+        for (const auto& r : p["top"])
+          std::printf("    %6.1f%%  %8.2f ms  %6lld x  %.90s\n", 100 * r["ms"].get<double>() / std::max(total, 1e-9),
+                      r["ms"].get<double>() / steps, static_cast<long long>(r["calls"].get<int64_t>() / steps),
+                      r["name"].get<std::string>().c_str());
+      }
+    if (j.contains("ka") && j.contains("ka_sequential"))
+      std::printf("  ka batched over sequential: %.2fx (M = %lld, lambda = %g)\n",
+                  j["ka"].get<double>() / j["ka_sequential"].get<double>(), static_cast<long long>(d->ka_m), d->ka_lambda);
   });
 }
 

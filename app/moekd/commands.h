@@ -13,5 +13,6 @@ void add_training(CLI::App& app);  // distill, train-teacher, eval, export
 void add_demo(CLI::App& app);
 void add_runs(CLI::App& app);   // compare run folders
 void add_plan(CLI::App& app);   // memory a run needs
+void add_selftest(CLI::App& app);  // numerical checks on a device
 
 }  // namespace moekd::cli

@@ -4,6 +4,7 @@
 
 #include <iostream>
 
+#include "backend/allocator.h"
 #include "backend/openblas_core.h"
 #include "backend/system_info.h"
 #include "commands.h"
@@ -11,6 +12,7 @@
 
 int main(int argc, char** argv) {
   moekd::choose_openblas_core(argv);  // may re-execute this program with better BLAS kernels
+  moekd::configure_allocator();       // large tensors reuse the heap instead of mmap/munmap per step
   CLI::App app{"moekd: distil Mixture-of-Experts language models (MoE-KD Studio engine)"};
   app.require_subcommand(1);
   int threads = 0;
@@ -23,6 +25,7 @@ int main(int argc, char** argv) {
   moekd::cli::add_demo(app);
   moekd::cli::add_runs(app);
   moekd::cli::add_plan(app);
+  moekd::cli::add_selftest(app);
   moekd::cli::add_bench(app);
   try {
     app.parse(argc, argv);

@@ -11,6 +11,7 @@
 #include <cstdlib>
 
 #include "app_icon.h"
+#include "backend/allocator.h"
 #include "backend/openblas_core.h"
 #include "configure_view.h"
 #include "main_window.h"
@@ -19,6 +20,7 @@
 
 int main(int argc, char** argv) {
   moekd::choose_openblas_core(argv);  // may re-execute this program with better BLAS kernels
+  moekd::configure_allocator();       // large tensors reuse the heap instead of mmap/munmap per step
   QApplication app(argc, argv);
   QApplication::setOrganizationName(QStringLiteral("MoE-KD Studio"));
   QApplication::setApplicationName(QStringLiteral("MoE-KD Studio"));

@@ -177,6 +177,14 @@ std::string better_core(const CpuFeatures& f, const std::string& reported) {
   return best;
 }
 
+bool set_openblas_threads(int threads) {
+  using SetThreads = void (*)(int);
+  const auto set = find_symbol<SetThreads>("openblas_set_num_threads");
+  if (!set) return false;
+  set(threads);
+  return true;
+}
+
 OpenBlasCore openblas_core() {
   OpenBlasCore c;
   c.best = best_core(detect_cpu_features());

@@ -45,6 +45,10 @@ OpenBlasCore openblas_core();
 // false (with the worst error in `detail`) when any result is off.
 bool blas_self_check(std::string* detail);
 
+// Sets the threads OpenBLAS computes matrix products with (pthread builds thread themselves, apart
+// from LibTorch's intra-op threads); false when no OpenBLAS is loaded.
+bool set_openblas_threads(int threads);
+
 // Call first in main(). Re-executes this program with OPENBLAS_CORETYPE set to a better core
 // type when the CPU supports one, the user set none, and the chosen kernels pass
 // blas_self_check() in a child process; otherwise returns and nothing changes. MOEKD_OPENBLAS_AUTO

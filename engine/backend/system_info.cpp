@@ -1,15 +1,21 @@
 #include "backend/system_info.h"
 
+#include "backend/openblas_core.h"
+
 #include <sys/resource.h>
 #include <torch/cuda.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 
 #ifdef MOEKD_CUDA
 #include <ATen/cuda/CUDAContext.h>
 #include <c10/cuda/CUDACachingAllocator.h>
 #include <c10/cuda/CUDAGuard.h>
+// The allocator statistics' StatType::AGGREGATE: index 0 in every version, while the enum moved
+// from c10::cuda::CUDACachingAllocator (LibTorch 2.0-2.5) to c10::CachingAllocator.
+constexpr size_t kAggregateStat = 0;
 #endif
 
 #include "util/error.h"
@@ -38,8 +44,21 @@ torch::Device parse_device(const std::string& text) {
   fail("device `", text, "` is not understood; expected cpu, cuda or cuda:N");
 }
 
+std::vector<std::string> device_choices() {
+  std::vector<std::string> out{"cpu"};
+  const auto n = torch::cuda::is_available() ? torch::cuda::device_count() : 0;
+  for (size_t i = 0; i < n; ++i) out.push_back("cuda:" + std::to_string(i));
+  if (n == 0) out.push_back("cuda");  // a config written here for a GPU machine
+  return out;
+}
+
 int configure_threads(int requested) {
-  if (requested > 0) at::set_num_threads(requested);
+  if (requested > 0) {
+    at::set_num_threads(requested);
+    // OpenBLAS (pthread) threads its products itself: the same count there, or "--threads 1"
+    // would still compute on every core.
+    set_openblas_threads(requested);
+  }
   return at::get_num_threads();
 }
 
@@ -54,11 +73,38 @@ int cuda_compute_capability(const torch::Device& device) {
   return 0;
 }
 
+std::string cuda_device_name(const torch::Device& device) {
+#ifdef MOEKD_CUDA
+  if (device.is_cuda()) return at::cuda::getDeviceProperties(device.has_index() ? device.index() : 0)->name;
+#endif
+  return {};
+}
+
+double peak_flops(const torch::Device& device, torch::ScalarType compute) {
+  if (const char* env = std::getenv("MOEKD_PEAK_TFLOPS"); env && *env) return std::atof(env) * 1e12;
+  const auto name = cuda_device_name(device);
+  if (name.empty()) return 0;
+  // Vendor data sheets, dense (no sparsity): {name fragment, 16-bit tensor-core TFLOP/s, float32 TFLOP/s}.
+  struct Peak {
+    const char* fragment;
+    double half, single;
+  };
+  static const Peak peaks[] = {{"H200", 989.4, 66.9},     {"H100 PCIe", 756.0, 51.2}, {"H100", 989.4, 66.9},
+                               {"GH200", 989.4, 66.9},    {"B200", 2250.0, 80.0},     {"A100", 312.0, 19.5},
+                               {"A800", 312.0, 19.5},     {"L40S", 362.1, 91.6},      {"L40", 181.0, 90.5},
+                               {"L4", 121.0, 30.3},       {"A10G", 70.0, 31.2},       {"A10", 125.0, 31.2},
+                               {"RTX 4090", 165.2, 82.6}, {"V100", 125.0, 15.7},      {"T4", 65.0, 8.1}};
+  const bool half = compute == torch::kBFloat16 || compute == torch::kHalf;
+  for (const auto& p : peaks)
+    if (name.find(p.fragment) != std::string::npos) return (half ? p.half : p.single) * 1e12;
+  return 0;
+}
+
 int64_t peak_memory_bytes(const torch::Device& device) {
 #ifdef MOEKD_CUDA
   if (device.is_cuda()) {
     const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.has_index() ? device.index() : 0);
-    return stats.allocated_bytes[static_cast<size_t>(c10::cuda::CUDACachingAllocator::StatType::AGGREGATE)].peak;
+    return stats.allocated_bytes[kAggregateStat].peak;
   }
 #endif
   // VmHWM: the resident set's high-water mark, which reset_peak_memory() can lower (ru_maxrss cannot).
@@ -77,13 +123,28 @@ int64_t available_memory_bytes(const torch::Device& device) {
     size_t free = 0, total = 0;
     if (cudaMemGetInfo(&free, &total) != cudaSuccess) return 0;
     const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.has_index() ? device.index() : 0);
-    const auto all = static_cast<size_t>(c10::cuda::CUDACachingAllocator::StatType::AGGREGATE);
+    const auto all = kAggregateStat;
     return static_cast<int64_t>(free) + stats.reserved_bytes[all].current - stats.allocated_bytes[all].current;
   }
 #endif
   std::ifstream meminfo("/proc/meminfo");
   for (std::string line; std::getline(meminfo, line);)
     if (line.rfind("MemAvailable:", 0) == 0) return std::stoll(line.substr(13)) * 1024;
+  return 0;
+}
+
+int64_t total_memory_bytes(const torch::Device& device) {
+#ifdef MOEKD_CUDA
+  if (device.is_cuda()) {
+    const c10::cuda::CUDAGuard guard(device.has_index() ? device.index() : 0);
+    size_t free = 0, total = 0;
+    if (cudaMemGetInfo(&free, &total) != cudaSuccess) return 0;
+    return static_cast<int64_t>(total);
+  }
+#endif
+  std::ifstream meminfo("/proc/meminfo");
+  for (std::string line; std::getline(meminfo, line);)
+    if (line.rfind("MemTotal:", 0) == 0) return std::stoll(line.substr(9)) * 1024;
   return 0;
 }
 

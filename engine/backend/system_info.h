@@ -6,6 +6,8 @@
 
 #include <torch/torch.h>
 
+#include "backend/devices.h"
+
 namespace moekd {
 
 struct SystemInfo {
@@ -26,7 +28,7 @@ SystemInfo probe_system(const torch::Device& device, int64_t matmul_size = 1024)
 // Parses "cpu", "cuda", "cuda:N"; throws Error naming the option and the allowed values.
 torch::Device parse_device(const std::string& text);
 
-// Sets LibTorch's intra-op (OpenMP) threads when `requested` > 0; returns the count in force.
+// Sets LibTorch's intra-op (OpenMP) threads and OpenBLAS's when `requested` > 0; returns the count in force.
 // The default is left alone on purpose: with pthread OpenBLAS, which threads matmuls itself, two
 // OpenMP threads on 2 cores made the sparse MoE layer 2-5x slower (measured, oversubscription).
 int configure_threads(int requested);
@@ -38,6 +40,14 @@ void synchronize(const torch::Device& device);
 // CPU or a build without CUDA.
 int cuda_compute_capability(const torch::Device& device);
 
+// The CUDA device's name ("NVIDIA H200"); empty for the CPU or a build without CUDA.
+std::string cuda_device_name(const torch::Device& device);
+
+// Dense tensor-core peak FLOP/s of a CUDA device computing in `compute` (bfloat16/float16; float32
+// without TF32 otherwise), from a table of known GPUs, or MOEKD_PEAK_TFLOPS when set; 0 when
+// unknown (the CPU included): model FLOPs utilisation is then not reported.
+double peak_flops(const torch::Device& device, torch::ScalarType compute);
+
 // The most memory this process has held since the last reset_peak_memory(): on a CUDA device the
 // caching allocator's peak of allocated bytes, on the CPU the peak resident set. Reads no tensor.
 int64_t peak_memory_bytes(const torch::Device& device);
@@ -46,5 +56,8 @@ void reset_peak_memory(const torch::Device& device);
 // Memory a new allocation could still take: on a CUDA device the driver's free bytes plus what the
 // caching allocator holds unused; on the CPU the kernel's MemAvailable.
 int64_t available_memory_bytes(const torch::Device& device);
+
+// The device's whole memory: a CUDA device's total bytes, the CPU's MemTotal; 0 when unknown.
+int64_t total_memory_bytes(const torch::Device& device);
 
 }  // namespace moekd

@@ -78,4 +78,17 @@ inline std::tuple<torch::Tensor, torch::Tensor> stable_sort(const torch::Tensor&
   return torch::sort(t, /*stable=*/true, /*dim=*/-1, descending);
 }
 
+// Grouped GEMM (LibTorch 2.8 and later): consecutive row groups of `a` [S, K], group g ending at
+// row offsets[g] (int32, on the device), each times its own matrix b[g] [K, N]. One kernel for
+// every expert, no host round trip for the group sizes. Rows past the last offset are left
+// unwritten. Where the build lacks it, has_grouped_mm() is false and nothing calls grouped_mm().
+inline constexpr bool has_grouped_mm() { return MOEKD_TORCH_AT_LEAST(2, 8); }
+inline torch::Tensor grouped_mm(const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& offsets) {
+#if MOEKD_TORCH_AT_LEAST(2, 8)
+  return at::_grouped_mm(a, b, offsets);
+#else
+  TORCH_CHECK(false, "grouped_mm needs LibTorch 2.8 or later (this build uses ", torch_version(), ")");
+#endif
+}
+
 }  // namespace moekd::compat

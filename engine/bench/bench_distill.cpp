@@ -1,40 +1,23 @@
 #include "bench/bench_distill.h"
 
+#include <algorithm>
 #include <chrono>
-#include <random>
 
 #include "backend/precision.h"
-#include "data/tokenizer.h"
+#include "backend/torch_compat.h"
+#include "data/random_tokens.h"
 #include "run/demo_recipe.h"
 #include "distill/trainer.h"
+#include "model/flop_model.h"
 #include "session/models.h"
+#include "session/plan.h"
 #include "util/error.h"
 #include "backend/system_info.h"
+#include "bench/step_profile.h"
 
 namespace moekd {
 
 using json = nlohmann::json;
-
-namespace {
-
-// A tokenizer stand-in: benchmarks feed ids directly and never decode.
-class IdsOnly final : public Tokenizer {
- public:
-  explicit IdsOnly(int64_t vocab) : vocab_(vocab) {}
-  std::vector<int64_t> encode(const std::string&) const override { return {}; }
-  std::string decode(const std::vector<int64_t>&) const override { return {}; }
-  int64_t vocab_size() const override { return vocab_; }
-  int64_t bos_id() const override { return 1; }
-  int64_t eos_id() const override { return 2; }
-  int64_t pad_id() const override { return 0; }
-  std::string kind() const override { return "ids"; }
-  std::string describe() const override { return "benchmark ids"; }
-
- private:
-  int64_t vocab_;
-};
-
-}  // namespace
 
 json bench_distill(const DistillBenchOptions& opt) {
   const auto device = parse_device(opt.device);
@@ -44,35 +27,31 @@ json bench_distill(const DistillBenchOptions& opt) {
   if (opt.teacher_dir.empty()) teacher_src.init = demo_teacher_config();
   if (opt.student_dir.empty()) student_src.init = demo_student_config();
 
-  torch::manual_seed(opt.seed);
-  auto teacher = load_or_init_model(teacher_src, "teacher", device);
-  const auto vocab = teacher->config.vocab_size;
-  // Random sequences whose every token after the first is a target: the step's full cost.
-  auto data = std::make_shared<RunData>();
-  data->dataset.categories = {"bench"};
-  std::mt19937_64 rng(opt.seed);
-  for (int64_t i = 0; i < opt.batch * 4; ++i) {
-    TokenizedExample ex;
-    for (int64_t t = 0; t < opt.seq_len; ++t) {
-      ex.ids.push_back(static_cast<int64_t>(rng() % static_cast<uint64_t>(vocab)));
-      ex.loss_mask.push_back(t > 0 ? 1 : 0);
-    }
-    data->train.push_back(ex);
-  }
-  data->validation = data->train;
-  auto tok = std::make_shared<IdsOnly>(vocab);
+  // Shapes from the config files: the teacher is loaded once per case, in that case's precision.
+  const auto teacher_shape = source_config(teacher_src, "teacher");
+  const auto vocab = teacher_shape.vocab_size;
+  const auto teacher_count = teacher_shape.parameter_count();
+  const auto data = random_token_data(vocab, opt.batch * 4, opt.seq_len, opt.seed);
+  auto tok = std::make_shared<IdsOnlyTokenizer>(vocab);
 
   json out = {{"device", device.str()},
               {"precision", name_of(resolve_precision(parse_name<Precision>(opt.precision), device))},     {"batch", opt.batch},          {"seq_len", opt.seq_len},
-              {"ka_m", opt.ka_m},           {"ka_lambda", opt.ka_lambda},   {"teacher_params", teacher->num_parameters()},
-              {"teacher_active_params", teacher->num_active_parameters()}};
+              {"ka_m", opt.ka_m},           {"ka_lambda", opt.ka_lambda},   {"teacher_params", teacher_count.total},
+              {"teacher_active_params", teacher_count.active}};
   struct Case {
     const char* key;
     const char* method;
     bool batched;
   };
+  const auto student_shape = source_config(student_src, "student");
+  const double peak = peak_flops(device, scalar_type_of(resolve_precision(parse_name<Precision>(opt.precision), device)));
+  out["peak_flops"] = peak;
+  json mfu = json::object(), flops = json::object(), memory = json::object(), profiles = json::object();
+  if (opt.profile_steps > 0 && !profile_available())
+    fail("bench distill --profile needs LibTorch 2.1 or newer; this build has ", compat::torch_version());
   for (const auto& c : {Case{"kd", "kd", true}, Case{"ka", "ka", true}, Case{"ka_sequential", "ka", false},
                         Case{"sar", "sar", true}}) {
+    if (!opt.cases.empty() && std::find(opt.cases.begin(), opt.cases.end(), c.key) == opt.cases.end()) continue;
     // Through the run-config parser, so that each method sets up its teacher as a real run does.
     auto source = [](const ModelSource& m) {
       return m.path.empty() ? json{{"init", m.init}} : json{{"path", m.path}};
@@ -82,11 +61,13 @@ json bench_distill(const DistillBenchOptions& opt) {
          {"teacher", source(teacher_src)},
          {"student", source(student_src)},
          {"train", {{"batch_size", opt.batch}, {"steps", 1000000}, {"warmup_steps", 0}, {"device", opt.device},
-                    {"precision", opt.precision}}},
+                    {"precision", opt.precision}, {"checkpoint_activations", opt.checkpoint_activations}}},
+         {"data", {{"max_len", opt.seq_len}}},
          {"ka", {{"m", opt.ka_m}, {"lambda", opt.ka_lambda}, {"batched", c.batched}}},
          {"routing_every", 0}},
         "bench distill");
     torch::manual_seed(opt.seed);
+    reset_peak_memory(device);
     const auto compute = scalar_type_of(resolve_precision(cfg.train.precision, device));
     auto student = load_or_init_model(student_src, "student", device);
     // Each case gets its own teacher copy: SAR trains the routers.
@@ -100,9 +81,19 @@ json bench_distill(const DistillBenchOptions& opt) {
     for (int64_t i = 0; i < opt.steps; ++i) trainer.step(false);
     synchronize(device);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    out[c.key] = static_cast<double>(opt.steps * opt.batch * opt.seq_len) / seconds;
-    if (std::string(c.key) == "kd") out["student_params"] = student->num_parameters();
+    const double tokens_per_s = static_cast<double>(opt.steps * opt.batch * opt.seq_len) / seconds;
+    out[c.key] = tokens_per_s;
+    flops[c.key] = step_flops_per_token(cfg.method, teacher_shape, student_shape, opt.seq_len, opt.ka_m);
+    if (peak > 0) mfu[c.key] = flops[c.key].get<double>() * tokens_per_s / peak;
+    memory[c.key] = peak_memory_bytes(device);
+    if (opt.profile_steps > 0)
+      profiles[c.key] = to_json(profile_steps([&] { trainer.step(false); }, opt.profile_steps, device, 12));
   }
+  out["student_params"] = student_shape.parameter_count().total;
+  out["flops_per_token"] = flops;
+  out["peak_memory"] = memory;
+  if (peak > 0) out["mfu"] = mfu;
+  if (opt.profile_steps > 0) out["profile"] = profiles;
   return out;
 }
 

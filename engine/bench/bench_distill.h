@@ -3,6 +3,7 @@
 // and sar, through the real trainer, on the demo models or on any Hugging Face pair.
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 namespace moekd {
 
@@ -15,9 +16,15 @@ struct DistillBenchOptions {
   double ka_lambda = 0.1;
   int64_t steps = 10;   // timed steps per method (after 2 warm-up steps)
   uint64_t seed = 0;
+  bool checkpoint_activations = false;
+  int64_t profile_steps = 0;  // > 0: profile that many more steps per case (bench/step_profile.h)
+  std::vector<std::string> cases;  // of kd, ka, ka_sequential, sar; empty: all four
 };
 
-// Keys: kd, ka, ka_sequential, sar (tokens/s), plus shapes and parameter counts.
+// Keys: kd, ka, ka_sequential, sar (tokens/s of each case run), shapes, parameter counts, and per
+// case flops_per_token (model/flop_model.h), peak_memory (bytes) and, where the device's peak is
+// known (backend/system_info.h: peak_flops), mfu: model FLOPs utilisation; with profile_steps,
+// profile: per case the most expensive kernels or operators.
 nlohmann::json bench_distill(const DistillBenchOptions& opt);
 
 }  // namespace moekd

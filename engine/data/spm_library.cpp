@@ -64,8 +64,13 @@ SpmApi load_api() {
     api.is_control = symbol<decltype(api.is_control)>(h, "moekd_spm_is_control", path);
     return api;
   }
+#ifdef MOEKD_NO_SENTENCEPIECE
+  fail("this build of moekd has no SentencePiece support (configured with MOEKD_WITH_SENTENCEPIECE=OFF) and no "
+       "libmoekd_spm.so was found; looked in:", tried, "\n  (set MOEKD_SPM_LIBRARY to one, or use the built-in tokenizer)");
+#else
   fail("SentencePiece support (libmoekd_spm.so) was not found; looked in:", tried,
        "\n  (set MOEKD_SPM_LIBRARY to its path)");
+#endif
 }
 
 }  // namespace

@@ -5,6 +5,15 @@
 
 namespace moekd {
 
+namespace {
+// On CUDA the host tensor goes through page-locked memory, so that the copy runs asynchronously and
+// the step never waits for it; LibTorch's host allocator keeps the buffer alive until the copy ends.
+torch::Tensor to_device(const torch::Tensor& host, const torch::Device& device) {
+  if (!device.is_cuda()) return host.to(device);
+  return host.pin_memory().to(device, /*non_blocking=*/true);
+}
+}  // namespace
+
 Batch make_batch(const std::vector<const TokenizedExample*>& examples, int64_t pad_id, const torch::Device& device) {
   if (examples.empty()) fail("make_batch: no examples");
   int64_t T = 0;
@@ -30,13 +39,13 @@ Batch make_batch(const std::vector<const TokenizedExample*>& examples, int64_t p
   auto targets_cpu = loss.narrow(1, 1, T - 1);
   b.tokens = attn.sum().item<int64_t>();
   b.target_tokens = targets_cpu.sum().item<int64_t>();
-  b.target_index = targets_cpu.reshape(-1).nonzero().squeeze(1).to(device);
-  b.real = attn.reshape(-1).to(torch::kBool).to(device);
-  b.token_category = torch::tensor(b.categories, torch::kLong).unsqueeze(1).expand({B, T}).reshape(-1).to(device);
-  b.ids = ids.to(device);
-  b.attention_mask = attn.to(device);
+  b.target_index = to_device(targets_cpu.reshape(-1).nonzero().squeeze(1), device);
+  b.real = to_device(attn.reshape(-1).to(torch::kBool), device);
+  b.token_category = to_device(torch::tensor(b.categories, torch::kLong).unsqueeze(1).expand({B, T}).reshape(-1), device);
+  b.ids = to_device(ids, device);
+  b.attention_mask = to_device(attn, device);
   b.targets = b.ids.narrow(1, 1, T - 1);
-  b.target_mask = loss.narrow(1, 1, T - 1).to(device);
+  b.target_mask = to_device(loss.narrow(1, 1, T - 1).contiguous(), device);
   return b;
 }
 

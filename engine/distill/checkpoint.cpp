@@ -18,6 +18,16 @@ namespace moekd {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
+namespace {
+// The device's own generator (KA's expert sampling and dropout draw from it on CUDA): part of the
+// trajectory, so a resumed CUDA run continues bit for bit too. Reached through ATen's context, so
+// this file needs no CUDA headers.
+at::Generator device_generator(const torch::Device& device) {
+  const auto index = device.has_index() ? device.index() : static_cast<c10::DeviceIndex>(0);
+  return at::globalContext().defaultGenerator(torch::Device(device.type(), index));
+}
+}  // namespace
+
 void Trainer::save_checkpoint(const std::string& dir) const {
   check_finite();  // a checkpoint holds only weights that every loss so far left finite
   replace_folder(dir, [&](const fs::path& staging) {
@@ -30,6 +40,7 @@ void Trainer::save_checkpoint(const std::string& dir) const {
       tensors.insert(tensors.end(), routers.begin(), routers.end());
     }
     tensors.emplace_back("rng.cpu", at::detail::getDefaultCPUGenerator().get_state());
+    if (device_.is_cuda()) tensors.emplace_back("rng.cuda", device_generator(device_).get_state());
     save_safetensors(ckpt.state_tensors().string(), tensors);
     const json state = {{"step", step_},
                         {"epoch", sampler_.epoch()},
@@ -62,6 +73,8 @@ void Trainer::load_checkpoint(const std::string& dir) {
   if (sar_) sar_->load_state(state.at("router_optimizer_steps").get<int64_t>(), lookup);
   at::Generator cpu_rng = at::detail::getDefaultCPUGenerator();  // a handle to the global generator
   cpu_rng.set_state(st.load("rng.cpu"));
+  // A checkpoint written on the CPU resumes on CUDA with a fresh device generator, and vice versa.
+  if (device_.is_cuda() && st.contains("rng.cuda")) device_generator(device_).set_state(st.load("rng.cuda"));
   step_ = state.at("step").get<int64_t>();
   sampler_.restore(state.at("epoch").get<int64_t>(), state.at("position").get<int64_t>());
   best_score_ = state["best_score"].is_null() ? -std::numeric_limits<double>::infinity()

@@ -1,6 +1,9 @@
 #include "model/moe.h"
 
+#include <cstdlib>
+
 #include "backend/precision.h"
+#include "backend/system_info.h"
 #include "backend/torch_compat.h"
 
 namespace moekd {
@@ -67,7 +70,41 @@ void ExpertsImpl::zero_padding() {
   }
 }
 
+namespace {
+thread_local int forced_dispatch = -1;  // -1: none, else an ExpertDispatch
+}  // namespace
+
+ForceExpertDispatch::ForceExpertDispatch(ExpertDispatch d) : previous_(forced_dispatch) {
+  forced_dispatch = static_cast<int>(d);
+}
+ForceExpertDispatch::~ForceExpertDispatch() { forced_dispatch = previous_; }
+
+ExpertDispatch expert_dispatch(const torch::Tensor& x, int64_t hidden, int64_t widest_expert) {
+  static const std::string env = [] {
+    const char* v = std::getenv("MOEKD_MOE_DISPATCH");
+    return std::string(v ? v : "");
+  }();
+  // The CUDA kernels want rows of 16 bytes: both dimensions a multiple of 8 (CPU: any shape).
+  const bool aligned = hidden % 8 == 0 && widest_expert % 8 == 0;
+  if (!compat::has_grouped_mm() || (x.is_cuda() && !aligned)) return ExpertDispatch::Looped;
+  if (forced_dispatch >= 0) return static_cast<ExpertDispatch>(forced_dispatch);
+  if (env == "looped") return ExpertDispatch::Looped;
+  if (env == "grouped") return ExpertDispatch::Grouped;
+  return x.is_cuda() && x.scalar_type() == torch::kBFloat16 && aligned && cuda_compute_capability(x.device()) >= 9
+             ? ExpertDispatch::Grouped
+             : ExpertDispatch::Looped;
+}
+
+const char* expert_dispatch_name(ExpertDispatch d) {
+  return d == ExpertDispatch::Grouped ? "grouped GEMM" : "one GEMM per expert";
+}
+
 torch::Tensor ExpertsImpl::forward_sparse(const torch::Tensor& x, const Selection& sel) {
+  return expert_dispatch(x, x.size(1), gate_proj.size(1)) == ExpertDispatch::Grouped ? forward_grouped(x, sel)
+                                                                                       : forward_looped(x, sel);
+}
+
+torch::Tensor ExpertsImpl::forward_looped(const torch::Tensor& x, const Selection& sel) {
   const int64_t N = x.size(0), K = sel.ids.size(1), E = static_cast<int64_t>(sizes.size());
   auto ids = sel.ids.reshape(-1);
   auto weights = sel.weights.reshape(-1);
@@ -105,6 +142,32 @@ torch::Tensor ExpertsImpl::forward_sparse(const torch::Tensor& x, const Selectio
   if (outputs.empty()) return torch::zeros_like(x);
   auto ys = torch::cat(outputs, 0) * sorted_weights;
   return torch::zeros_like(x).index_add(0, sorted_tokens, ys);
+}
+
+torch::Tensor ExpertsImpl::forward_grouped(const torch::Tensor& x, const Selection& sel) {
+  const int64_t N = x.size(0), K = sel.ids.size(1), E = static_cast<int64_t>(sizes.size());
+  // Padding slots (id -1) become expert E: they sort last, past every group's end, and the
+  // kernel never computes them. Every shape here is known without reading the device.
+  auto ids = sel.ids.reshape(-1);
+  if (sel.padded) ids = torch::where(ids.ge(0), ids, torch::full_like(ids, E));
+  auto [sorted_ids, order] = compat::stable_sort(ids, /*descending=*/false);
+  const auto ends = torch::searchsorted(sorted_ids, torch::arange(E, ids.options()), /*out_int32=*/true,
+                                        /*right=*/true);
+  const auto type = x.scalar_type();
+  // Padded rows of unequal experts are zero: silu(0) * 0 = 0 adds nothing.
+  auto xs = x.index_select(0, torch::div(order, K, "floor"));
+  // Padding slots lie past the last group: the kernels leave their rows unwritten, forward and
+  // backward. masked_fill (not a multiply: 0 * NaN is NaN) stops whatever is there from reaching
+  // the outputs here and the input's gradient through the backward of this line.
+  const auto padding = sel.padded ? sorted_ids.eq(E).unsqueeze(1) : torch::Tensor();
+  if (sel.padded) xs = xs.masked_fill(padding, 0.0);
+  auto h = torch::silu(compat::grouped_mm(xs, gate_proj.to(type).transpose(1, 2), ends)) *
+           compat::grouped_mm(xs, up_proj.to(type).transpose(1, 2), ends);
+  auto ys = compat::grouped_mm(h, down_proj.to(type).transpose(1, 2), ends);
+  if (sel.padded) ys = ys.masked_fill(padding, 0.0);
+  ys = ys * sel.weights.reshape(-1).index_select(0, order).unsqueeze(1).to(type);
+  // Back to slot order and summed over each token's K slots: no atomics, the same sum every run.
+  return torch::zeros_like(ys).index_copy(0, order, ys).view({N, K, x.size(1)}).sum(1);
 }
 
 torch::Tensor ExpertsImpl::forward_all(const torch::Tensor& x, const torch::Tensor& weights) {

@@ -34,8 +34,12 @@ TORCH_MODULE(Router);
 // gradients are exactly zero) and are never written out.
 struct ExpertsImpl : torch::nn::Module {
   ExpertsImpl(int64_t hidden, std::vector<int64_t> sizes);
-  // Sparse path: tokens sorted by expert, one matmul per non-empty expert, index_add back.
+  // Sparse path: token slots sorted by expert, then either one grouped GEMM per projection over
+  // all experts (forward_grouped: no host synchronisation; see expert_dispatch) or one matmul
+  // per non-empty expert (forward_looped: reads the per-expert counts back once per layer).
   torch::Tensor forward_sparse(const torch::Tensor& x, const Selection& sel);
+  torch::Tensor forward_looped(const torch::Tensor& x, const Selection& sel);
+  torch::Tensor forward_grouped(const torch::Tensor& x, const Selection& sel);
   // Every expert on every token (batched over E), mixed with dense weights [N, E].
   torch::Tensor forward_all(const torch::Tensor& x, const torch::Tensor& weights);
   // Re-zeroes the padding of unequal experts (after a random initialisation).
@@ -45,6 +49,28 @@ struct ExpertsImpl : torch::nn::Module {
   bool equal_sizes = true;
 };
 TORCH_MODULE(Experts);
+
+// How the sparse path runs its experts. Grouped GEMM where the build has it (LibTorch >= 2.8) on a
+// CUDA device of compute capability >= 9 computing in bfloat16 with 16-byte aligned expert shapes;
+// a loop over experts elsewhere. MOEKD_MOE_DISPATCH=grouped|looped overrides the choice (grouped
+// falls back to looped where the build lacks it or, on CUDA, the shapes are not aligned); `moekd
+// selftest` checks both paths on any device.
+enum class ExpertDispatch { Looped, Grouped };
+ExpertDispatch expert_dispatch(const torch::Tensor& x, int64_t hidden, int64_t widest_expert);
+const char* expert_dispatch_name(ExpertDispatch d);
+
+// Forces one dispatch on this thread while alive (the selftest checks both paths on one device);
+// Grouped still falls back to Looped where the build lacks grouped GEMM.
+class ForceExpertDispatch {
+ public:
+  explicit ForceExpertDispatch(ExpertDispatch d);
+  ~ForceExpertDispatch();
+  ForceExpertDispatch(const ForceExpertDispatch&) = delete;
+  ForceExpertDispatch& operator=(const ForceExpertDispatch&) = delete;
+
+ private:
+  int previous_;
+};
 
 struct MoEBlockImpl : torch::nn::Module {
   MoEBlockImpl(const ModelConfig& cfg, const LayerSpec& layer);

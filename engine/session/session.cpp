@@ -10,6 +10,7 @@
 #include "data/run_data.h"
 #include "util/error.h"
 #include "backend/system_info.h"
+#include "session/plan.h"
 
 namespace moekd {
 
@@ -23,7 +24,22 @@ std::string out_of_memory_message(const RunConfig& c, const std::string& detail)
                   "data.max_len (" + std::to_string(c.data.max_len) + ")";
   if (c.method == Method::KA)
     s += ", ka.max_teacher_batch (" + std::to_string(c.ka.max_teacher_batch) + "; 0 = all M x B sequences at once)";
-  return s + " or the model sizes; checkpoints already written are kept";
+  s += " or the model sizes; checkpoints already written are kept";
+  // What the memory model says fits this device; the plan is an estimate, so it is advice, and a
+  // plan that cannot be made (a missing config.json) leaves the message as it is.
+  try {
+    const auto device = parse_device(c.train.device);
+    const int64_t memory = total_memory_bytes(device);
+    if (memory > 0) {
+      const auto plan = plan_memory(c, device.is_cuda() ? "cuda" : "cpu", memory);
+      s += ". `moekd plan` estimates " + std::to_string(plan.total >> 20) + " MiB for this configuration on a " +
+           std::to_string(memory >> 20) + " MiB device; ";
+      s += plan.max_batch_size > 0 ? "train.batch_size " + std::to_string(plan.max_batch_size) + " would fit"
+                                   : "not even train.batch_size 1 fits: use smaller models or a larger device";
+    }
+  } catch (const std::exception&) {
+  }
+  return s;
 }
 }  // namespace
 

@@ -6,6 +6,7 @@
 
 #include <csignal>
 #include <fstream>
+#include <map>
 
 #include <nlohmann/json.hpp>
 
@@ -403,6 +404,64 @@ class TestCli : public QObject {
     r = moekd_cli({"distill", "--config", tmp.path() + "/missing.json"});
     QCOMPARE(r.code, 1);
     QVERIFY(r.err.contains("missing.json: cannot open"));
+  }
+
+  // Every check of `moekd selftest` passes on the CPU, one JSON line each, every group present.
+  void selftestPassesOnTheCpu() {
+    const auto r = moekd_cli({"selftest", "--json"});
+    QVERIFY2(r.code == 0, qPrintable(r.out + r.err));
+    std::map<std::string, int> groups;
+    int lines = 0;
+    for (const auto& line : r.out.split('\n', Qt::SkipEmptyParts)) {
+      const auto c = json::parse(line.toStdString());
+      QVERIFY2(c["passed"].get<bool>(), qPrintable(line));
+      QVERIFY(c["error"].get<double>() <= c["tolerance"].get<double>());
+      const auto name = c["name"].get<std::string>();
+      groups[name.substr(0, name.find(' '))]++;
+      ++lines;
+    }
+    QVERIFY2(lines >= 59, qPrintable(QString::number(lines)));
+    QCOMPARE(groups["moe"], 4 * 7);      // 4 MoE families x (4 forwards + 3 gradient checks)
+    QCOMPARE(groups["divergence"], 7);   // six divergences and KA's
+    QCOMPARE(groups["step"], 3 * 2 * 2); // kd, ka, sar x float32, bfloat16 x losses, update
+    QVERIFY(groups["bfloat16"] >= 10 && groups["ka"] == 2);
+    QVERIFY(r.err.contains("0 failed"));
+  }
+
+  // The plan needs only config files: a teacher folder holding a config.json and nothing else.
+  void planFromConfigFilesAlone() {
+    QTemporaryDir tmp;
+    QDir().mkpath(tmp.path() + "/teacher");
+    auto teacher = config_to_hf(tiny_config(Family::Mixtral));
+    teacher["vocab_size"] = 99;
+    write_json(tmp.path() + "/teacher/config.json", teacher);
+    auto cfg = tiny_run(tmp.path() + "/run", "kd", 5);
+    cfg["teacher"] = {{"path", (tmp.path() + "/teacher").toStdString()}};
+    write_json(tmp.path() + "/run.json", cfg);
+    const auto r = moekd_cli({"plan", "--config", tmp.path() + "/run.json", "--device", "cuda", "--memory-gb", "1", "--json"});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    const auto j = r.parsed();
+    int64_t sum = 0;
+    for (const char* key : {"teacher_weights_bytes", "student_weights_bytes", "gradients_bytes", "optimizer_bytes",
+                            "activations_bytes"}) {
+      QVERIFY2(j.contains(key) && j[key].get<int64_t>() > 0, key);
+      sum += j[key].get<int64_t>();
+    }
+    QVERIFY(j["total_bytes"].get<int64_t>() >= sum);
+    // The student's gradients and two AdamW moments are float32 (4 bytes per parameter); on CUDA its
+    // weights are float32 masters plus autocast's bfloat16 copies (2 more), on the CPU masters only.
+    const auto grads = j["gradients_bytes"].get<int64_t>();
+    QCOMPARE(j["optimizer_bytes"].get<int64_t>(), 2 * grads);
+    QCOMPARE(j["student_weights_bytes"].get<int64_t>(), grads * 3 / 2);
+    QVERIFY(j["max_batch_size"].get<int64_t>() > 8);  // a tiny pair in 1 GiB
+    const auto cpu = moekd_cli({"plan", "--config", tmp.path() + "/run.json", "--device", "cpu", "--json"}).parsed();
+    QCOMPARE(cpu["student_weights_bytes"].get<int64_t>(), grads);
+    QCOMPARE(cpu["max_batch_size"].get<int64_t>(), -1);  // no memory given
+    const auto small = moekd_cli({"plan", "--config", tmp.path() + "/run.json", "--memory-gb", "0.0001", "--json"});
+    QCOMPARE(small.parsed()["max_batch_size"].get<int64_t>(), 0);
+    const auto missing = moekd_cli({"plan", "--config", tmp.path() + "/nope.json"});
+    QCOMPARE(missing.code, 1);
+    QVERIFY2(missing.err.contains("nope.json"), qPrintable(missing.err));
   }
 
   void usageErrorsExitNonZero() {
