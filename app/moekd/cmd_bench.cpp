@@ -67,7 +67,7 @@ void add_bench(CLI::App& app) {
       ->delimiter(',')
       ->check(CLI::IsMember({"kd", "ka", "ka_sequential", "sar"}));
   distill->add_flag("--checkpoint-activations", d->checkpoint_activations, "train.checkpoint_activations in every case");
-  distill->add_option("--profile", d->profile_steps, "profile N more steps per case: where the time goes (LibTorch >= 2.1)")
+  distill->add_option("--profile", d->profile_steps, "profile N more steps per case: where the time goes")
       ->check(CLI::Range(1, 100));
   distill->add_flag("--json", *d_json, "machine-readable output");
   distill->add_option("--output", *d_output, "also write the JSON to this file");

@@ -28,13 +28,21 @@ inline torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, c
   return at::scaled_dot_product_attention(q, k, v, c10::nullopt, 0.0, causal);
 #else
   const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
-  auto scores = torch::matmul(q, k.transpose(-2, -1)) * scale;
-  if (additive_mask.defined()) {
-    scores = scores + additive_mask;
-  } else if (causal) {
-    const auto tq = q.size(-2), tk = k.size(-2);
-    auto keep = torch::ones({tq, tk}, torch::dtype(torch::kBool).device(q.device())).tril(tk - tq);
-    scores = scores.masked_fill(keep.logical_not(), -std::numeric_limits<float>::infinity());
+  const auto tq = q.size(-2), tk = k.size(-2), d = q.size(-1);
+  torch::Tensor scores;
+  if (!additive_mask.defined() && causal) {
+    // One batched GEMM computes scale * q k^T + the causal bias: no separate passes over the
+    // [B, H, Tq, Tk] scores to scale and to mask them.
+    auto bias = torch::zeros({tq, tk}, q.options())
+                    .masked_fill_(torch::ones({tq, tk}, torch::dtype(torch::kBool).device(q.device())).triu(tk - tq + 1),
+                                  -std::numeric_limits<double>::infinity());
+    scores = torch::baddbmm(bias, q.reshape({-1, tq, d}), k.reshape({-1, tk, d}).transpose(1, 2), 1.0, scale)
+                 .view(q.sizes().vec().size() == 4 ? std::vector<int64_t>{q.size(0), q.size(1), tq, tk}
+                                                   : std::vector<int64_t>{q.size(0), tq, tk});
+  } else {
+    // In place on the product: matmul's backward does not need its output.
+    scores = torch::matmul(q, k.transpose(-2, -1)).mul_(scale);
+    if (additive_mask.defined()) scores.add_(additive_mask);
   }
   return torch::matmul(torch::softmax(scores, -1), v);
 #endif

@@ -1,7 +1,7 @@
 #pragma once
-// Where a training step's time goes: LibTorch's profiler (Kineto) around a few steps, summed per
-// CUDA kernel on a GPU and per operator on the CPU. Needs LibTorch >= 2.1 (Debian's 1.13 has no
-// C++ Kineto API): there `profile_available()` is false and the bench says so.
+// Where a training step's time goes: LibTorch's profiler around a few steps, summed per CUDA kernel
+// on a GPU (Kineto, LibTorch >= 2.1) and per operator, by self time, on the CPU (Kineto, or the
+// legacy profiler's trace on Debian's 1.13).
 #include <cstdint>
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -20,14 +20,12 @@ struct ProfileRow {
 
 struct StepProfile {
   std::vector<ProfileRow> rows;  // the most expensive first, at most `top`
-  double total_ms = 0;           // every kernel (CUDA) or top-level operator (CPU)
+  double total_ms = 0;           // every kernel (CUDA) or operator's self time (CPU)
   int64_t steps = 0;
-  std::string unit;              // "CUDA kernels" or "CPU operators (inclusive)"
+  std::string unit;              // "CUDA kernels" or "CPU operators (self time)"
 };
 
-bool profile_available();
-
-// Runs `step` `steps` times under the profiler; throws when !profile_available().
+// Runs `step` `steps` times under the profiler; throws for CUDA on LibTorch < 2.1.
 StepProfile profile_steps(const std::function<void()>& step, int64_t steps, const torch::Device& device, size_t top);
 
 nlohmann::json to_json(const StepProfile& p);

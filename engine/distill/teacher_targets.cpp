@@ -30,7 +30,7 @@ TeacherTargets teacher_targets(CausalLM& teacher, const Batch& b, const RunConfi
     return t;
   }
   const int64_t M = cfg.ka.m, B = b.ids.size(0);
-  int64_t per_call = cfg.ka.batched ? M * B : B;
+  int64_t per_call = ka_batched(cfg.ka, b.ids.is_cuda() ? "cuda" : "cpu") ? M * B : B;
   if (cfg.ka.max_teacher_batch > 0) per_call = std::min(per_call, std::max(B, cfg.ka.max_teacher_batch / B * B));
   const auto all_ids = b.ids.repeat({M, 1});
   std::vector<torch::Tensor> rows;  // [N, V] logits per pass

@@ -51,7 +51,7 @@ Trainer::Trainer(const RunConfig& config, CausalLM student, CausalLM teacher, st
     if (track && teacher_->config.is_moe()) teacher_routing_ = accumulator(teacher_);
   }
   if (cfg_.method == Method::SAR) sar_ = std::make_unique<SarRouterUpdate>(teacher_, cfg_);
-  if (cfg_.method == Method::KA && cfg_.ka.batched && cfg_.ka.max_teacher_batch == 0)
+  if (cfg_.method == Method::KA && ka_batched(cfg_.ka, device_.str()) && cfg_.ka.max_teacher_batch == 0)
     cfg_.ka.max_teacher_batch = ka_sequences_in_memory();
   if (compute_ == torch::kHalf) {
     scaler_ = std::make_unique<LossScaler>(device_);

@@ -74,6 +74,14 @@ class Section {
       out = v->get<bool>();
     }
   }
+  // true, false, or "auto" (also null): left unset, to be decided where it is used.
+  void optional_boolean(const std::string& key, std::optional<bool>& out) {
+    if (const auto* v = find(key)) {
+      if (v->is_boolean()) out = v->get<bool>();
+      else if (v->is_null() || (v->is_string() && v->get<std::string>() == "auto")) out.reset();
+      else fail(src_, ": `", name(key), "` must be true, false or \"auto\", got ", v->dump());
+    }
+  }
   void string(const std::string& key, std::string& out) {
     if (const auto* v = find(key)) {
       if (!v->is_string()) fail(src_, ": `", name(key), "` must be a string, got ", v->dump());
@@ -166,7 +174,7 @@ RunConfig parse_run_config(const json& j, const std::string& src) {
     s.integer("m", c.ka.m, 1, 256);
     s.number("lambda", c.ka.lambda, 0.0, 1.0);
     s.integer("k_prime", c.ka.k_prime, 0, 4096);
-    s.boolean("batched", c.ka.batched);
+    s.optional_boolean("batched", c.ka.batched);
     s.integer("max_teacher_batch", c.ka.max_teacher_batch, 0, 1 << 20);
   }
   {
@@ -260,7 +268,7 @@ json to_json(const RunConfig& c) {
                   {"skew_alpha", c.divergence.skew_alpha},
                   {"chunk_rows", c.divergence.chunk_rows},
                   {"alpha", c.alpha}};
-  j["ka"] = {{"m", c.ka.m}, {"lambda", c.ka.lambda}, {"k_prime", c.ka.k_prime}, {"batched", c.ka.batched},
+  j["ka"] = {{"m", c.ka.m}, {"lambda", c.ka.lambda}, {"k_prime", c.ka.k_prime}, {"batched", c.ka.batched ? json(*c.ka.batched) : json("auto")},
              {"max_teacher_batch", c.ka.max_teacher_batch}};
   j["sar"] = {{"router_lr", c.sar.router_lr},       {"direction", name_of(c.sar.direction)},
               {"policy", name_of(c.sar.policy)},     {"top_p", c.sar.top_p},

@@ -4,6 +4,7 @@
 // with the allowed values; unknown keys are refused (a typo must not silently fall back).
 // Plain C++17 and nlohmann/json: no LibTorch.
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "run/settings.h"
@@ -31,9 +32,16 @@ struct KAConfig {
   int64_t m = 4;
   double lambda = 0.05;
   int64_t k_prime = 0;
-  bool batched = true;             // the M passes as one forward of M x B sequences
+  // The M passes as one forward of M x B sequences (true) or M forwards (false); unset ("auto"):
+  // the faster on the run's device, measured: batched on CUDA, one after another on the CPU.
+  std::optional<bool> batched;
   int64_t max_teacher_batch = 0;   // sequences per teacher forward; 0 = no limit
 };
+
+// Whether KA's passes run batched on `device` ("cpu", "cuda", "cuda:N").
+inline bool ka_batched(const KAConfig& ka, const std::string& device) {
+  return ka.batched.value_or(device.rfind("cuda", 0) == 0);
+}
 
 struct SARConfig {
   double router_lr = 1e-4;

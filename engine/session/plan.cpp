@@ -30,7 +30,7 @@ int64_t activations_at(const RunConfig& cfg, const ModelConfig* teacher, const M
   int64_t passes = 1;
   if (ka) {
     passes = cfg.ka.m;
-    int64_t per_call = cfg.ka.batched ? cfg.ka.m * batch : batch;
+    int64_t per_call = ka_batched(cfg.ka, cuda ? "cuda" : "cpu") ? cfg.ka.m * batch : batch;
     if (cfg.ka.max_teacher_batch > 0) per_call = std::min(per_call, std::max(batch, cfg.ka.max_teacher_batch / batch * batch));
     t.batch = per_call;
   }
