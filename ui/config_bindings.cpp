@@ -1,5 +1,6 @@
 #include "config_bindings.h"
 
+#include <QCheckBox>
 #include <QComboBox>
 #include <QLineEdit>
 #include <QLocale>
@@ -80,6 +81,15 @@ QComboBox* ConfigBindings::choice(const char* key, const std::vector<std::string
   return c;
 }
 
+QCheckBox* ConfigBindings::flag(const char* key, const QString& label) {
+  auto* c = new QCheckBox(label);
+  add(key, Kind::Flag, c);
+  QObject::connect(c, &QCheckBox::toggled, c, [this] {
+    if (!reading_) edited_();
+  });
+  return c;
+}
+
 void ConfigBindings::read(const json& config, const json& defaults) {
   reading_ = true;
   for (const auto& b : bindings_) {
@@ -113,6 +123,9 @@ void ConfigBindings::read(const json& config, const json& defaults) {
         box->setCurrentIndex(i);
         break;
       }
+      case Kind::Flag:
+        static_cast<QCheckBox*>(b.widget)->setChecked(value.is_boolean() && value.get<bool>());
+        break;
     }
   }
   reading_ = false;
@@ -157,6 +170,9 @@ void ConfigBindings::write(json& config) const {
         break;
       case Kind::Choice:
         slot = static_cast<QComboBox*>(b.widget)->currentText().toStdString();
+        break;
+      case Kind::Flag:
+        slot = static_cast<QCheckBox*>(b.widget)->isChecked();
         break;
     }
   }

@@ -28,12 +28,13 @@ class ConfigBindings {
   QLineEdit* unsignedNumber(const char* key);   // a uint64 (seeds)
   QSpinBox* integer(const char* key, int lo, int hi);
   QComboBox* choice(const char* key, const std::vector<std::string>& names);
+  QCheckBox* flag(const char* key, const QString& label);  // a boolean
 
   void read(const nlohmann::json& config, const nlohmann::json& defaults);
   void write(nlohmann::json& config) const;
 
  private:
-  enum class Kind { Text, Number, Unsigned, Integer, Choice };
+  enum class Kind { Text, Number, Unsigned, Integer, Choice, Flag };
   struct Binding {
     nlohmann::json::json_pointer pointer;
     Kind kind;

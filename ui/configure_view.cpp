@@ -1,5 +1,6 @@
 #include "configure_view.h"
 
+#include <QCheckBox>
 #include <QComboBox>
 #include <QFile>
 #include <QFileDialog>
@@ -215,6 +216,14 @@ QWidget* ConfigureView::buildTrainGroups() {
   t->addRow(tr("Steps"), steps_);
   t->addRow(tr("Seed"), fields_.unsignedNumber("train.seed"));
   t->addRow(tr("Device"), device);
+  auto* precision = fields_.choice("train.precision", all_names<Precision>());
+  precision->setToolTip(tr("auto: bfloat16 on CUDA GPUs that support it, float16 on older GPUs, float32 on the CPU. "
+                           "The teacher is stored in it; the student keeps float32 weights and computes in it."));
+  t->addRow(tr("Precision"), precision);
+  auto* ckpt = fields_.flag("train.checkpoint_activations", tr("recompute each layer in backward"));
+  ckpt->setToolTip(tr("Activation checkpointing: less memory for one more forward per layer "
+                      "(the student, and SAR's teacher pass)."));
+  t->addRow(tr("Checkpointing"), ckpt);
   v->addWidget(train);
 
   evalBox_ = new QGroupBox(tr("Evaluation"));

@@ -11,7 +11,8 @@ Shapes (the issue's): teacher LLaMA-MoE hidden 256, 16 experts of 64, top-4, 4 l
 vocabulary 512; student Llama hidden 128, 2 layers, 4 heads; batch 8 x 128; float32; one thread
 on both sides (OPENBLAS_NUM_THREADS=1, the same OPENBLAS_CORETYPE). The two models are saved as
 Hugging Face folders, so `moekd bench distill` runs on the very same weights; the two sides
-alternate for --rounds rounds and the median ratio is printed.
+alternate for --rounds rounds and the median ratio is printed. `--precision bfloat16` runs both
+teachers in bfloat16 (the dtype finetune.py loads theirs in) and both students under CPU autocast.
 
 Set up once (outside this repository): a virtual environment with Debian's PyTorch and the
 transformers release the authors' modeling needs, and their code:
@@ -85,10 +86,15 @@ def soft_ce(teacher_logits, logits, mask):
     return -(x * mask.view(-1)).sum() / mask.view(-1).sum()
 
 
-def authors_steps(pair, cls):
-    """One step function per case, on fresh copies of the saved models."""
+def authors_steps(pair, cls, dtype=torch.float32):
+    """One step function per case, on fresh copies of the saved models. With dtype bfloat16 the
+    teacher is loaded in it, as finetune.py loads it, and the student computes under CPU autocast."""
     from transformers import LlamaForCausalLM
     teacher_dir = f"{pair}/teacher"
+    autocast = lambda: torch.autocast("cpu", dtype=torch.bfloat16, enabled=dtype == torch.bfloat16)  # noqa: E731
+
+    def load_teacher():
+        return cls.from_pretrained(teacher_dir, torch_dtype=dtype)
 
     def fresh_student():
         s = LlamaForCausalLM.from_pretrained(f"{pair}/student").train()
@@ -97,7 +103,8 @@ def authors_steps(pair, cls):
     def student_step(s, opt, teacher, ids, repeats):
         labels = ids[:, 1:]
         mask = torch.ones_like(labels, dtype=torch.int)
-        logits = s(ids).logits[:, :-1]
+        with autocast():
+            logits = s(ids).logits[:, :-1]
         lm = F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), labels.reshape(-1))
         distil = 0
         for _ in range(repeats):
@@ -113,12 +120,12 @@ def authors_steps(pair, cls):
 
     def kd():
         s, opt = fresh_student()
-        teacher = cls.from_pretrained(teacher_dir).eval()
+        teacher = load_teacher().eval()
         return lambda ids: student_step(s, opt, teacher, ids, 1)
 
     def ka():
         s, opt = fresh_student()
-        teacher = cls.from_pretrained(teacher_dir).eval()
+        teacher = load_teacher().eval()
         teacher.set_moe_old_num_selects(teacher.model.layers[0].mlp.num_selects)  # as get_teacher_model
         teacher.set_moe_num_repeats(M)
         teacher.set_moe_sampling_prob(LAMBDA)
@@ -126,7 +133,7 @@ def authors_steps(pair, cls):
 
     def sar():
         s, opt = fresh_student()
-        teacher = cls.from_pretrained(teacher_dir)
+        teacher = load_teacher()
         teacher.set_moe_num_selects(teacher.config.num_experts)  # every expert, as finetune_sfr.py
         routers = []
         for name, p in teacher.named_parameters():
@@ -140,7 +147,7 @@ def authors_steps(pair, cls):
             mask = torch.ones_like(ids[:, 1:], dtype=torch.int)
             teacher.train()
             out = teacher(input_ids=ids, use_cache=False)
-            with torch.no_grad():
+            with torch.no_grad(), autocast():
                 q = F.softmax(s(ids).logits[:, :-1], dim=-1, dtype=torch.float32)
             t = F.log_softmax(out.logits[:, :-1], dim=-1, dtype=torch.float32)
             router_loss = -((q * t).sum(-1).view(-1) * mask.view(-1)).sum() / mask.sum()
@@ -155,10 +162,10 @@ def authors_steps(pair, cls):
     return {"kd": kd, "ka": ka, "sar": sar}
 
 
-def ours(moekd, pair, steps):
+def ours(moekd, pair, steps, precision):
     cmd = [moekd, "--threads", "1", "bench", "distill", "--teacher", f"{pair}/teacher", "--student",
            f"{pair}/student", "--batch", str(BATCH), "--seq-len", str(LENGTH), "--ka-m", str(M), "--ka-lambda",
-           str(LAMBDA), "--steps", str(steps), "--precision", "float32", "--cases", "kd,ka,ka_sequential,sar",
+           str(LAMBDA), "--steps", str(steps), "--precision", precision, "--cases", "kd,ka,ka_sequential,sar",
            "--json"]
     return json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
 
@@ -169,6 +176,8 @@ def main():
     ap.add_argument("--moekd", default="build/app/moekd")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--steps", type=int, default=5)
+    ap.add_argument("--precision", choices=["float32", "bfloat16"], default="float32",
+                    help="bfloat16: both teachers stored and run in it, both students under autocast")
     ap.add_argument("--json")
     args = ap.parse_args()
     if os.environ.get("OPENBLAS_NUM_THREADS") != "1":
@@ -176,7 +185,7 @@ def main():
     torch.set_num_threads(1)
     pair = tempfile.mkdtemp(prefix="moekd-authors-pair-")
     _, _, cls = build_pair(args.authors_repo, pair)
-    steps = authors_steps(pair, cls)
+    steps = authors_steps(pair, cls, getattr(torch, args.precision))
     batches = common.random_batches(512, BATCH, LENGTH, 4, 0, torch.device("cpu"))
     tokens = BATCH * LENGTH * args.steps
     rounds = []
@@ -185,7 +194,7 @@ def main():
         for case, make in steps.items():
             seconds = common.timed(make(), batches, 2, args.steps, torch.device("cpu"))
             theirs[case] = tokens / seconds
-        mine = ours(args.moekd, pair, args.steps)
+        mine = ours(args.moekd, pair, args.steps, args.precision)
         ratios = {"kd": mine["kd"] / theirs["kd"], "ka": mine["ka"] / theirs["ka"],
                   "ka_sequential": mine["ka_sequential"] / theirs["ka"], "sar": mine["sar"] / theirs["sar"]}
         rounds.append({"authors": theirs, "moekd": {k: mine[k] for k in ratios}, "ratio": ratios})
@@ -193,7 +202,8 @@ def main():
                                              f" tok/s = {v:.2f}x" for k, v in ratios.items()), flush=True)
     median = {k: statistics.median(r["ratio"][k] for r in rounds) for k in rounds[0]["ratio"]}
     print("median ratio (ours / authors'): " + ", ".join(f"{k} {v:.2f}x" for k, v in median.items()))
-    print(f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(OpenBLAS chose)')}, torch {torch.__version__}")
+    print(f"{args.precision}, OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(OpenBLAS chose)')}, "
+          f"torch {torch.__version__}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"rounds": rounds, "median": median, "coretype": os.environ.get("OPENBLAS_CORETYPE")}, f, indent=2)

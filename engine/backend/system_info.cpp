@@ -116,36 +116,46 @@ int64_t peak_memory_bytes(const torch::Device& device) {
   return static_cast<int64_t>(usage.ru_maxrss) * 1024;  // Linux reports kilobytes
 }
 
+namespace {
+// A /proc/meminfo field ("MemAvailable:"), in bytes; 0 when absent.
+int64_t meminfo_bytes(const std::string& field) {
+  std::ifstream meminfo("/proc/meminfo");
+  for (std::string line; std::getline(meminfo, line);)
+    if (line.rfind(field, 0) == 0) return std::stoll(line.substr(field.size())) * 1024;
+  return 0;
+}
+
+#ifdef MOEKD_CUDA
+// The driver's free and total bytes of a CUDA device; false when it cannot tell.
+bool cuda_memory(const torch::Device& device, size_t& free, size_t& total) {
+  const c10::cuda::CUDAGuard guard(device.has_index() ? device.index() : 0);
+  return cudaMemGetInfo(&free, &total) == cudaSuccess;
+}
+#endif
+}  // namespace
+
 int64_t available_memory_bytes(const torch::Device& device) {
 #ifdef MOEKD_CUDA
   if (device.is_cuda()) {
-    const c10::cuda::CUDAGuard guard(device.has_index() ? device.index() : 0);
     size_t free = 0, total = 0;
-    if (cudaMemGetInfo(&free, &total) != cudaSuccess) return 0;
+    if (!cuda_memory(device, free, total)) return 0;
+    // What the caching allocator holds unused is available to this process too.
     const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.has_index() ? device.index() : 0);
     const auto all = kAggregateStat;
     return static_cast<int64_t>(free) + stats.reserved_bytes[all].current - stats.allocated_bytes[all].current;
   }
 #endif
-  std::ifstream meminfo("/proc/meminfo");
-  for (std::string line; std::getline(meminfo, line);)
-    if (line.rfind("MemAvailable:", 0) == 0) return std::stoll(line.substr(13)) * 1024;
-  return 0;
+  return meminfo_bytes("MemAvailable:");
 }
 
 int64_t total_memory_bytes(const torch::Device& device) {
 #ifdef MOEKD_CUDA
   if (device.is_cuda()) {
-    const c10::cuda::CUDAGuard guard(device.has_index() ? device.index() : 0);
     size_t free = 0, total = 0;
-    if (cudaMemGetInfo(&free, &total) != cudaSuccess) return 0;
-    return static_cast<int64_t>(total);
+    return cuda_memory(device, free, total) ? static_cast<int64_t>(total) : 0;
   }
 #endif
-  std::ifstream meminfo("/proc/meminfo");
-  for (std::string line; std::getline(meminfo, line);)
-    if (line.rfind("MemTotal:", 0) == 0) return std::stoll(line.substr(9)) * 1024;
-  return 0;
+  return meminfo_bytes("MemTotal:");
 }
 
 void reset_peak_memory(const torch::Device& device) {

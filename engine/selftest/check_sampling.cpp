@@ -2,10 +2,10 @@
 // k experts without replacement from softmax(logits), so the ordered pair (a, b) has probability
 // p_a p_b / (1 - p_a); with lambda = 0.3 about 30% of the tokens sample.
 #include <cmath>
-#include <map>
 
 #include "model/routing.h"
 #include "selftest/checks.h"
+#include "selftest/sampling_stats.h"
 
 namespace moekd::selftest {
 
@@ -21,19 +21,7 @@ void check_sampling(Context& ctx) {
   torch::manual_seed(ctx.seed + 2024);
 
   const auto sampled = select_experts(logits, spec, RoutingPolicy::ka(1.0));
-  const auto ids = sampled.ids.to(torch::kCPU);
-  std::map<std::pair<int64_t, int64_t>, int64_t> counts;
-  const auto acc = ids.accessor<int64_t, 2>();
-  for (int64_t i = 0; i < N; ++i) counts[{acc[i][0], acc[i][1]}]++;
-  double chi2 = 0;
-  for (int64_t a = 0; a < E; ++a)
-    for (int64_t b = 0; b < E; ++b) {
-      if (a == b) continue;
-      const double pa = p[a].item<double>(), pb = p[b].item<double>();
-      const double expected = static_cast<double>(N) * pa * pb / (1 - pa);
-      const double observed = static_cast<double>(counts[{a, b}]);
-      chi2 += (observed - expected) * (observed - expected) / expected;
-    }
+  const double chi2 = ordered_pair_chi2(sampled.ids.to(torch::kCPU), p);
   ctx.report({"ka sampling: pairs follow sampling without replacement", chi2, 43.82,
               "chi2 over 20 ordered pairs (df 19, bound at p = 0.001)"});
 

@@ -464,6 +464,27 @@ class TestCli : public QObject {
     QVERIFY2(missing.err.contains("nope.json"), qPrintable(missing.err));
   }
 
+  // `bench distill --profile` says where a step's time goes: operators by self time, adding up to
+  // the step, the matrix products among the most expensive.
+  void benchDistillProfilesTheStep() {
+    QTemporaryDir tmp;
+    const auto r = moekd_cli({"bench", "distill", "--batch", "2", "--seq-len", "16", "--steps", "1", "--cases", "kd",
+                              "--profile", "1", "--output", tmp.path() + "/bench.json"});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    QVERIFY2(r.out.contains("kd:") && r.out.contains("ms of CPU operators (self time) per step"), qPrintable(r.out));
+    const auto j = json::parse(std::ifstream((tmp.path() + "/bench.json").toStdString()));
+    QVERIFY(j["kd"].get<double>() > 0 && j["flops_per_token"]["kd"].get<double>() > 0);
+    const auto& p = j["profile"]["kd"];
+    double rows = 0;
+    bool mm = false;
+    for (const auto& row : p["top"]) {
+      rows += row["ms"].get<double>();
+      mm = mm || row["name"].get<std::string>() == "aten::mm";
+    }
+    QVERIFY2(mm, qPrintable(QString::fromStdString(p.dump())));
+    QVERIFY(rows > 0 && rows <= p["total_ms"].get<double>() * 1.0001);
+  }
+
   void usageErrorsExitNonZero() {
     QVERIFY(moekd_cli({}).code != 0);
     QVERIFY(moekd_cli({"forward", "--tokens", "1"}).code != 0);  // --model and --out missing

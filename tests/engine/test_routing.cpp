@@ -2,9 +2,9 @@
 // every weight rule, the all-experts path, KA sampling statistics, top-p minimality, balance losses.
 #include <QtTest>
 
-#include <map>
 
 #include "model/moe.h"
+#include "selftest/sampling_stats.h"
 #include "test_util.h"
 
 using namespace moekd;
@@ -139,21 +139,7 @@ class TestRouting : public QObject {
     MoeSpec spec;
     spec.num_experts = E;
     spec.top_k = 2;
-    auto chi2_of = [&](const torch::Tensor& ids) {
-      std::map<std::pair<int64_t, int64_t>, int64_t> counts;
-      auto acc = ids.accessor<int64_t, 2>();
-      for (int64_t i = 0; i < N; ++i) counts[{acc[i][0], acc[i][1]}]++;
-      double chi2 = 0;
-      for (int64_t a = 0; a < E; ++a)
-        for (int64_t b = 0; b < E; ++b) {
-          if (a == b) continue;
-          const double pa = p[a].item<double>(), pb = p[b].item<double>();
-          const double expected = N * pa * pb / (1 - pa);
-          const double observed = static_cast<double>(counts[{a, b}]);
-          chi2 += (observed - expected) * (observed - expected) / expected;
-        }
-      return chi2;
-    };
+    auto chi2_of = [&](const torch::Tensor& ids) { return ordered_pair_chi2(ids, p); };
     torch::manual_seed(2024);
     auto sampled = select_experts(logits, spec, RoutingPolicy::ka(1.0));
     QVERIFY(sampled.sampled.all().item<bool>());

@@ -76,6 +76,7 @@ class TestRun : public QObject {
     QTest::newRow("bad divergence") << R"({"distill": {"divergence": "kl"}})" << "`distill.divergence` = `kl` is not allowed; expected one of: forward_kl, reverse_kl";
     QTest::newRow("bad schedule") << R"({"train": {"schedule": "step"}})" << "expected one of: constant, linear, cosine";
     QTest::newRow("ka lambda") << R"({"ka": {"lambda": -0.1}})" << "`ka.lambda` must be in [0, 1]";
+    QTest::newRow("ka batched") << R"({"ka": {"batched": "yes"}})" << "`ka.batched` must be true, false or \"auto\"";
     QTest::newRow("sar policy") << R"({"sar": {"policy": "topk"}})" << "`sar.policy` = `topk` is not allowed; expected one of: all, topp";
     QTest::newRow("missing teacher") << R"({"teacher": null})" << "needs `teacher.path`";
     QTest::newRow("sar direction") << R"({"sar": {"direction": "sideways"}})" << "`sar.direction` = `sideways` is not allowed; expected one of: forward, reverse";
@@ -101,6 +102,22 @@ class TestRun : public QObject {
     auto cfg = parse_run_config(tiny_run("sar", "/tmp/x"), "test");
     auto again = parse_run_config(to_json(cfg), "round trip");
     QCOMPARE(to_json(again).dump(), to_json(cfg).dump());
+  }
+
+  // ka.batched: unset ("auto") picks the device's faster path, an explicit value wins; "auto"
+  // survives the round trip through a run folder's config.json.
+  void kaBatchedIsDecidedPerDevice() {
+    auto j = tiny_run("ka", "/tmp/x");
+    const auto automatic = parse_run_config(j, "test");
+    QVERIFY(!automatic.ka.batched.has_value());
+    QVERIFY(ka_batched(automatic.ka, "cuda:1") && !ka_batched(automatic.ka, "cpu"));
+    QCOMPARE(to_json(automatic)["ka"]["batched"].get<std::string>(), std::string("auto"));
+    j["ka"]["batched"] = true;
+    const auto forced = parse_run_config(j, "test");
+    QVERIFY(ka_batched(forced.ka, "cpu") && ka_batched(forced.ka, "cuda"));
+    QCOMPARE(to_json(forced)["ka"]["batched"].get<bool>(), true);
+    j["ka"]["batched"] = "auto";
+    QVERIFY(!parse_run_config(j, "test").ka.batched.has_value());
   }
 
   void overridesSetNestedFields() {

@@ -26,6 +26,9 @@ void TestUi::formJsonRoundTrip_data() {
   kd["train"]["lr"] = 1.7e-4;
   kd["train"]["schedule"] = "linear";
   kd["train"]["seed"] = 18446744073709551615ull;
+  kd["train"]["precision"] = "bfloat16";
+  kd["train"]["checkpoint_activations"] = true;
+  kd["ka"]["batched"] = false;
   kd["data"]["seed"] = 42;
   QTest::newRow("ka, folders") << QByteArray::fromStdString(kd.dump());
   json sar = tinyRun("/tmp/rt-c", 50);
@@ -48,6 +51,12 @@ void TestUi::formJsonRoundTrip() {
   view.setConfig(c);
   QVERIFY2(view.isValid(), qPrintable(view.validationMessage()));
   QVERIFY2(view.config() == expected, qPrintable(diff(expected, view.config())));
+  // Precision and checkpointing are fields of their own, showing the config's values.
+  const auto* precision = view.findChild<QComboBox*>("train.precision");
+  const auto* ckpt = view.findChild<QCheckBox*>("train.checkpoint_activations");
+  QVERIFY(precision && ckpt);
+  QCOMPARE(precision->currentText().toStdString(), expected["train"]["precision"].get<std::string>());
+  QCOMPARE(ckpt->isChecked(), expected["train"]["checkpoint_activations"].get<bool>());
 
   // Save as the CLI reads it, load into a fresh form: still identical.
   QTemporaryDir dir;
