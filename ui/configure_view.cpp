@@ -14,6 +14,7 @@
 #include <QScrollArea>
 #include <QSpinBox>
 #include <QVBoxLayout>
+#include <filesystem>
 
 #include "backend/devices.h"
 #include "browse_row.h"
@@ -279,6 +280,34 @@ void ConfigureView::onEdited() {
   revalidate();
 }
 
+namespace {
+// What the form shows under its fields, checked for Start too: files and folders the run would
+// open. Empty when all are there.
+QString missingInput(const RunConfig& c) {
+  namespace fs = std::filesystem;
+  auto model = [](const std::string& path, const QString& role) -> QString {
+    if (path.empty()) return {};
+    if (!fs::is_directory(path))
+      return QObject::tr("The %1 folder %2 does not exist.").arg(role, QString::fromStdString(path));
+    if (!fs::exists(fs::path(path) / "config.json"))
+      return QObject::tr("The %1 folder %2 holds no config.json: choose a Hugging Face model folder.")
+          .arg(role, QString::fromStdString(path));
+    return {};
+  };
+  const bool teacher = c.method == Method::KD || c.method == Method::KA || c.method == Method::SAR;
+  if (teacher) {
+    if (c.teacher.path.empty() && c.teacher.init.is_null()) return QObject::tr("Choose the teacher's folder.");
+    if (auto e = model(c.teacher.path, QObject::tr("teacher")); !e.isEmpty()) return e;
+  }
+  if (auto e = model(c.student.path, QObject::tr("student")); !e.isEmpty()) return e;
+  if (c.data.kind != DataKind::Builtin && !fs::is_regular_file(c.data.path))
+    return QObject::tr("The data file %1 does not exist.").arg(QString::fromStdString(c.data.path));
+  if (!c.data.tokenizer.empty() && c.data.tokenizer != "builtin" && !fs::exists(c.data.tokenizer))
+    return QObject::tr("The tokenizer %1 does not exist.").arg(QString::fromStdString(c.data.tokenizer));
+  return {};
+}
+}  // namespace
+
 void ConfigureView::revalidate() {
   const json j = buildJson();
   QString error;
@@ -295,6 +324,8 @@ void ConfigureView::revalidate() {
     else if (parsed.data.tokenizer.empty())
       error = tr("`data.tokenizer` is empty: `builtin`, a SentencePiece tokenizer.model, or a folder holding one "
                  "(usually the teacher's).");
+    else
+      error = missingInput(parsed);
   } catch (const std::exception& e) {
     error = qs(e.what());
   }

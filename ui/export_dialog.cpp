@@ -1,7 +1,7 @@
+#include "reveal_folder.h"
 #include "export_dialog.h"
 
 #include <QComboBox>
-#include <QDesktopServices>
 #include <QDialogButtonBox>
 #include <QDir>
 #include <QFileDialog>
@@ -16,7 +16,6 @@
 #include <QPushButton>
 #include <QRadioButton>
 #include <QThread>
-#include <QUrl>
 #include <QVBoxLayout>
 #include <exception>
 
@@ -100,7 +99,7 @@ ExportDialog::ExportDialog(const QString& runDir, QWidget* parent) : QDialog(par
   close_ = new QPushButton(tr("Close"));
   connect(exportButton_, &QPushButton::clicked, this, &ExportDialog::startExport);
   connect(openFolder_, &QPushButton::clicked, this,
-          [this] { QDesktopServices::openUrl(QUrl::fromLocalFile(exportedDir_)); });
+          [this] { revealFolder(this, exportedDir_); });
   connect(close_, &QPushButton::clicked, this, &ExportDialog::reject);
   auto* buttons = new QHBoxLayout;
   buttons->addWidget(openFolder_);

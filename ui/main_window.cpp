@@ -6,6 +6,7 @@
 #include <QDir>
 #include <QDockWidget>
 #include <QFileDialog>
+#include <QFontMetrics>
 #include <QLabel>
 #include <QListView>
 #include <QMessageBox>
@@ -15,6 +16,7 @@
 #include <QStyle>
 #include <QTabWidget>
 #include <QToolBar>
+#include <algorithm>
 
 #include "app_icon.h"
 #include "run/run_config.h"
@@ -97,6 +99,12 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   pause_ = bar->addAction(style()->standardIcon(QStyle::SP_MediaPause), tr("Pause"));
   pause_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_P));
   pause_->setToolTip(tr("Pause or resume after the current step (Ctrl+P)"));
+  // Pause becomes Resume: the button keeps the wider label's width, so the toolbar does not shift.
+  if (auto* button = bar->widgetForAction(pause_)) {
+    const QFontMetrics fm(button->font());
+    const int extra = button->sizeHint().width() - fm.horizontalAdvance(pause_->text());
+    button->setMinimumWidth(extra + std::max(fm.horizontalAdvance(tr("Pause")), fm.horizontalAdvance(tr("Resume"))));
+  }
   stop_ = bar->addAction(style()->standardIcon(QStyle::SP_MediaStop), tr("Stop"));
   stop_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Period));
   stop_->setToolTip(tr("Stop after the current step and write the last checkpoint (Ctrl+.)"));
@@ -138,6 +146,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
                      static_cast<QWidget*>(progress_)})
     statusBar()->addPermanentWidget(w);
   statusBar()->showMessage(tr("Ready"));
+  progress_->setVisible(false);  // an empty bar says nothing: it shows once there is a run
 
   connect(worker_, &EngineWorker::stateChanged, this, &MainWindow::onState);
   connect(worker_, &EngineWorker::runStarted, this, [this](qint64 total, const QString& dir) {
@@ -146,6 +155,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     totalSteps_ = total;
     progress_->setRange(0, static_cast<int>(std::min<qint64>(total, INT_MAX)));
     progress_->setValue(0);
+    progress_->setVisible(true);
     statusBar()->showMessage(tr("Building models and data for %1…").arg(dir));
   });
   connect(worker_, &EngineWorker::stepMetrics, store_, &RunStore::addStep);
@@ -221,7 +231,8 @@ bool MainWindow::openRun(const QString& dir, QString* error) {
   etaLabel_->clear();
   progress_->setRange(0, static_cast<int>(std::max<qint64>(1, std::min<qint64>(s.total_steps, INT_MAX))));
   progress_->setValue(static_cast<int>(std::min<qint64>(s.step, INT_MAX)));
-  setWindowTitle(tr("%1 — MoE-KD Studio").arg(qstr(s.name)));
+  progress_->setVisible(true);
+  setWindowTitle(tr("%1 — MoE-KD Studio").arg(QDir(qstr(s.dir)).dirName()));  // the run's folder, as a live run
   QString what = tr("Opened %1 (%2, %3 at step %4)").arg(QDir::toNativeSeparators(qstr(s.dir)), qstr(s.method), statusName(s.status)).arg(s.step);
   if (!s.failure.empty()) what += tr(": %1").arg(qstr(s.failure));
   statusBar()->showMessage(what + tr(" in %1 ms").arg(took.elapsed()));
@@ -246,7 +257,7 @@ ExportDialog* MainWindow::showExportDialog(const QString& dir) {
 
 void MainWindow::startRun() {
   if (state_ != EngineWorker::State::Idle || !configure_->isValid()) return;
-  store_->clear();
+  store_->clear(QString::fromStdString(configure_->config().value("method", std::string())));
   lastStep_ = 0;
   firstStep_ = -1;
   pausedMs_ = 0;
@@ -315,6 +326,7 @@ void MainWindow::onStep(const moekd::StepMetrics& m) {
     firstStep_ = m.step;
     firstStepMs_ = clock_.elapsed();
     pausedMs_ = 0;
+    statusBar()->clearMessage();  // "Building models and data…" is over
     // The run folder has its config.json now: list it as running.
     runsModel_->addRunFolder(currentRunDir_);
     runsModel_->setActiveRun(currentRunDir_);

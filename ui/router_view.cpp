@@ -211,6 +211,9 @@ void RouterView::redrawDrift() {
     if (store_->routing().empty()) driftMessage_->setText(noSnapshot());
     else if (teacher.empty())
       driftMessage_->setText(tr("Router drift is tracked for SAR runs; this run has no MoE teacher whose routers could adapt."));
+    else if (store_->method() == QLatin1String("train-teacher"))
+      driftMessage_->setText(tr("This run trains its MoE's routers together with the rest of the model; drift from "
+                                "the starting routers is tracked for SAR runs, where only the routers train."));
     else driftMessage_->setText(tr("Router drift is tracked for SAR runs; this run's teacher routers are frozen."));
     driftStack_->setCurrentWidget(driftMessage_);
     return;

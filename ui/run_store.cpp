@@ -4,7 +4,8 @@ namespace moekd::ui {
 
 RunStore::RunStore(QObject* parent) : QObject(parent) {}
 
-void RunStore::clear() {
+void RunStore::clear(const QString& method) {
+  method_ = method;
   steps_.clear();
   evals_.clear();
   routing_.clear();
@@ -16,6 +17,7 @@ void RunStore::load(const moekd::RunRecord& record) {
   steps_ = record.steps;
   evals_ = record.evals;
   routing_ = record.routing;
+  method_ = record.config.is_object() ? QString::fromStdString(record.config.value("method", std::string())) : QString();
   models_.clear();
   for (const auto& s : routing_)
     if (!models_.contains(QString::fromStdString(s.model))) models_ << QString::fromStdString(s.model);

@@ -19,13 +19,14 @@ class RunStore : public QObject {
   explicit RunStore(QObject* parent = nullptr);
 
   // Sources.
-  void clear();                             // emits reset()
+  void clear(const QString& method = {});   // a new run of `method` ("kd", ...); emits reset()
   void load(const moekd::RunRecord& record);  // a run from disk; emits reset()
   void addStep(const moekd::StepMetrics& m);
   void addEvaluation(const moekd::EvalResult& r);
   void addRouting(const moekd::RoutingSnapshot& s);
 
   // Readers.
+  QString method() const { return method_; }  // the run's method; empty when unknown
   const std::vector<moekd::StepMetrics>& steps() const { return steps_; }
   const std::vector<moekd::EvalResult>& evaluations() const { return evals_; }
   const std::vector<moekd::RoutingSnapshot>& routing() const { return routing_; }
@@ -46,6 +47,7 @@ class RunStore : public QObject {
   std::vector<moekd::EvalResult> evals_;
   std::vector<moekd::RoutingSnapshot> routing_;
   QStringList models_;
+  QString method_;
 };
 
 }  // namespace moekd::ui

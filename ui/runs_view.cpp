@@ -1,7 +1,7 @@
+#include "reveal_folder.h"
 #include "runs_view.h"
 
 #include <QComboBox>
-#include <QDesktopServices>
 #include <QDir>
 #include <QEvent>
 #include <QFileDialog>
@@ -14,7 +14,6 @@
 #include <QSortFilterProxyModel>
 #include <QSplitter>
 #include <QTableView>
-#include <QUrl>
 #include <QVBoxLayout>
 
 #include "metric_fields.h"
@@ -72,7 +71,7 @@ RunsView::RunsView(RunsModel* model, QWidget* parent) : QWidget(parent), model_(
   connect(open_, &QPushButton::clicked, this, [this] { Q_EMIT openRequested(selectedRun()); });
   connect(export_, &QPushButton::clicked, this, [this] { Q_EMIT exportRequested(selectedRun()); });
   connect(reveal_, &QPushButton::clicked, this,
-          [this] { QDesktopServices::openUrl(QUrl::fromLocalFile(selectedRun())); });
+          [this] { revealFolder(this, selectedRun()); });
 
   metric_ = new QComboBox;
   metric_->setObjectName("overlayMetric");

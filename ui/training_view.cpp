@@ -242,6 +242,8 @@ void TrainingView::rebuild() {
     s.smooth->setData(keys, smoothing_ > 0 ? ema(values, smoothing_) : raw, true);
     s.raw->setVisible(present && smoothing_ > 0);
     s.smooth->setVisible(present);
+    // A line needs two points: the first step shows as a dot.
+    s.smooth->setScatterStyle(steps.size() == 1 ? QCPScatterStyle(QCPScatterStyle::ssDisc, 6) : QCPScatterStyle());
     if (present) {
       s.smooth->addToLegend();
       chartHasData[s.field->chart] = true;
@@ -277,6 +279,9 @@ void TrainingView::rebuild() {
         y.lower -= pad;
         y.upper += pad;
         if (y.lower < 0 && plot->yAxis->range().lower >= 0) y.lower = 0;  // losses, rates are >= 0
+        // All zeros (the learning rate at the start of a warm-up): a plain 0..1 axis, not one
+        // around nothing that QCustomPlot would refuse.
+        if (std::max(std::abs(y.lower), std::abs(y.upper)) < 1e-9) y = QCPRange(0, 1);
       }
       plot->yAxis->setRange(y);
       if (plot->xAxis->range().size() < 1) plot->xAxis->setRange(plot->xAxis->range().lower - 1, plot->xAxis->range().upper + 1);

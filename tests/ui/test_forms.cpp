@@ -90,6 +90,17 @@ void TestUi::invalidInputKeepsStartDisabled() {
   teacher->setText(good);
   QVERIFY(w.configureView()->isValid());
   QVERIFY(w.startAction()->isEnabled());
+  // A folder that does not exist, or one without a config.json: what the form shows under the
+  // field keeps Start off too (it used to say "valid" and fail at Start).
+  teacher->setText(dir.filePath("no-such-teacher"));
+  QVERIFY(!w.configureView()->isValid());
+  QVERIFY(!w.startAction()->isEnabled());
+  QVERIFY2(label->text().contains("no-such-teacher") && label->text().contains("does not exist"), qPrintable(label->text()));
+  teacher->setText(dir.path());
+  QVERIFY(!w.startAction()->isEnabled());
+  QVERIFY2(label->text().contains("holds no config.json"), qPrintable(label->text()));
+  teacher->setText(good);
+  QVERIFY(w.startAction()->isEnabled());
 
   auto* steps = w.configureView()->findChild<QSpinBox*>("train.steps");
   QVERIFY(steps);

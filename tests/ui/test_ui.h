@@ -9,6 +9,7 @@
 #include <QDir>
 #include <QElapsedTimer>
 #include <QCheckBox>
+#include <QClipboard>
 #include <QComboBox>
 #include <QLabel>
 #include <QMessageBox>
@@ -16,14 +17,17 @@
 #include <QTableWidget>
 #include <QLineEdit>
 #include <QListView>
+#include <QProgressBar>
 #include <QRadioButton>
 #include <QTableView>
 #include <QScrollArea>
 #include <QSpinBox>
+#include <QStatusBar>
 #include <QStandardPaths>
 #include <QTabWidget>
 #include <QTemporaryDir>
 #include <QTimer>
+#include <QToolBar>
 #include <QToolTip>
 #include <QtTest>
 #include <algorithm>
@@ -38,6 +42,7 @@
 #include "export_dialog.h"
 #include "main_window.h"
 #include "plot_style.h"
+#include "reveal_folder.h"
 #include "router_view.h"
 #include "run/metrics_file.h"
 #include "run/run_config.h"

@@ -5,9 +5,25 @@ void TestUi::closeDuringRunStopsCleanly() {
   QTemporaryDir dir;
   auto* w = new MainWindow;
   w->show();
+  auto* progress = w->findChild<QProgressBar*>();
+  QVERIFY(progress && !progress->isVisible());  // no empty box in an idle status bar
+  auto* pauseButton = w->findChild<QToolBar*>("runToolBar")->widgetForAction(w->pauseAction());
+  const int pauseWidth = pauseButton->width();
   w->configureView()->setConfig(tinyRun(dir.filePath("run-c"), 1000000));
   w->startAction()->trigger();
   QTRY_VERIFY_WITH_TIMEOUT(w->lastStep() >= 10, 120000);
+  QVERIFY(progress->isVisible());
+  // Pause turns into Resume without moving the toolbar.
+  w->pauseAction()->trigger();
+  QTRY_COMPARE_WITH_TIMEOUT(w->state(), EngineWorker::State::Paused, 60000);
+  QCOMPARE(w->pauseAction()->text(), QString("Resume"));
+  QCOMPARE(pauseButton->width(), pauseWidth);
+  w->pauseAction()->trigger();
+  QTRY_COMPARE_WITH_TIMEOUT(w->state(), EngineWorker::State::Running, 60000);
+  // Once steps arrive, the status bar no longer says the models are being built; the title names
+  // the run's folder.
+  QVERIFY2(!w->statusBar()->currentMessage().contains("Building"), qPrintable(w->statusBar()->currentMessage()));
+  QVERIFY2(w->windowTitle().startsWith("run-c"), qPrintable(w->windowTitle()));
   // Answer the "Stop the run?" question with Yes.
   QTimer answer;
   connect(&answer, &QTimer::timeout, this, [&answer] {
@@ -23,6 +39,18 @@ void TestUi::closeDuringRunStopsCleanly() {
   QVERIFY(w->lastRunStoppedEarly());
   QVERIFY(QDir(dir.filePath("run-c/checkpoints/last")).exists());
   delete w;
+
+  // "Show folder" on a machine without a file manager says where the folder is, instead of nothing.
+  QWidget parent;
+  QString opened;
+  QVERIFY(moekd::ui::revealFolder(&parent, dir.path(), [&](const QUrl& u) { opened = u.toLocalFile(); return true; }));
+  QCOMPARE(opened, dir.path());
+  QVERIFY(!moekd::ui::revealFolder(&parent, dir.path(), [](const QUrl&) { return false; }));
+  auto* box = parent.findChild<QMessageBox*>("revealFolderMessage");
+  QVERIFY(box);
+  QVERIFY2(box->text().contains(QDir::toNativeSeparators(dir.path())), qPrintable(box->text()));
+  QCOMPARE(QGuiApplication::clipboard()->text(), QDir::toNativeSeparators(dir.path()));
+  box->close();
 }
 
 void TestUi::evaluationView() {
@@ -172,6 +200,10 @@ void TestUi::routerView() {
     QVERIFY(!view.isSar());
     QVERIFY2(view.driftMessage()->text().contains("teacher routers are frozen"), qPrintable(view.driftMessage()->text()));
     QCOMPARE(view.driftPlot()->graphCount(), 0);
+    // A train-teacher run's "teacher" is the model being trained: its routers are not frozen.
+    store.clear("train-teacher");
+    store.addRouting(frozen);
+    QVERIFY2(view.driftMessage()->text().contains("trains its MoE's routers"), qPrintable(view.driftMessage()->text()));
   }
 
   MainWindow w;
@@ -189,7 +221,8 @@ void TestUi::routerView() {
   QVERIFY2(w.lastError().isEmpty(), qPrintable(w.lastError()));
   QTRY_COMPARE_WITH_TIMEOUT(w.state(), EngineWorker::State::Idle, 30000);
   QVERIFY(!w.routerView()->isSar());
-  QVERIFY2(w.routerView()->driftMessage()->text().contains("SAR runs"), qPrintable(w.routerView()->driftMessage()->text()));
+  QVERIFY2(w.routerView()->driftMessage()->text().contains("trains its MoE's routers"),
+           qPrintable(w.routerView()->driftMessage()->text()));
   const QString teacher = dir.filePath("teacher/checkpoints/last/model");
   QVERIFY2(QDir(teacher).exists(), qPrintable(teacher));
 

@@ -278,7 +278,7 @@ void TestUi::runsOpenFromDisk() {
   // Its folder holds a run: starting it again is refused with the reason.
   QVERIFY(!w.startAction()->isEnabled());
   QVERIFY(w.configureView()->validationMessage().contains("already holds a run"));
-  QVERIFY(w.windowTitle().startsWith("ui-test"));
+  QVERIFY(w.windowTitle().startsWith("run-a"));  // the open run's folder, not its Name field (ui-test)
 
   // A damaged folder is refused with a message naming the file.
   QVERIFY(!w.openRun(ws.filePath("damaged"), &error));
