@@ -66,6 +66,26 @@ void EngineWorker::start(QByteArray configJson) {
     setState(State::Idle);
     return;
   }
+  runSession(std::move(session));
+}
+
+void EngineWorker::resumeRun(QString runDir, qint64 totalSteps) {
+  if (state_ != State::Idle) {
+    Q_EMIT failed(tr("A run is already in progress."));
+    return;
+  }
+  std::unique_ptr<Session> session;
+  try {
+    session = Session::resume(runDir.toStdString(), totalSteps);
+  } catch (const std::exception& e) {
+    Q_EMIT failed(QString::fromStdString(e.what()));
+    setState(State::Idle);
+    return;
+  }
+  runSession(std::move(session));
+}
+
+void EngineWorker::runSession(std::unique_ptr<Session> session) {
   session->add_observer(this);
   {
     QMutexLocker lock(&mutex_);

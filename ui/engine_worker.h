@@ -9,6 +9,7 @@
 #include <QObject>
 #include <QString>
 #include <atomic>
+#include <memory>
 
 #include "run/events.h"
 
@@ -47,6 +48,9 @@ class EngineWorker : public QObject, public RunObserver {
   // Runs one session to its end on the worker's thread. configJson is a run config (the CLI's
   // JSON); a config or engine error is reported through failed().
   void start(QByteArray configJson);
+  // Continues the run in `runDir` from its last checkpoint (moekd::Session::resume); totalSteps
+  // > 0 sets a new total (continuing a finished run).
+  void resumeRun(QString runDir, qint64 totalSteps);
 
  Q_SIGNALS:
   void stateChanged(moekd::ui::EngineWorker::State state);
@@ -61,6 +65,7 @@ class EngineWorker : public QObject, public RunObserver {
 
  private:
   void setState(State s);
+  void runSession(std::unique_ptr<Session> session);
   // RunObserver, called on the worker thread.
   void on_step(const StepMetrics& e) override;
   void on_routing(const RoutingSnapshot& e) override;

@@ -6,6 +6,8 @@
 #include <QDir>
 #include <QDockWidget>
 #include <QFileDialog>
+#include <QFileInfo>
+#include <QInputDialog>
 #include <QFontMetrics>
 #include <QLabel>
 #include <QListView>
@@ -85,6 +87,9 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   connect(sidebar_, &QListView::activated, this,
           [this](const QModelIndex& i) { openRun(i.data(RunsModel::DirRole).toString()); });
   connect(runs_, &RunsView::openRequested, this, [this](const QString& dir) { openRun(dir); });
+  connect(runs_, &RunsView::resumeRequested, this, [this](const QString& dir) { resumeRun(dir); });
+  connect(runs_, &RunsView::continueRequested, this, [this](const QString& dir) { continueRun(dir); });
+  connect(runs_, &RunsView::restartRequested, this, [this](const QString& dir) { startAsNewRun(dir); });
   connect(runs_, &RunsView::exportRequested, this, [this](const QString& dir) {
     if (!dir.isEmpty()) showExportDialog(dir);
   });
@@ -108,6 +113,10 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   stop_ = bar->addAction(style()->standardIcon(QStyle::SP_MediaStop), tr("Stop"));
   stop_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Period));
   stop_->setToolTip(tr("Stop after the current step and write the last checkpoint (Ctrl+.)"));
+  resumeRun_ = bar->addAction(style()->standardIcon(QStyle::SP_MediaSeekForward), tr("Resume run"));
+  resumeRun_->setObjectName("resumeRun");
+  resumeRun_->setToolTip(tr("Continue the open run from its last checkpoint (stopped, failed or cut-off runs)"));
+  connect(resumeRun_, &QAction::triggered, this, [this] { resumeRun(); });
   // What the configured run will need, next to Start (moekd plan's estimate).
   planLabel_ = new QLabel;
   planLabel_->setObjectName("memoryPlan");
@@ -222,6 +231,8 @@ bool MainWindow::openRun(const QString& dir, QString* error) {
   store_->load(h);
   const RunSummary& s = h.summary;
   currentRunDir_ = qstr(s.dir);
+  openRunResumable_ = s.status != moekd::RunStatus::Finished &&
+                      QFileInfo::exists(currentRunDir_ + "/checkpoints/last/state.json");
   totalSteps_ = s.total_steps;
   lastStep_ = s.step;
   firstStep_ = -1;
@@ -276,6 +287,82 @@ void MainWindow::startRun() {
   tabs_->setCurrentWidget(training_);
 }
 
+void MainWindow::resumeRun(const QString& dir, qint64 totalSteps) {
+  if (state_ != EngineWorker::State::Idle) return;
+  const QString run = QDir::cleanPath(QDir(dir.isEmpty() ? currentRunDir_ : dir).absolutePath());
+  if (dir.isEmpty() && currentRunDir_.isEmpty()) return;
+  // The views show the run's history; the resumed steps continue its curves.
+  RunHistory h;
+  try {
+    h = loadRunHistory(run);
+  } catch (const std::exception& e) {
+    showWarning(tr("Cannot resume the run"), QString::fromUtf8(e.what()), "resumeRunMessage");
+    return;
+  }
+  configure_->setConfig(h.config);
+  store_->load(h);
+  currentRunDir_ = run;
+  lastStep_ = h.summary.step;
+  firstStep_ = -1;
+  pausedMs_ = 0;
+  pauseStartedMs_ = -1;
+  stoppedEarly_ = false;
+  lastError_.clear();
+  openRunResumable_ = false;
+  totalSteps_ = totalSteps > 0 ? totalSteps : h.summary.total_steps;
+  stepLabel_->setText(tr("step %1 / %2").arg(lastStep_).arg(totalSteps_));
+  state_ = EngineWorker::State::Running;
+  updateActions();
+  QMetaObject::invokeMethod(worker_, "resumeRun", Qt::QueuedConnection, Q_ARG(QString, run), Q_ARG(qint64, totalSteps));
+  tabs_->setCurrentWidget(training_);
+}
+
+void MainWindow::continueRun(const QString& dir) {
+  if (state_ != EngineWorker::State::Idle) return;
+  const QString run = dir.isEmpty() ? currentRunDir_ : dir;
+  RunHistory h;
+  try {
+    h = loadRunHistory(run, moekd::RunDetail::Summary);
+  } catch (const std::exception& e) {
+    showWarning(tr("Cannot continue the run"), QString::fromUtf8(e.what()), "resumeRunMessage");
+    return;
+  }
+  bool ok = false;
+  const int more = QInputDialog::getInt(
+      this, tr("Continue the run"),
+      tr("%1 is at step %2 of %3. Train for how many more steps? (The learning-rate schedule stretches to the "
+         "new total.)")
+          .arg(QDir(run).dirName())
+          .arg(h.summary.step)
+          .arg(h.summary.total_steps),
+      std::max<int>(1, static_cast<int>(h.summary.total_steps / 2)), 1, 100000000, 1, &ok);
+  if (ok) resumeRun(run, h.summary.step + more);
+}
+
+void MainWindow::startAsNewRun(const QString& dir) {
+  if (state_ != EngineWorker::State::Idle) return;
+  const QString run = dir.isEmpty() ? currentRunDir_ : dir;
+  RunHistory h;
+  try {
+    h = loadRunHistory(run, moekd::RunDetail::Summary);
+  } catch (const std::exception& e) {
+    showWarning(tr("Cannot read the run"), QString::fromUtf8(e.what()), "resumeRunMessage");
+    return;
+  }
+  // The same settings in the first free sibling folder: run-2, run-3, ...
+  QString fresh;
+  for (int i = 2;; ++i) {
+    fresh = QDir::cleanPath(run) + "-" + QString::number(i);
+    if (!QFileInfo::exists(fresh)) break;
+  }
+  auto config = h.config;
+  config["run_dir"] = fresh.toStdString();
+  if (config.contains("name")) config["name"] = QDir(fresh).dirName().toStdString();
+  configure_->setConfig(config);
+  tabs_->setCurrentWidget(configure_);
+  statusBar()->showMessage(tr("The settings of %1, as a new run in %2: press Start.").arg(QDir(run).dirName(), fresh), 10000);
+}
+
 void MainWindow::togglePause() {
   if (state_ == EngineWorker::State::Running) worker_->pause();
   else if (state_ == EngineWorker::State::Paused) worker_->resume();
@@ -300,6 +387,8 @@ void MainWindow::onState(EngineWorker::State s) {
       break;
     case EngineWorker::State::Running: statusBar()->showMessage(tr("Running"), 3000); break;
     case EngineWorker::State::Idle:
+      openRunResumable_ = (stoppedEarly_ || !lastError_.isEmpty()) &&
+                          QFileInfo::exists(currentRunDir_ + "/checkpoints/last/state.json");
       runsModel_->setActiveRun({});
       runsModel_->refresh();
       configure_->recheck();  // its run folder now holds a run
@@ -313,6 +402,7 @@ void MainWindow::onState(EngineWorker::State s) {
 void MainWindow::updateActions() {
   const bool idle = state_ == EngineWorker::State::Idle;
   start_->setEnabled(idle && configure_->isValid());
+  resumeRun_->setEnabled(idle && openRunResumable_);
   pause_->setEnabled(state_ == EngineWorker::State::Running || state_ == EngineWorker::State::Paused);
   const bool paused = state_ == EngineWorker::State::Paused;
   pause_->setText(paused ? tr("Resume") : tr("Pause"));

@@ -49,6 +49,7 @@ class MainWindow : public QMainWindow {
   QAction* pauseAction() const { return pause_; }
   QAction* stopAction() const { return stop_; }
   QAction* exportAction() const { return export_; }
+  QAction* resumeRunAction() const { return resumeRun_; }
   QLabel* memoryPlan() const { return planLabel_; }
   qint64 lastStep() const { return lastStep_; }
   bool lastRunStoppedEarly() const { return stoppedEarly_; }
@@ -57,6 +58,13 @@ class MainWindow : public QMainWindow {
 
   // Starts the configured run (no-op unless the configuration is valid and nothing runs).
   void startRun();
+  // Continues a run (the open one when `dir` is empty) from its last checkpoint, its history kept
+  // in the views; `totalSteps` > 0 sets a new total. No-op while a run is in progress.
+  void resumeRun(const QString& dir = {}, qint64 totalSteps = 0);
+  // Asks how many more steps, then continues the run for them.
+  void continueRun(const QString& dir = {});
+  // Loads a run's settings into Configure under a fresh run folder, ready to Start.
+  void startAsNewRun(const QString& dir = {});
   void togglePause();
   void stopRun();
 
@@ -98,6 +106,8 @@ class MainWindow : public QMainWindow {
   QDockWidget* sidebarDock_ = nullptr;
   QTabWidget* tabs_ = nullptr;
   QAction *start_ = nullptr, *pause_ = nullptr, *stop_ = nullptr, *export_ = nullptr, *openRun_ = nullptr;
+  QAction* resumeRun_ = nullptr;
+  bool openRunResumable_ = false;  // the open run stopped, failed or was cut off, with a checkpoint
   QString currentRunDir_;
   QLabel* planLabel_ = nullptr;
   QLabel *stepLabel_ = nullptr, *lossLabel_ = nullptr, *speedLabel_ = nullptr, *etaLabel_ = nullptr;

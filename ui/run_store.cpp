@@ -25,6 +25,8 @@ void RunStore::load(const moekd::RunRecord& record) {
 }
 
 void RunStore::addStep(const moekd::StepMetrics& m) {
+  // A resumed run repeats the steps after its last checkpoint: the later record wins, as on disk.
+  while (!steps_.empty() && steps_.back().step >= m.step) steps_.pop_back();
   steps_.push_back(m);
   Q_EMIT stepAdded();
 }

@@ -5,9 +5,11 @@
 #include <QDir>
 #include <QEvent>
 #include <QFileDialog>
+#include <QFileInfo>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
+#include <QMenu>
 #include <QLineEdit>
 #include <QPushButton>
 #include <QSlider>
@@ -59,6 +61,34 @@ RunsView::RunsView(RunsModel* model, QWidget* parent) : QWidget(parent), model_(
   connect(table_, &QTableView::doubleClicked, this,
           [this](const QModelIndex& i) { Q_EMIT openRequested(i.data(RunsModel::DirRole).toString()); });
   connect(table_->selectionModel(), &QItemSelectionModel::currentRowChanged, this, &RunsView::updateButtons);
+  // Right click: what can be done with a run's checkpoint and settings.
+  table_->setContextMenuPolicy(Qt::CustomContextMenu);
+  connect(table_, &QWidget::customContextMenuRequested, this, [this](const QPoint& at) {
+    const QModelIndex index = table_->indexAt(at);
+    if (!index.isValid()) return;
+    table_->setCurrentIndex(index);
+    const QString dir = selectedRun();
+    if (dir.isEmpty()) return;
+    auto* menu = new QMenu(this);
+    menu->setObjectName("runMenu");
+    menu->setAttribute(Qt::WA_DeleteOnClose);
+    menu->addAction(tr("Open"), this, [this, dir] { Q_EMIT openRequested(dir); });
+    // Resuming needs a checkpoint and a run that did not finish; continuing, only a checkpoint.
+    const bool checkpoint = QFileInfo::exists(dir + "/checkpoints/last/state.json");
+    const int row = model_->rowOf(dir);
+    const bool finished = row >= 0 && model_->history(row) && model_->history(row)->summary.status == moekd::RunStatus::Finished;
+    auto* resume = menu->addAction(tr("Resume from the last checkpoint"), this, [this, dir] { Q_EMIT resumeRequested(dir); });
+    resume->setObjectName("resumeRunAction");
+    resume->setEnabled(checkpoint && !finished);
+    auto* more = menu->addAction(tr("Continue for more steps…"), this, [this, dir] { Q_EMIT continueRequested(dir); });
+    more->setObjectName("continueRunAction");
+    more->setEnabled(checkpoint);
+    menu->addAction(tr("Start as a new run"), this, [this, dir] { Q_EMIT restartRequested(dir); })
+        ->setObjectName("restartRunAction");
+    menu->addSeparator();
+    menu->addAction(tr("Export…"), this, [this, dir] { Q_EMIT exportRequested(dir); });
+    menu->popup(table_->viewport()->mapToGlobal(at));
+  });
   // After the proxy (not the source) has reset, the selection is gone: the buttons follow.
   connect(proxy_, &QAbstractItemModel::modelReset, this, &RunsView::updateButtons);
 

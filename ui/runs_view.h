@@ -36,6 +36,9 @@ class RunsView : public QWidget {
  Q_SIGNALS:
   void openRequested(const QString& dir);
   void exportRequested(const QString& dir);
+  void resumeRequested(const QString& dir);    // continue from its last checkpoint
+  void continueRequested(const QString& dir);  // continue for more steps (a finished run too)
+  void restartRequested(const QString& dir);   // its settings, as a new run
   void workspaceChosen(const QString& dir);
 
  protected:

@@ -24,6 +24,7 @@ extern "C" void on_sigint(int) { g_interrupted = true; }
 
 struct RunArgs {
   std::string config, run_dir, resume;
+  int64_t total_steps = 0;
   std::vector<std::string> overrides;
   bool quiet = false;
 };
@@ -33,6 +34,8 @@ void add_run_options(CLI::App* cmd, RunArgs& a) {
   cmd->add_option("--set", a.overrides, "override one field, e.g. --set train.steps=200 (repeatable)");
   cmd->add_option("--run-dir", a.run_dir, "where the run writes config.json, metrics.jsonl and checkpoints");
   cmd->add_option("--resume", a.resume, "continue the run in this folder from its last checkpoint");
+  cmd->add_option("--steps", a.total_steps, "with --resume: continue to this many steps in total (a finished run too)")
+      ->check(CLI::PositiveNumber);
   cmd->add_flag("--quiet", a.quiet, "print only the end of the run");
 }
 
@@ -82,8 +85,9 @@ void add_training_command(CLI::App& app, const char* name, const char* help, con
     if (!a->resume.empty()) {
       if (!a->config.empty() || !a->overrides.empty())
         fail("--resume continues a run with its own config.json; --config and --set cannot change it");
-      session = Session::resume(a->resume);
+      session = Session::resume(a->resume, a->total_steps);
     } else {
+      if (a->total_steps > 0) fail("--steps goes with --resume; for a new run use --set train.steps=N");
       session = std::make_unique<Session>(build_config(*a, forced_method));
     }
     const int code = run_session(*session, "[" + session->config().name + "]", a->quiet);

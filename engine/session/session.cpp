@@ -9,6 +9,7 @@
 #include "backend/precision.h"
 #include "data/run_data.h"
 #include "util/error.h"
+#include "util/json_file.h"
 #include "backend/system_info.h"
 #include "session/plan.h"
 
@@ -49,10 +50,23 @@ Session::Session(RunConfig config, bool resuming) : cfg_(std::move(config)), res
   if (cfg_.run_dir.empty()) fail("run_dir is empty: where should this run write its files?");
 }
 
-std::unique_ptr<Session> Session::resume(const std::string& run_dir) {
+std::unique_ptr<Session> Session::resume(const std::string& run_dir, int64_t total_steps) {
   auto cfg = load_run_config(RunFolder(run_dir).config().string());
   cfg.run_dir = run_dir;
-  return std::unique_ptr<Session>(new Session(std::move(cfg), true));
+  const bool extend = total_steps > 0 && total_steps != cfg.train.steps;
+  if (extend) {
+    // Checked before anything is written: a refused request leaves the run as it was.
+    const auto state = RunFolder(run_dir).checkpoint(Checkpoint::Last).state_json();
+    if (!fs::exists(state)) fail(run_dir, ": no checkpoint to resume from (checkpoints/last is missing)");
+    const int64_t at = read_json_file(state.string()).value("step", int64_t{0});
+    if (total_steps <= at)
+      fail(run_dir, ": the last checkpoint is at step ", at, "; continuing needs a total above that, got train.steps = ",
+           total_steps);
+    cfg.train.steps = total_steps;
+  }
+  auto session = std::unique_ptr<Session>(new Session(std::move(cfg), true));
+  session->new_total_ = extend;
+  return session;
 }
 
 void Session::set_paused(bool paused) {
@@ -115,6 +129,7 @@ void Session::build() {
   trainer_ = std::make_unique<Trainer>(cfg_, student, teacher, tok, data, device, compute);
   if (resuming_ && !evaluation_only_) {
     trainer_->load_checkpoint(run.checkpoint(Checkpoint::Last).dir.string());
+    if (new_total_) write_run_config(run, cfg_);  // a later resume, and every reader, sees the new total
     emit([&](RunObserver& o) { o.on_message("resumed at step " + std::to_string(trainer_->steps_done())); });
   }
 }

@@ -19,8 +19,10 @@ class Session {
  public:
   // A new run: writes `run_dir/config.json` (refuses a run_dir that already holds a run that trained; one that failed in setup is reused).
   explicit Session(RunConfig config);
-  // Continues the run in `run_dir` from its last checkpoint, with the same config.
-  static std::unique_ptr<Session> resume(const std::string& run_dir);
+  // Continues the run in `run_dir` from its last checkpoint, with the same config; `total_steps`
+  // > 0 changes train.steps to that total (more than the checkpoint's step), e.g. to continue a
+  // finished run, and records it in the run's config.json. The schedule follows the new total.
+  static std::unique_ptr<Session> resume(const std::string& run_dir, int64_t total_steps = 0);
 
   void add_observer(RunObserver* observer) { observers_.push_back(observer); }
   // Runs to the configured number of steps or until stopped. Returns false after a failure
@@ -57,6 +59,7 @@ class Session {
 
   RunConfig cfg_;
   bool resuming_ = false;
+  bool new_total_ = false;  // resume() changed train.steps: config.json gets the new total
   std::vector<RunObserver*> observers_;
   std::unique_ptr<MetricsFileObserver> metrics_file_;
   std::unique_ptr<Trainer> trainer_;

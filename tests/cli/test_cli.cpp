@@ -385,6 +385,20 @@ class TestCli : public QObject {
     for (const auto& e : events)
       if (e["type"] == "finished") sessions += e["seconds"].get<double>();
     QCOMPARE(summary["seconds"].get<double>(), sessions);
+
+    // A finished run continues to a larger total with --steps, which its config.json then records;
+    // a total at or below the checkpoint's step is refused with both numbers.
+    const int total = stopped_at + 8;
+    const auto more = moekd_cli({"distill", "--resume", run, "--steps", QString::number(total)});
+    QVERIFY2(more.code == 0, qPrintable(more.err + more.out));
+    QCOMPARE(events_of(run).back()["step"].get<int>(), total);
+    std::ifstream again((run + "/config.json").toStdString());
+    QCOMPARE(json::parse(again)["train"]["steps"].get<int>(), total);
+    const auto back = moekd_cli({"distill", "--resume", run, "--steps", QString::number(total - 1)});
+    QCOMPARE(back.code, 1);
+    QVERIFY2(back.err.contains("at step " + QString::number(total)) && back.err.contains("train.steps = " + QString::number(total - 1)),
+             qPrintable(back.err));
+    QVERIFY(moekd_cli({"distill", "--config", tmp.path() + "/sft.json", "--steps", "5"}).code != 0);
   }
 
   void badRunConfigsAreRefused() {

@@ -11,6 +11,7 @@
 #include <QCheckBox>
 #include <QClipboard>
 #include <QComboBox>
+#include <QInputDialog>
 #include <QLabel>
 #include <QMessageBox>
 #include <QPushButton>
@@ -32,6 +33,8 @@
 #include <QtTest>
 #include <algorithm>
 #include <array>
+#include <fstream>
+#include <memory>
 #include <map>
 #include <vector>
 
@@ -50,6 +53,7 @@
 #include "run_history.h"
 #include "runs_model.h"
 #include "runs_view.h"
+#include "io/safetensors.h"
 #include "training_view.h"
 
 using json = nlohmann::json;
@@ -115,6 +119,7 @@ class TestUi : public QObject {
   void resumedRunReadsAsOneRun();
   void routerView();
   void runFromWindow();
+  void resumeFromWindow();
   void runsOpenFromDisk();
   void exportFromDialog();
 };

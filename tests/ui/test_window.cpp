@@ -389,3 +389,83 @@ void TestUi::exportFromDialog() {
   QVERIFY(t != o);
   d->close();
 }
+
+// Stop a run, resume it from the window: it finishes with the weights of an uninterrupted run of the
+// same settings, bit for bit. Then the Runs view's menu continues the finished run for more steps
+// and starts its settings as a new run.
+void TestUi::resumeFromWindow() {
+  MainWindow w;
+  w.resize(1400, 900);
+  w.show();
+  QVERIFY(QTest::qWaitForWindowExposed(&w));
+  QTemporaryDir dir;
+  auto settings = [&](const QString& name) {
+    json c = tinyRun(dir.filePath(name), 120);
+    c["eval"]["every"] = 0;
+    return c;
+  };
+  auto finishRun = [&] {
+    QTRY_VERIFY_WITH_TIMEOUT(w.state() == EngineWorker::State::Idle, 180000);
+  };
+  // The reference: 120 steps in one go.
+  w.configureView()->setConfig(settings("whole"));
+  QVERIFY(!w.resumeRunAction()->isEnabled());  // nothing to resume yet
+  w.startAction()->trigger();
+  QTRY_VERIFY_WITH_TIMEOUT(w.finishedRuns() == 1 || !w.lastError().isEmpty(), 180000);
+  QVERIFY2(w.lastError().isEmpty(), qPrintable(w.lastError()));
+  finishRun();
+  QVERIFY(!w.resumeRunAction()->isEnabled());  // finished: nothing to resume
+
+  // The same settings, paused after a few steps and stopped there.
+  w.configureView()->setConfig(settings("cut"));
+  w.startAction()->trigger();
+  QTRY_VERIFY_WITH_TIMEOUT(w.lastStep() >= 10, 120000);
+  w.pauseAction()->trigger();
+  QTRY_COMPARE_WITH_TIMEOUT(w.state(), EngineWorker::State::Paused, 60000);
+  w.stopAction()->trigger();
+  finishRun();
+  QVERIFY(w.lastRunStoppedEarly());
+  const qint64 stoppedAt = w.lastStep();
+  QVERIFY(stoppedAt >= 10 && stoppedAt < 120);
+  QTRY_VERIFY(w.resumeRunAction()->isEnabled());
+  const int pointsBefore = w.trainingView()->pointCount();
+
+  w.resumeRunAction()->trigger();
+  QTRY_VERIFY_WITH_TIMEOUT(w.finishedRuns() == 3 || !w.lastError().isEmpty(), 180000);  // a stop counts as an end
+  QVERIFY2(w.lastError().isEmpty(), qPrintable(w.lastError()));
+  finishRun();
+  QCOMPARE(w.lastStep(), 120);
+  QVERIFY(w.trainingView()->pointCount() > pointsBefore);  // the history stayed, the new steps joined it
+  QVERIFY(!w.resumeRunAction()->isEnabled());
+  const auto weights = [&](const QString& run) {
+    return std::make_unique<moekd::SafetensorsFile>(dir.filePath(run + "/checkpoints/last/model/model.safetensors").toStdString());
+  };
+  const auto whole = weights("whole"), cut = weights("cut");
+  QCOMPARE(cut->entries().size(), whole->entries().size());
+  for (const auto& [name, entry] : whole->entries())
+    QVERIFY2(torch::equal(cut->load(name), whole->load(name)), name.c_str());
+
+  // Continue the finished run for 6 more steps from the Runs view's menu (the dialog answered).
+  QTimer answer;
+  connect(&answer, &QTimer::timeout, this, [&answer] {
+    if (auto* input = qobject_cast<QInputDialog*>(QApplication::activeModalWidget())) {
+      answer.stop();
+      input->setIntValue(6);
+      input->accept();
+    }
+  });
+  answer.start(50);
+  w.continueRun(dir.filePath("cut"));
+  QTRY_VERIFY_WITH_TIMEOUT(w.finishedRuns() == 4 || !w.lastError().isEmpty(), 180000);
+  finishRun();
+  QCOMPARE(w.lastStep(), 126);
+  std::ifstream saved(dir.filePath("cut/config.json").toStdString());
+  QCOMPARE(json::parse(saved)["train"]["steps"].get<int>(), 126);
+
+  // Its settings as a new run: a fresh sibling folder, ready to Start.
+  w.startAsNewRun(dir.filePath("cut"));
+  QCOMPARE(w.tabs()->currentWidget(), static_cast<QWidget*>(w.configureView()));
+  QCOMPARE(QString::fromStdString(w.configureView()->config()["run_dir"].get<std::string>()), dir.filePath("cut-2"));
+  QVERIFY2(w.configureView()->isValid(), qPrintable(w.configureView()->validationMessage()));
+  QVERIFY(w.startAction()->isEnabled());
+}
