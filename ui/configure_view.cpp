@@ -233,6 +233,14 @@ QWidget* ConfigureView::buildTrainGroups() {
   every->setSpecialValueText(tr("only at the end"));
   e->addRow(tr("Every (steps)"), every);
   e->addRow(tr("Generated samples"), fields_.integer("eval.samples", 0, 1000000));
+  auto* teacherGen = fields_.flag("eval.teacher", tr("the teacher's answers beside the student's"));
+  teacherGen->setToolTip(tr("Each evaluation also generates the teacher's answers to the same prompts (slower), "
+                            "shown side by side in the Evaluation tab."));
+  e->addRow(tr("Teacher samples"), teacherGen);
+  auto* routing = fields_.integer("routing_every", 0, 100000000);
+  routing->setSpecialValueText(tr("never"));
+  routing->setToolTip(tr("How often an MoE run records its routing (the Experts and Router tabs)."));
+  e->addRow(tr("Routing every (steps)"), routing);
   return w;
 }
 
@@ -349,6 +357,7 @@ void ConfigureView::updateMethodState() {
   const bool teacher = m == Method::KD || m == Method::KA || m == Method::SAR;
   teacherBox_->setEnabled(teacher);
   distillBox_->setEnabled(teacher);
+  if (auto* samples = findChild<QCheckBox*>("eval.teacher")) samples->setEnabled(teacher);  // no teacher, no answers
   kaBox_->setEnabled(m == Method::KA);
   sarBox_->setEnabled(m == Method::SAR);
   student_->setTitle(m == Method::TrainTeacher ? tr("Model to train (the future teacher)") : tr("Student"));

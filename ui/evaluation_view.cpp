@@ -16,7 +16,8 @@ namespace moekd::ui {
 
 namespace {
 QString noEvaluation() {
-  return QObject::tr("No evaluation yet: one arrives every `eval.every` steps and at the end of a run.");
+  return QObject::tr("No evaluation yet. A run evaluates every few steps (Configure, Evaluation: Every) and "
+                     "at its end.");
 }
 // One line for a table cell: the cell elides it, the tooltip has the whole text.
 // Empty generations say so (greyed), instead of looking like a missing cell.

@@ -52,7 +52,8 @@ ExpertsView::ExpertsView(const RunStore* store, QWidget* parent) : QWidget(paren
                           "taking the top k: compare where those tokens go"));
   bar->addWidget(routing_);
   bar->addSpacing(12);
-  info_ = new QLabel(tr("No routing snapshot yet: they arrive every `routing_every` steps of an MoE run."));
+  info_ = new QLabel(tr("No routing snapshot yet. An MoE run records its routing every few steps (Configure, "
+     "Evaluation: Routing every); runs whose models have no experts record none."));
   info_->setObjectName("snapshotInfo");
   bar->addWidget(info_, 1);
   outer->addLayout(bar);
@@ -117,7 +118,8 @@ void ExpertsView::onReset() {
   category_->clear();
   layer_->setRange(0, 0);
   updating_ = false;
-  info_->setText(tr("No routing snapshot yet: they arrive every `routing_every` steps of an MoE run."));
+  info_->setText(tr("No routing snapshot yet. An MoE run records its routing every few steps (Configure, "
+     "Evaluation: Routing every); runs whose models have no experts record none."));
   for (const QString& model : store_->routingModels()) addModelChoice(model_, model);
   refreshSelectors();
   redrawHeatmap();

@@ -18,7 +18,8 @@ namespace moekd::ui {
 
 namespace {
 QString noSnapshot() {
-  return QObject::tr("No routing snapshot yet: they arrive every `routing_every` steps of an MoE run.");
+  return QObject::tr("No routing snapshot yet. An MoE run records its routing every few steps (Configure, "
+                     "Evaluation: Routing every); runs whose models have no experts record none.");
 }
 }  // namespace
 

@@ -40,6 +40,8 @@ void TestUi::formJsonRoundTrip_data() {
   sar["sar"] = {{"router_lr", 0.001}, {"direction", "reverse"}, {"policy", "topp"}, {"top_p", 0.8}};
   sar["data"] = {{"kind", "jsonl"}, {"path", (QString(MOEKD_TEST_DATA) + "/jsonl/dolly_small.jsonl").toStdString()},
                  {"tokenizer", "builtin"}, {"max_len", 128}};
+  sar["eval"]["teacher"] = true;
+  sar["routing_every"] = 7;
   QTest::newRow("sar, jsonl") << QByteArray::fromStdString(sar.dump());
 }
 

@@ -192,6 +192,9 @@ void TestUi::routerView() {
   {
     moekd::ui::RunStore store;
     moekd::ui::RouterView view(&store);
+    // An empty tab says what to do in words, and where: no config keys.
+    QVERIFY2(view.driftMessage()->text().contains("Routing every") && !view.driftMessage()->text().contains('`'),
+             qPrintable(view.driftMessage()->text()));
     moekd::RoutingSnapshot frozen;
     frozen.step = 5;
     frozen.model = "teacher";
