@@ -53,6 +53,8 @@ ConfigureView::ConfigureView(QWidget* parent) : QWidget(parent), fields_({}, [th
   auto* bar = new QHBoxLayout;
   bar->addWidget(new QLabel(tr("Preset:")));
   preset_ = new QComboBox;
+  preset_->setObjectName("preset");
+  preset_->setPlaceholderText(tr("the settings of a run or a file"));  // shown once a run or file is loaded
   preset_->addItem(tr("Demo teacher (train-teacher, built-in tasks)"), "demo-teacher");
   preset_->addItem(tr("Paper-like KD (LLaMA-MoE teacher, 1.3B Llama student, Dolly)"), "paper-like");
   bar->addWidget(preset_);
@@ -98,6 +100,9 @@ ConfigureView::ConfigureView(QWidget* parent) : QWidget(parent), fields_({}, [th
   outer->addWidget(scroll, 1);
 
   connect(applyPreset, &QPushButton::clicked, this, [this] { loadPreset(preset_->currentData().toString()); });
+  connect(preset_, &QComboBox::currentIndexChanged, applyPreset, [this, applyPreset] {
+    applyPreset->setEnabled(preset_->currentIndex() >= 0);
+  });
   connect(load, &QPushButton::clicked, this, [this] {
     const QString path = QFileDialog::getOpenFileName(this, tr("Load run configuration"), {}, tr("JSON (*.json)"));
     if (path.isEmpty()) return;
@@ -247,6 +252,7 @@ QWidget* ConfigureView::buildTrainGroups() {
 // ----- JSON <-> forms ----------------------------------------------------------------------------
 
 void ConfigureView::setConfig(const json& config) {
+  preset_->setCurrentIndex(-1);  // the form no longer shows a preset (loadPreset sets it back)
   try {
     base_ = to_json(parse_run_config(config, "configuration"));
   } catch (const std::exception&) {
@@ -400,7 +406,20 @@ bool ConfigureView::loadPreset(const QString& name) {
   QFile f(":/presets/" + name + ".json");
   if (!f.open(QIODevice::ReadOnly)) return false;
   try {
-    setConfig(json::parse(f.readAll().toStdString()));
+    json config = json::parse(f.readAll().toStdString());
+    // Applied again after its run trained: the first free sibling folder (demo-teacher-2, ...),
+    // not one that Start would refuse.
+    if (config.contains("run_dir") && config["run_dir"].is_string()) {
+      const std::string dir = config["run_dir"].get<std::string>();
+      std::string fresh = dir;
+      for (int i = 2; run_dir_holds_training(fresh) || (fresh != dir && std::filesystem::exists(fresh)); ++i)
+        fresh = dir + "-" + std::to_string(i);
+      if (fresh != dir) {
+        config["run_dir"] = fresh;
+        if (config.contains("name")) config["name"] = std::filesystem::path(fresh).filename().string();
+      }
+    }
+    setConfig(config);
   } catch (const std::exception&) {
     return false;
   }

@@ -11,6 +11,25 @@ void TestUi::presetsLoad() {
   QVERIFY(!view.isValid());  // teacher and data paths are left for the user
   QCOMPARE(view.config()["method"], json("kd"));
   QCOMPARE(view.config()["student"]["init"]["hidden_size"], json(2048));
+  auto* preset = view.findChild<QComboBox*>("preset");
+  QVERIFY(preset && preset->currentData().toString() == "paper-like");
+  // A loaded run or file is not a preset: the box says so instead of naming the last preset.
+  QTemporaryDir tmp;
+  view.setConfig(tinyRun(tmp.filePath("run"), 10));
+  QCOMPARE(preset->currentIndex(), -1);
+  // A preset whose run folder already trained gets the first free sibling folder.
+  const QString cwd = QDir::currentPath();
+  QVERIFY(QDir::setCurrent(tmp.path()));
+  QDir().mkpath("runs/demo-teacher");
+  QFile metrics("runs/demo-teacher/metrics.jsonl");
+  QVERIFY(metrics.open(QIODevice::WriteOnly));
+  metrics.write("{\"type\": \"step\", \"step\": 1}\n");
+  metrics.close();
+  QVERIFY(view.loadPreset("demo-teacher"));
+  QDir::setCurrent(cwd);
+  QCOMPARE(view.config()["run_dir"], json("runs/demo-teacher-2"));
+  QCOMPARE(view.config()["name"], json("demo-teacher-2"));
+  QCOMPARE(preset->currentData().toString(), QString("demo-teacher"));
 }
 
 void TestUi::formJsonRoundTrip_data() {
