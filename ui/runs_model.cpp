@@ -194,8 +194,12 @@ double RunsModel::metric(const Entry& e, int column) const {
 bool RunsModel::isBest(const Entry& e, int column) const {
   const double v = metric(e, column);
   if (std::isnan(v)) return false;
+  // Teachers are ranked among teachers and students among students: a trained teacher's loss
+  // would otherwise take every student column's mark.
+  auto teacher = [](const Entry& x) { return x.history.summary.method == "train-teacher"; };
   int compared = 0;
   for (const auto& other : entries_) {
+    if (teacher(other) != teacher(e)) continue;
     const double o = metric(other, column);
     if (std::isnan(o)) continue;
     ++compared;

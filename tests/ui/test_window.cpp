@@ -239,13 +239,17 @@ void TestUi::runsOpenFromDisk() {
   QCOMPARE(cell(a, RunsModel::Steps).toString(), QString("30 / 30"));
   QCOMPARE(model->history(a)->summary.train_loss, lastLoss);
   QCOMPARE(cell(a, RunsModel::TrainLoss).toString(), QString::number(lastLoss, 'f', 4));
-  // The comparison table marks the best value of a column in bold: the lowest final train loss.
+  // The comparison table marks the best value of a column in bold: the lowest final train loss,
+  // teachers ranked among teachers (here: teacher, run-a, run-b), students among students (sar
+  // alone: no mark).
   int lowest = -1;
   for (int r = 0; r < model->rowCount(); ++r)
-    if (model->history(r) && (lowest < 0 || model->history(r)->summary.train_loss < model->history(lowest)->summary.train_loss))
+    if (model->history(r) && model->history(r)->summary.method == "train-teacher" &&
+        (lowest < 0 || model->history(r)->summary.train_loss < model->history(lowest)->summary.train_loss))
       lowest = r;
   for (int r = 0; r < model->rowCount(); ++r)
     QCOMPARE(cell(r, RunsModel::TrainLoss, Qt::FontRole).value<QFont>().bold(), r == lowest);
+  QVERIFY(!cell(sar, RunsModel::TrainLoss, Qt::FontRole).value<QFont>().bold());
   // Sorting the table by a column orders its rows by the numbers, not the text.
   auto* table = w.runsView()->table();
   table->sortByColumn(RunsModel::TrainLoss, Qt::AscendingOrder);
