@@ -154,7 +154,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
                      static_cast<QWidget*>(speedLabel_), static_cast<QWidget*>(etaLabel_),
                      static_cast<QWidget*>(progress_)})
     statusBar()->addPermanentWidget(w);
-  statusBar()->showMessage(tr("Ready"));
+  say(tr("Ready"));
   progress_->setVisible(false);  // an empty bar says nothing: it shows once there is a run
 
   connect(worker_, &EngineWorker::stateChanged, this, &MainWindow::onState);
@@ -165,7 +165,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     progress_->setRange(0, static_cast<int>(std::min<qint64>(total, INT_MAX)));
     progress_->setValue(0);
     progress_->setVisible(true);
-    statusBar()->showMessage(tr("Building models and data for %1…").arg(dir));
+    say(tr("Building models and data for %1…").arg(dir));
   });
   connect(worker_, &EngineWorker::stepMetrics, store_, &RunStore::addStep);
   connect(worker_, &EngineWorker::evaluation, store_, &RunStore::addEvaluation);
@@ -175,12 +175,12 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   connect(worker_, &EngineWorker::evaluation, this,
           [this](const moekd::EvalResult&) { runsModel_->reloadRun(currentRunDir_); });
   connect(worker_, &EngineWorker::checkpointSaved, this, [this](const moekd::CheckpointSaved& c) {
-    statusBar()->showMessage(tr("Step %1: checkpoint written to %2").arg(c.step).arg(QString::fromStdString(c.path)),
+    say(tr("Step %1: checkpoint written to %2").arg(c.step).arg(QString::fromStdString(c.path)),
                              8000);
   });
   connect(worker_, &EngineWorker::finished, this, &MainWindow::onFinished);
   connect(worker_, &EngineWorker::failed, this, &MainWindow::onFailed);
-  connect(worker_, &EngineWorker::message, this, [this](const QString& text) { statusBar()->showMessage(text, 8000); });
+  connect(worker_, &EngineWorker::message, this, [this](const QString& text) { say(text, 8000); });
   connect(configure_, &ConfigureView::validityChanged, this, &MainWindow::updateActions);
   connect(configure_, &ConfigureView::configChanged, this, &MainWindow::updatePlan);
 
@@ -208,7 +208,7 @@ void MainWindow::setWorkspace(const QString& dir) {
 bool MainWindow::openRun(const QString& dir, QString* error) {
   auto refuse = [&](const QString& why) {
     if (error) *error = why;
-    statusBar()->showMessage(why, 10000);
+    say(why, 10000);
     showWarning(tr("Cannot open the run"), why, "openRunMessage");
     return false;
   };
@@ -246,7 +246,7 @@ bool MainWindow::openRun(const QString& dir, QString* error) {
   setWindowTitle(tr("%1 — MoE-KD Studio").arg(QDir(qstr(s.dir)).dirName()));  // the run's folder, as a live run
   QString what = tr("Opened %1 (%2, %3 at step %4)").arg(QDir::toNativeSeparators(qstr(s.dir)), qstr(s.method), statusName(s.status)).arg(s.step);
   if (!s.failure.empty()) what += tr(": %1").arg(qstr(s.failure));
-  statusBar()->showMessage(what + tr(" in %1 ms").arg(took.elapsed()));
+  say(what + tr(" in %1 ms").arg(took.elapsed()));
   if (runsModel_->rowOf(currentRunDir_) < 0) {
     runsModel_->addRunFolder(currentRunDir_);
     runsModel_->refresh();
@@ -260,7 +260,7 @@ ExportDialog* MainWindow::showExportDialog(const QString& dir) {
   auto* dialog = new ExportDialog(dir.isEmpty() ? currentRunDir_ : dir, this);
   dialog->setAttribute(Qt::WA_DeleteOnClose);
   connect(dialog, &ExportDialog::exported, this, [this](const QString& out) {
-    statusBar()->showMessage(tr("Exported to %1").arg(QDir::toNativeSeparators(out)), 10000);
+    say(tr("Exported to %1").arg(QDir::toNativeSeparators(out)), 10000);
   });
   dialog->show();
   return dialog;
@@ -360,7 +360,7 @@ void MainWindow::startAsNewRun(const QString& dir) {
   if (config.contains("name")) config["name"] = QDir(fresh).dirName().toStdString();
   configure_->setConfig(config);
   tabs_->setCurrentWidget(configure_);
-  statusBar()->showMessage(tr("The settings of %1, as a new run in %2: press Start.").arg(QDir(run).dirName(), fresh), 10000);
+  say(tr("The settings of %1, as a new run in %2: press Start.").arg(QDir(run).dirName(), fresh), 10000);
 }
 
 void MainWindow::togglePause() {
@@ -381,11 +381,11 @@ void MainWindow::onState(EngineWorker::State s) {
   }
   state_ = s;
   switch (s) {
-    case EngineWorker::State::Paused: statusBar()->showMessage(tr("Paused after step %1").arg(lastStep_)); break;
+    case EngineWorker::State::Paused: say(tr("Paused after step %1").arg(lastStep_)); break;
     case EngineWorker::State::Stopping:
-      statusBar()->showMessage(tr("Stopping after the current step; writing the last checkpoint…"));
+      say(tr("Stopping after the current step; writing the last checkpoint…"));
       break;
-    case EngineWorker::State::Running: statusBar()->showMessage(tr("Running"), 3000); break;
+    case EngineWorker::State::Running: say(tr("Running"), 3000); break;
     case EngineWorker::State::Idle:
       openRunResumable_ = (stoppedEarly_ || !lastError_.isEmpty()) &&
                           QFileInfo::exists(currentRunDir_ + "/checkpoints/last/state.json");
@@ -470,7 +470,7 @@ void MainWindow::onFinished(const moekd::RunFinished& r) {
   lastStep_ = r.step;
   stepLabel_->setText(tr("step %1 / %2").arg(r.step).arg(totalSteps_));
   progress_->setValue(static_cast<int>(std::min<qint64>(r.step, INT_MAX)));
-  statusBar()->showMessage(r.stopped_early ? tr("Stopped at step %1 after %2; the last checkpoint is saved.")
+  say(r.stopped_early ? tr("Stopped at step %1 after %2; the last checkpoint is saved.")
                                                  .arg(r.step)
                                                  .arg(durationText(r.seconds))
                                            : tr("Finished %1 steps in %2.").arg(r.step).arg(durationText(r.seconds)));
@@ -478,8 +478,20 @@ void MainWindow::onFinished(const moekd::RunFinished& r) {
 
 void MainWindow::onFailed(const QString& message) {
   lastError_ = message;
-  statusBar()->showMessage(tr("Run failed: %1").arg(message));
+  say(tr("Run failed: %1").arg(message));
   showWarning(tr("Run failed"), message, "runFailedMessage");
+}
+
+void MainWindow::say(const QString& text, int timeoutMs) {
+  // Elided to the room left of the step, loss and progress fields (a narrow window must not run
+  // the message under them); the whole text stays in the tooltip.
+  int room = statusBar()->width() - 24;
+  for (QWidget* w : {static_cast<QWidget*>(stepLabel_), static_cast<QWidget*>(lossLabel_),
+                     static_cast<QWidget*>(speedLabel_), static_cast<QWidget*>(etaLabel_),
+                     static_cast<QWidget*>(progress_)})
+    if (w && w->isVisible()) room -= w->sizeHint().width() + 8;
+  statusBar()->showMessage(statusBar()->fontMetrics().elidedText(text, Qt::ElideRight, std::max(120, room)), timeoutMs);
+  statusBar()->setToolTip(text);
 }
 
 void MainWindow::showWarning(const QString& title, const QString& text, const char* objectName) {

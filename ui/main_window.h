@@ -90,6 +90,7 @@ class MainWindow : public QMainWindow {
   void updatePlan();
   void updateEta();
   void showWarning(const QString& title, const QString& text, const char* objectName);
+  void say(const QString& text, int timeoutMs = 0);  // a status bar message that fits
 
   QThread thread_;
   EngineWorker* worker_ = nullptr;

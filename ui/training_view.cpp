@@ -75,6 +75,9 @@ TrainingView::TrainingView(const RunStore* store, QWidget* parent) : QWidget(par
   bar->addSpacing(16);
   evalLabel_ = new QLabel(tr("No evaluation yet"));
   evalLabel_->setObjectName("lastEvaluation");
+  // Takes what room is left and is cut there (the whole line in its tooltip), so that a narrow
+  // window does not push the controls before it over each other.
+  evalLabel_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
   bar->addWidget(evalLabel_, 1);
   auto* png = new QPushButton(tr("Export PNG…"));
   auto* pdf = new QPushButton(tr("Export PDF…"));
@@ -187,6 +190,7 @@ void TrainingView::showLastEvaluation() {
                           .arg(r.perplexity, 0, 'f', 2)
                           .arg(100 * r.rouge_l, 0, 'f', 1)
                           .arg(100 * r.exact_match, 0, 'f', 1));
+  evalLabel_->setToolTip(evalLabel_->text());
   dirty_ = true;
 }
 
