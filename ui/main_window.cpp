@@ -287,18 +287,23 @@ void MainWindow::startRun() {
   tabs_->setCurrentWidget(training_);
 }
 
+std::optional<RunHistory> MainWindow::readRun(const QString& dir, moekd::RunDetail detail, const QString& title) {
+  try {
+    return loadRunHistory(dir, detail);
+  } catch (const std::exception& e) {
+    showWarning(title, QString::fromUtf8(e.what()), "resumeRunMessage");
+    return std::nullopt;
+  }
+}
+
 void MainWindow::resumeRun(const QString& dir, qint64 totalSteps) {
   if (state_ != EngineWorker::State::Idle) return;
   const QString run = QDir::cleanPath(QDir(dir.isEmpty() ? currentRunDir_ : dir).absolutePath());
   if (dir.isEmpty() && currentRunDir_.isEmpty()) return;
   // The views show the run's history; the resumed steps continue its curves.
-  RunHistory h;
-  try {
-    h = loadRunHistory(run);
-  } catch (const std::exception& e) {
-    showWarning(tr("Cannot resume the run"), QString::fromUtf8(e.what()), "resumeRunMessage");
-    return;
-  }
+  const auto read = readRun(run, moekd::RunDetail::Full, tr("Cannot resume the run"));
+  if (!read) return;
+  const RunHistory& h = *read;
   configure_->setConfig(h.config);
   store_->load(h);
   currentRunDir_ = run;
@@ -320,13 +325,9 @@ void MainWindow::resumeRun(const QString& dir, qint64 totalSteps) {
 void MainWindow::continueRun(const QString& dir) {
   if (state_ != EngineWorker::State::Idle) return;
   const QString run = dir.isEmpty() ? currentRunDir_ : dir;
-  RunHistory h;
-  try {
-    h = loadRunHistory(run, moekd::RunDetail::Summary);
-  } catch (const std::exception& e) {
-    showWarning(tr("Cannot continue the run"), QString::fromUtf8(e.what()), "resumeRunMessage");
-    return;
-  }
+  const auto read = readRun(run, moekd::RunDetail::Summary, tr("Cannot continue the run"));
+  if (!read) return;
+  const RunHistory& h = *read;
   bool ok = false;
   const int more = QInputDialog::getInt(
       this, tr("Continue the run"),
@@ -342,13 +343,9 @@ void MainWindow::continueRun(const QString& dir) {
 void MainWindow::startAsNewRun(const QString& dir) {
   if (state_ != EngineWorker::State::Idle) return;
   const QString run = dir.isEmpty() ? currentRunDir_ : dir;
-  RunHistory h;
-  try {
-    h = loadRunHistory(run, moekd::RunDetail::Summary);
-  } catch (const std::exception& e) {
-    showWarning(tr("Cannot read the run"), QString::fromUtf8(e.what()), "resumeRunMessage");
-    return;
-  }
+  const auto read = readRun(run, moekd::RunDetail::Summary, tr("Cannot read the run"));
+  if (!read) return;
+  const RunHistory& h = *read;
   // The same settings in the first free sibling folder: run-2, run-3, ...
   QString fresh;
   for (int i = 2;; ++i) {

@@ -5,8 +5,10 @@
 #include <QElapsedTimer>
 #include <QMainWindow>
 #include <QThread>
+#include <optional>
 
 #include "engine_worker.h"
+#include "run_history.h"
 
 class QAction;
 class QDockWidget;
@@ -91,6 +93,8 @@ class MainWindow : public QMainWindow {
   void updateEta();
   void showWarning(const QString& title, const QString& text, const char* objectName);
   void say(const QString& text, int timeoutMs = 0);  // a status bar message that fits
+  // A run's record, or nothing after telling the user (under `title`) why it could not be read.
+  std::optional<RunHistory> readRun(const QString& dir, moekd::RunDetail detail, const QString& title);
 
   QThread thread_;
   EngineWorker* worker_ = nullptr;
