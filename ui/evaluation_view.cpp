@@ -59,6 +59,7 @@ EvaluationView::EvaluationView(const RunStore* store, QWidget* parent) : QWidget
   plot_->setObjectName("evaluationChart");
   plot_->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
   plot_->xAxis->setLabel(tr("step"));
+  plot_->xAxis->setTicker(stepTicker());
   plot_->yAxis->setLabel(tr("ROUGE-L, exact match"));
   plot_->yAxis2->setVisible(true);
   plot_->yAxis2->setLabel(tr("validation loss"));

@@ -82,6 +82,7 @@ ExpertsView::ExpertsView(const RunStore* store, QWidget* parent) : QWidget(paren
   history_->setObjectName("usageHistory");
   history_->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
   history_->xAxis->setLabel(tr("step"));
+  history_->xAxis->setTicker(stepTicker());
   history_->yAxis->setLabel(tr("share of routed token slots"));
   history_->legend->setVisible(true);
   history_->legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);

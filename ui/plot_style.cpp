@@ -70,4 +70,17 @@ QCPColorGradient viridisGradient() {
   return g;
 }
 
+namespace {
+class StepTicker : public QCPAxisTicker {
+ protected:
+  double getTickStep(const QCPRange& range) override {
+    const double step = QCPAxisTicker::getTickStep(range);  // 1, 2, 2.5 or 5 times a power of ten
+    return step < 1 ? 1 : (step < 10 ? std::ceil(step) : step);
+  }
+  int getSubTickCount(double tickStep) override { return tickStep <= 1 ? 0 : QCPAxisTicker::getSubTickCount(tickStep); }
+};
+}  // namespace
+
+QSharedPointer<QCPAxisTicker> stepTicker() { return QSharedPointer<QCPAxisTicker>(new StepTicker); }
+
 }  // namespace moekd::ui

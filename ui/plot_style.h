@@ -55,4 +55,7 @@ QVector<double> ema(const std::vector<double>& values, double w);
 // Viridis as colour stops (Debian's QCustomPlot 2.1.0 has no gpViridis preset).
 QCPColorGradient viridisGradient();
 
+// Ticks for a step axis: whole steps only (one evaluation at step 750 is not flanked by 749.5).
+QSharedPointer<QCPAxisTicker> stepTicker();
+
 }  // namespace moekd::ui

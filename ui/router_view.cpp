@@ -57,6 +57,7 @@ RouterView::RouterView(const RunStore* store, QWidget* parent) : QWidget(parent)
   drift_->setObjectName("routerDrift");
   drift_->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
   drift_->xAxis->setLabel(tr("step"));
+  drift_->xAxis->setTicker(stepTicker());
   drift_->yAxis->setLabel(tr("relative router drift"));
   drift_->legend->setVisible(true);
   drift_->legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);

@@ -126,6 +126,7 @@ RunsView::RunsView(RunsModel* model, QWidget* parent) : QWidget(parent), model_(
   plot_->setMinimumHeight(240);
   plot_->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
   plot_->xAxis->setLabel(tr("step"));
+  plot_->xAxis->setTicker(stepTicker());
   plot_->legend->setVisible(true);
   plot_->legend->setFont(font());
   plot_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);

@@ -151,6 +151,7 @@ QCustomPlot* TrainingView::makePlot(const QString& title, const QString& yLabel)
   titleFont.setBold(true);
   plot->plotLayout()->addElement(0, 0, new QCPTextElement(plot, title, titleFont));
   plot->xAxis->setLabel(tr("step"));
+  plot->xAxis->setTicker(stepTicker());
   plot->yAxis->setLabel(yLabel);
   plot->legend->setVisible(true);
   plot->legend->setFont(font());

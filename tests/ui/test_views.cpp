@@ -54,6 +54,15 @@ void TestUi::closeDuringRunStopsCleanly() {
 }
 
 void TestUi::evaluationView() {
+  // Step axes tick whole steps only: one evaluation at step 750 is not flanked by 749.5.
+  for (const auto& range : {QCPRange(749, 751), QCPRange(0, 3), QCPRange(10, 30), QCPRange(0, 8000)}) {
+    QVector<double> ticks, subTicks;
+    QVector<QString> labels;
+    moekd::ui::stepTicker()->generate(range, QLocale(), 'g', 6, ticks, &subTicks, &labels);
+    QVERIFY(!ticks.isEmpty());
+    for (double t : ticks) QVERIFY2(t == std::floor(t), qPrintable(QString("tick %1 in [%2, %3]").arg(t).arg(range.lower).arg(range.upper)));
+  }
+
   MainWindow w;
   w.resize(1400, 900);
   w.show();
