@@ -27,6 +27,10 @@ const char* const kChartSlugs[] = {"losses", "learning-rate", "grad-norm", "toke
 
 QString num(double v) { return QString::number(v, 'g', QLocale::FloatingPointShortest); }
 
+bool isAuxiliaryLoss(const MetricField& f) {
+  return std::string(f.key) == "router_loss" || std::string(f.key) == "balance_loss";
+}
+
 // Log-axis ticks at 1, 2, 5 (or 1, 2, 3, 5 within about a decade) times powers of ten: readable
 // whether the range spans less than a decade (a loss from 2 to 5) or several (a warm-up).
 class LogTicker : public QCPAxisTicker {
@@ -103,10 +107,14 @@ TrainingView::TrainingView(const RunStore* store, QWidget* parent) : QWidget(par
     QCustomPlot* plot = plots_[f.chart];
     QColor faint = seriesColor(f.color);
     faint.setAlpha(70);
-    s.raw = plot->addGraph();
+    // Auxiliary losses (SAR's router loss, the balance loss) live on a scale of their own: on the
+    // loss axis a balance loss near 2 crossed the training loss and flattened it.
+    QCPAxis* y = isAuxiliaryLoss(f) ? plot->yAxis2 : plot->yAxis;
+    if (isAuxiliaryLoss(f)) plot->yAxis2->setLabel(tr("auxiliary losses (right)"));
+    s.raw = plot->addGraph(plot->xAxis, y);
     s.raw->setPen(QPen(faint, 1));
     s.raw->removeFromLegend();
-    s.smooth = plot->addGraph();
+    s.smooth = plot->addGraph(plot->xAxis, y);
     s.smooth->setPen(QPen(seriesColor(f.color), 2));
     s.smooth->setName(tr(f.label));
     series_.push_back(s);
@@ -213,12 +221,14 @@ void TrainingView::setLogScale(bool on) {
   logScale_ = on;
   if (logBox_->isChecked() != on) logBox_->setChecked(on);
   for (QCustomPlot* plot : plots_) {
-    if (on) {
-      plot->yAxis->setScaleType(QCPAxis::stLogarithmic);
-      plot->yAxis->setTicker(QSharedPointer<QCPAxisTicker>(new LogTicker));
-    } else {
-      plot->yAxis->setScaleType(QCPAxis::stLinear);
-      plot->yAxis->setTicker(QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
+    for (QCPAxis* axis : {plot->yAxis, plot->yAxis2}) {
+      if (on) {
+        axis->setScaleType(QCPAxis::stLogarithmic);
+        axis->setTicker(QSharedPointer<QCPAxisTicker>(new LogTicker));
+      } else {
+        axis->setScaleType(QCPAxis::stLinear);
+        axis->setTicker(QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
+      }
     }
   }
   resetZoom();
@@ -235,6 +245,7 @@ void TrainingView::rebuild() {
   keys.reserve(static_cast<int>(steps.size()));
   for (const auto& m : steps) keys.push_back(static_cast<double>(m.step));
   std::vector<bool> chartHasData(plots_.size(), false);
+  bool auxiliary = false;  // an auxiliary loss on the losses chart's right axis
   std::vector<double> values(steps.size());
   for (auto& s : series_) {
     bool present = false;
@@ -251,7 +262,9 @@ void TrainingView::rebuild() {
     s.smooth->setScatterStyle(steps.size() == 1 ? QCPScatterStyle(QCPScatterStyle::ssDisc, 6) : QCPScatterStyle());
     if (present) {
       s.smooth->addToLegend();
+      s.smooth->setName(tr(s.field->label) + (isAuxiliaryLoss(*s.field) ? tr(" (right axis)") : QString()));
       chartHasData[s.field->chart] = true;
+      if (isAuxiliaryLoss(*s.field)) auxiliary = true;
     } else {
       s.smooth->removeFromLegend();
     }
@@ -265,6 +278,7 @@ void TrainingView::rebuild() {
   valGraph_->setData(evalSteps, evalLoss, true);
   if (!evalSteps.isEmpty()) valGraph_->addToLegend();
   else valGraph_->removeFromLegend();
+  plots_[MetricField::Losses]->yAxis2->setVisible(auxiliary);
   for (int i = 0; i < plots_.size(); ++i) {
     QCustomPlot* plot = plots_[i];
     // One series needs no legend: the chart's title names it.
@@ -272,23 +286,33 @@ void TrainingView::rebuild() {
     if (!autoRange_[i]) continue;
     if (chartHasData[i] || (i == MetricField::Losses && !evalSteps.isEmpty())) {
       plot->rescaleAxes(true);
-      QCPRange y = plot->yAxis->range();
-      if (logScale_) {
-        y.lower /= 1.25;
-        y.upper *= 1.25;
-      } else {
+      auto padded = [this](QCPRange y) {
+        if (logScale_) {
+          y.lower /= 1.25;
+          y.upper *= 1.25;
+          return y;
+        }
         // A flat series (a constant learning rate) gets a band around its value, not a
         // magnified 1e-6 wiggle.
+        const bool nonNegative = y.lower >= 0;  // losses, rates are >= 0
         const double flat = std::abs(y.upper) * 1e-3;
         const double pad = y.size() > flat ? y.size() * 0.06 : std::max(std::abs(y.upper) * 0.1, 1e-12);
         y.lower -= pad;
         y.upper += pad;
-        if (y.lower < 0 && plot->yAxis->range().lower >= 0) y.lower = 0;  // losses, rates are >= 0
+        if (y.lower < 0 && nonNegative) y.lower = 0;
         // All zeros (the learning rate at the start of a warm-up): a plain 0..1 axis, not one
         // around nothing that QCustomPlot would refuse.
         if (std::max(std::abs(y.lower), std::abs(y.upper)) < 1e-9) y = QCPRange(0, 1);
+        return y;
+      };
+      plot->yAxis->setRange(padded(plot->yAxis->range()));
+      if (plot->yAxis2->visible()) {
+        // From zero (linear scale): an auxiliary loss is read by its size, and its step-to-step
+        // wiggles are not blown up to the chart's height.
+        QCPRange aux = padded(plot->yAxis2->range());
+        if (!logScale_ && aux.lower > 0) aux.lower = 0;
+        plot->yAxis2->setRange(aux);
       }
-      plot->yAxis->setRange(y);
       if (plot->xAxis->range().size() < 1) plot->xAxis->setRange(plot->xAxis->range().lower - 1, plot->xAxis->range().upper + 1);
     } else {
       plot->xAxis->setRange(0, 10);

@@ -35,6 +35,21 @@ void TestUi::runFromWindow() {
   QCOMPARE(w.trainingView()->pointCount(), 15);  // log_every 2
   QCOMPARE(w.trainingView()->drawnPoints("loss"), 15);
   QVERIFY(w.trainingView()->drawnPoints("val_loss") >= 1);
+  // The balance loss (a train-teacher run has one) is drawn against the right axis, from zero; the
+  // losses keep the left one to themselves.
+  {
+    auto* losses = w.trainingView()->findChild<QCustomPlot*>("plot-losses");
+    QVERIFY(losses && losses->yAxis2->visible());
+    int onRight = 0;
+    for (int g = 0; g < losses->graphCount(); ++g)
+      if (losses->graph(g)->valueAxis() == losses->yAxis2 && losses->graph(g)->visible() &&
+          losses->legend->itemWithPlottable(losses->graph(g))) {  // the named series, not the faint raw ones
+        ++onRight;
+        QVERIFY2(losses->graph(g)->name().contains("balance loss"), qPrintable(losses->graph(g)->name()));
+      }
+    QVERIFY(onRight >= 1);
+    QCOMPARE(losses->yAxis2->range().lower, 0.0);
+  }
   QVERIFY(!snapshots.empty());
   QCOMPARE(snapshots.back().layers.size(), size_t(2));
 
