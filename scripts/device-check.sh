@@ -8,7 +8,7 @@
 #                                       with MOEKD_PREBUILT=path/to/moekd built against the GPU
 #                                       machine's exact LibTorch (MOEKD_PREBUILT_TORCH=its version,
 #                                       e.g. 2.11.0+cu130) it copies that binary too, and the check
-#                                       then skips its build when the versions match
+#                                       then skips its build when the versions and the sources match
 #   scripts/device-check.sh [OUT]       on the GPU machine: builds the engine and `moekd` without the
 #                                       studio against python3's LibTorch, then runs
 #                                         moekd doctor, moekd selftest --device cuda,
@@ -22,6 +22,11 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+# What a carried binary was built from: a digest of the sources that go into moekd (no git needed
+# on the GPU machine, which gets a copy of the tree).
+source_digest() {
+  find engine app CMakeLists.txt -type f ! -name '*.md' -print0 | sort -z | xargs -0 sha1sum | sha1sum | cut -c1-16
+}
 
 if [[ "${1:-}" == "--prepare" ]]; then
   dst=.device-deps/include
@@ -35,6 +40,7 @@ if [[ "${1:-}" == "--prepare" ]]; then
     mkdir -p .device-deps/bin
     strip -o .device-deps/bin/moekd "$MOEKD_PREBUILT"
     echo "$MOEKD_PREBUILT_TORCH" >.device-deps/bin/torch-version
+    source_digest >.device-deps/bin/source-digest  # the binary must be built from this very tree
   fi
   echo "device-check: $(find .device-deps -type f | wc -l) files in .device-deps ($(du -sh .device-deps | cut -f1)); carry .device-deps"
   exit 0
@@ -77,7 +83,8 @@ L=$TORCH_DIR/lib
 NVIDIA_LIBS=$(ls -d "$TORCH_DIR"/../nvidia/*/lib 2>/dev/null | paste -sd:)
 TORCH_VERSION=$($PY -c 'import torch; print(torch.__version__)')
 PREBUILT=$ROOT/.device-deps/bin/moekd
-if [[ -x $PREBUILT && "$(cat "$ROOT/.device-deps/bin/torch-version" 2>/dev/null)" == "$TORCH_VERSION" ]] &&
+if [[ -x $PREBUILT && "$(cat "$ROOT/.device-deps/bin/torch-version" 2>/dev/null)" == "$TORCH_VERSION" &&
+      "$(cat "$ROOT/.device-deps/bin/source-digest" 2>/dev/null)" == "$(source_digest)" ]] &&
    LD_LIBRARY_PATH=$L${NVIDIA_LIBS:+:$NVIDIA_LIBS} "$PREBUILT" --help >/dev/null 2>&1; then
   say "device-check: using the carried moekd, built against LibTorch $TORCH_VERSION (no build here)"
   MOEKD=$PREBUILT
