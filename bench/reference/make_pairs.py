@@ -4,8 +4,8 @@ benchmarks initialise them at random, which costs the same as trained weights).
   small: Mixtral-style teacher, hidden 512, 8 experts of 1408, top-2, 4 layers (~0.1B parameters);
          Llama student, hidden 256, 4 layers (~20M).
   large: Mixtral-style teacher, hidden 2048, 8 experts of 2816, top-2, 12 layers, 16 heads with 8
-         key/value heads (~1.9B parameters, ~0.7B active); Llama student, hidden 1024, 16 layers,
-         16 heads (~0.34B). Big enough to keep an H200 busy at batch 8 x 1024.
+         key/value heads (~1.9B parameters, ~0.7B active); Llama student, hidden 1024, 20 layers,
+         16 heads (~0.32B). Big enough to keep an H200 busy at batch 8 x 1024.
 Vocabulary 32000 for both, as LLaMA's.
 
   python3 bench/reference/make_pairs.py OUT_DIR
@@ -35,7 +35,7 @@ def llama(d, ffn, layers, heads):
 
 PAIRS = {
     "small": (mixtral(512, 1408, 8, 2, 4, 8, 8), llama(256, 704, 4, 4)),
-    "large": (mixtral(2048, 2816, 8, 2, 12, 16, 8), llama(1024, 2816, 16, 16)),
+    "large": (mixtral(2048, 2816, 8, 2, 12, 16, 8), llama(1024, 2816, 20, 16)),
 }
 
 if __name__ == "__main__":
