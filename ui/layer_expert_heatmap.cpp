@@ -36,6 +36,7 @@ int fillLayerExpertHeatmap(const LayerExpertHeatmap& h, const std::vector<std::v
   if (m.empty() || m[0].empty()) {
     map->data()->clear();
     map->setVisible(false);
+    map->setDataRange(QCPRange(0, 1));  // the colour scale of an empty map reads as a share, not 0..6
     plot->xAxis->setRange(-0.5, 7.5);
     plot->yAxis->setRange(-0.5, 3.5);
     plot->replot(QCustomPlot::rpQueuedReplot);

@@ -43,6 +43,7 @@
 #include "evaluation_view.h"
 #include "experts_view.h"
 #include "export_dialog.h"
+#include "layer_expert_heatmap.h"
 #include "main_window.h"
 #include "plot_style.h"
 #include "reveal_folder.h"

@@ -132,6 +132,16 @@ void TestUi::evaluationView() {
 
 // KA snapshots split usage into top-k routed and sampled tokens; the heatmap shows either.
 void TestUi::expertsRoutingSplit() {
+  {  // Emptied (a run with no snapshot for the chosen model), the colour scale reads 0..1 again,
+     // not the last data's 0..6.
+    auto h = moekd::ui::makeLayerExpertHeatmap("test-heatmap");
+    std::unique_ptr<QCustomPlot> owner(h.plot);
+    moekd::ui::fillLayerExpertHeatmap(h, {{3.0, 6.0}}, {0}, [](double v) { return QString::number(v); });
+    QCOMPARE(h.map->dataRange().upper, 6.0);
+    moekd::ui::fillLayerExpertHeatmap(h, {}, {}, [](double v) { return QString::number(v); });
+    QCOMPARE(h.map->dataRange().lower, 0.0);
+    QCOMPARE(h.map->dataRange().upper, 1.0);
+  }
   moekd::ui::RunStore store;
   moekd::ui::ExpertsView view(&store);
   moekd::RoutingSnapshot plain;
