@@ -61,6 +61,12 @@ RunsView::RunsView(RunsModel* model, QWidget* parent) : QWidget(parent), model_(
   connect(table_, &QTableView::doubleClicked, this,
           [this](const QModelIndex& i) { Q_EMIT openRequested(i.data(RunsModel::DirRole).toString()); });
   connect(table_->selectionModel(), &QItemSelectionModel::currentRowChanged, this, &RunsView::updateButtons);
+  // Ticking a run (for the overlay) makes it the current run too: Open and Export act on it
+  // without a second click on the row.
+  connect(model_, &QAbstractItemModel::dataChanged, this,
+          [this](const QModelIndex& from, const QModelIndex& to, const QList<int>& roles) {
+            if (from == to && roles.contains(Qt::CheckStateRole)) table_->setCurrentIndex(proxy_->mapFromSource(from));
+          });
   // Right click: what can be done with a run's checkpoint and settings.
   table_->setContextMenuPolicy(Qt::CustomContextMenu);
   connect(table_, &QWidget::customContextMenuRequested, this, [this](const QPoint& at) {

@@ -313,6 +313,9 @@ void TestUi::runsOpenFromDisk() {
   model->setOverlay(ws.filePath("run-a"), true);
   model->setOverlay(ws.filePath("run-b"), true);
   QCOMPARE(model->overlayRuns().size(), 2);
+  // Ticking a run made it the current one: Open acts on it without another click.
+  QCOMPARE(runs->selectedRun(), QDir::cleanPath(ws.filePath("run-b")));
+  QVERIFY(runs->findChild<QPushButton*>("openRun")->isEnabled());
   auto curves = [runs] {
     std::map<QString, QCPGraph*> out;
     for (int i = 0; i < runs->overlayPlot()->graphCount(); ++i) {
