@@ -411,10 +411,8 @@ bool ConfigureView::loadPreset(const QString& name) {
     // not one that Start would refuse.
     if (config.contains("run_dir") && config["run_dir"].is_string()) {
       const std::string dir = config["run_dir"].get<std::string>();
-      std::string fresh = dir;
-      for (int i = 2; run_dir_holds_training(fresh) || (fresh != dir && std::filesystem::exists(fresh)); ++i)
-        fresh = dir + "-" + std::to_string(i);
-      if (fresh != dir) {
+      if (run_dir_holds_training(dir)) {
+        const std::string fresh = free_sibling_dir(dir);
         config["run_dir"] = fresh;
         if (config.contains("name")) config["name"] = std::filesystem::path(fresh).filename().string();
       }

@@ -29,6 +29,7 @@
 #include "experts_view.h"
 #include "export_dialog.h"
 #include "router_view.h"
+#include "run/run_folder.h"
 #include "run_history.h"
 #include "runs_model.h"
 #include "run_store.h"
@@ -298,8 +299,8 @@ std::optional<RunHistory> MainWindow::readRun(const QString& dir, moekd::RunDeta
 
 void MainWindow::resumeRun(const QString& dir, qint64 totalSteps) {
   if (state_ != EngineWorker::State::Idle) return;
-  const QString run = QDir::cleanPath(QDir(dir.isEmpty() ? currentRunDir_ : dir).absolutePath());
   if (dir.isEmpty() && currentRunDir_.isEmpty()) return;
+  const QString run = QDir::cleanPath(QDir(dir.isEmpty() ? currentRunDir_ : dir).absolutePath());
   // The views show the run's history; the resumed steps continue its curves.
   const auto read = readRun(run, moekd::RunDetail::Full, tr("Cannot resume the run"));
   if (!read) return;
@@ -347,11 +348,7 @@ void MainWindow::startAsNewRun(const QString& dir) {
   if (!read) return;
   const RunHistory& h = *read;
   // The same settings in the first free sibling folder: run-2, run-3, ...
-  QString fresh;
-  for (int i = 2;; ++i) {
-    fresh = QDir::cleanPath(run) + "-" + QString::number(i);
-    if (!QFileInfo::exists(fresh)) break;
-  }
+  const QString fresh = QString::fromStdString(moekd::free_sibling_dir(QDir::cleanPath(run).toStdString()));
   auto config = h.config;
   config["run_dir"] = fresh.toStdString();
   if (config.contains("name")) config["name"] = QDir(fresh).dirName().toStdString();

@@ -36,9 +36,10 @@ inline torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, c
     auto bias = torch::zeros({tq, tk}, q.options())
                     .masked_fill_(torch::ones({tq, tk}, torch::dtype(torch::kBool).device(q.device())).triu(tk - tq + 1),
                                   -std::numeric_limits<double>::infinity());
+    auto shape = q.sizes().vec();  // [..., Tq, D] -> [..., Tq, Tk]
+    shape.back() = tk;
     scores = torch::baddbmm(bias, q.reshape({-1, tq, d}), k.reshape({-1, tk, d}).transpose(1, 2), 1.0, scale)
-                 .view(q.sizes().vec().size() == 4 ? std::vector<int64_t>{q.size(0), q.size(1), tq, tk}
-                                                   : std::vector<int64_t>{q.size(0), tq, tk});
+                 .view(shape);
   } else {
     // In place on the product: matmul's backward does not need its output.
     scores = torch::matmul(q, k.transpose(-2, -1)).mul_(scale);

@@ -34,9 +34,14 @@ json bench_distill(const DistillBenchOptions& opt) {
   const auto data = random_token_data(vocab, opt.batch * 4, opt.seq_len, opt.seed);
   auto tok = std::make_shared<IdsOnlyTokenizer>(vocab);
 
+  const Precision precision = resolve_precision(parse_name<Precision>(opt.precision), device);
   json out = {{"device", device.str()},
-              {"precision", name_of(resolve_precision(parse_name<Precision>(opt.precision), device))},     {"batch", opt.batch},          {"seq_len", opt.seq_len},
-              {"ka_m", opt.ka_m},           {"ka_lambda", opt.ka_lambda},   {"teacher_params", teacher_count.total},
+              {"precision", name_of(precision)},
+              {"batch", opt.batch},
+              {"seq_len", opt.seq_len},
+              {"ka_m", opt.ka_m},
+              {"ka_lambda", opt.ka_lambda},
+              {"teacher_params", teacher_count.total},
               {"teacher_active_params", teacher_count.active}};
   struct Case {
     const char* key;
@@ -44,7 +49,7 @@ json bench_distill(const DistillBenchOptions& opt) {
     bool batched;
   };
   const auto student_shape = source_config(student_src, "student");
-  const double peak = peak_flops(device, scalar_type_of(resolve_precision(parse_name<Precision>(opt.precision), device)));
+  const double peak = peak_flops(device, scalar_type_of(precision));
   out["peak_flops"] = peak;
   json mfu = json::object(), flops = json::object(), memory = json::object(), profiles = json::object();
   for (const auto& c : {Case{"kd", "kd", true}, Case{"ka", "ka", true}, Case{"ka_sequential", "ka", false},
@@ -66,7 +71,7 @@ json bench_distill(const DistillBenchOptions& opt) {
         "bench distill");
     torch::manual_seed(opt.seed);
     reset_peak_memory(device);
-    const auto compute = scalar_type_of(resolve_precision(cfg.train.precision, device));
+    const auto compute = scalar_type_of(precision);
     auto student = load_or_init_model(student_src, "student", device);
     // Each case gets its own teacher copy: SAR trains the routers.
     auto t = load_or_init_model(teacher_src, "teacher", device, compute, cfg.method == Method::SAR);

@@ -52,6 +52,15 @@ bool run_dir_holds_training(const std::string& run_dir) {
   return !failed;
 }
 
+std::string free_sibling_dir(const std::string& dir) {
+  std::string base = dir;
+  while (base.size() > 1 && base.back() == '/') base.pop_back();
+  for (int i = 2;; ++i) {
+    const std::string candidate = base + "-" + std::to_string(i);
+    if (!fs::exists(candidate)) return candidate;
+  }
+}
+
 std::vector<std::string> list_runs(const std::string& workspace) {
   std::vector<std::string> out;
   std::error_code ec;

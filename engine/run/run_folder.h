@@ -62,6 +62,10 @@ bool is_run_dir(const std::string& dir);
 // up (no `failed` event yet) is kept.
 bool run_dir_holds_training(const std::string& run_dir);
 
+// `dir-2`, `dir-3`, ...: the first sibling of `dir` that does not exist yet (a new run with the
+// settings of the one in `dir`).
+std::string free_sibling_dir(const std::string& dir);
+
 // The runs directly below `workspace`, by folder name.
 std::vector<std::string> list_runs(const std::string& workspace);
 

@@ -46,7 +46,8 @@ std::string out_of_memory_message(const RunConfig& c, const std::string& detail)
 
 Session::Session(RunConfig config) : Session(std::move(config), false) {}
 
-Session::Session(RunConfig config, bool resuming) : cfg_(std::move(config)), resuming_(resuming) {
+Session::Session(RunConfig config, bool resuming, bool new_total)
+    : cfg_(std::move(config)), resuming_(resuming), new_total_(new_total) {
   if (cfg_.run_dir.empty()) fail("run_dir is empty: where should this run write its files?");
 }
 
@@ -64,9 +65,7 @@ std::unique_ptr<Session> Session::resume(const std::string& run_dir, int64_t tot
            total_steps);
     cfg.train.steps = total_steps;
   }
-  auto session = std::unique_ptr<Session>(new Session(std::move(cfg), true));
-  session->new_total_ = extend;
-  return session;
+  return std::unique_ptr<Session>(new Session(std::move(cfg), /*resuming=*/true, /*new_total=*/extend));
 }
 
 void Session::set_paused(bool paused) {

@@ -48,7 +48,7 @@ class Session {
   RunFolder folder() const { return RunFolder(cfg_.run_dir); }
 
  private:
-  Session(RunConfig config, bool resuming);
+  Session(RunConfig config, bool resuming, bool new_total = false);
   void build();
   template <typename Fn>
   void emit(Fn&& fn) {
