@@ -2,9 +2,12 @@
 
 #include <QCheckBox>
 #include <QComboBox>
+#include <QDir>
 #include <QFile>
 #include <QFileDialog>
+#include <QFileInfo>
 #include <QFormLayout>
+#include <QGridLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -13,19 +16,24 @@
 #include <QPushButton>
 #include <QScrollArea>
 #include <QSpinBox>
+#include <QStyle>
 #include <QVBoxLayout>
+#include <algorithm>
 #include <filesystem>
 
 #include "backend/devices.h"
 #include "browse_row.h"
 #include "data_preview.h"
+#include "field_marks.h"
 #include "inline_message.h"
 #include "io/hf_config.h"
 #include "io/inspect.h"
 #include "run/run_config.h"
+#include "run/demo_recipe.h"
 #include "run/run_folder.h"
 #include "student_form.h"
 #include "util/error.h"
+#include "util/json_file.h"
 
 // The presets live in a resource file compiled into this static library: register it explicitly
 // (a static library's resource initialiser is otherwise dropped by the linker).
@@ -47,16 +55,25 @@ const json& runDefaults() {
 
 }  // namespace
 
-ConfigureView::ConfigureView(QWidget* parent) : QWidget(parent), fields_({}, [this] { onEdited(); }) {
+ConfigureView::ConfigureView(QWidget* parent)
+    : QWidget(parent), fields_({}, [this] { onEdited(); }), marks_(std::make_unique<FieldMarks>(this)) {
   auto* outer = new QVBoxLayout(this);
 
   auto* bar = new QHBoxLayout;
   bar->addWidget(new QLabel(tr("Preset:")));
   preset_ = new QComboBox;
   preset_->setObjectName("preset");
-  preset_->setPlaceholderText(tr("the settings of a run or a file"));  // shown once a run or file is loaded
+  preset_->setPlaceholderText(tr("the settings of a run or a file"));
+  preset_->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+  preset_->setMinimumContentsLength(24);  // shown once a run or file is loaded
   preset_->addItem(tr("Demo teacher (train-teacher, built-in tasks)"), "demo-teacher");
+  // The guided demo path's next step: distil the teacher trained above (or the shipped one).
+  for (const char* method : {"sft", "kd", "ka", "sar"})
+    preset_->addItem(tr("Distil the demo teacher: %1").arg(QString::fromLatin1(method).toUpper()),
+                     QString("demo-") + method);
   preset_->addItem(tr("Paper-like KD (LLaMA-MoE teacher, 1.3B Llama student, Dolly)"), "paper-like");
+  preset_->setItemData(1, tr("SFT: the student alone on the data, the baseline the others are measured against"),
+                       Qt::ToolTipRole);
   bar->addWidget(preset_);
   auto* applyPreset = new QPushButton(tr("Apply preset"));
   bar->addWidget(applyPreset);
@@ -78,24 +95,29 @@ ConfigureView::ConfigureView(QWidget* parent) : QWidget(parent), fields_({}, [th
   scroll->setWidgetResizable(true);
   scroll->setFrameShape(QFrame::NoFrame);
   auto* content = new QWidget;
-  auto* columns = new QHBoxLayout(content);
-  auto* col1 = new QVBoxLayout;
+  columns_ = new QGridLayout(content);
+  auto column = [](QWidget*& box) {
+    box = new QWidget;
+    auto* v = new QVBoxLayout(box);
+    v->setContentsMargins(0, 0, 0, 0);
+    return v;
+  };
+  auto* col1 = column(col1_);
   col1->addWidget(buildRunGroup());
   col1->addWidget(buildTeacherGroup());
   student_ = new StudentForm;
   connect(student_, &StudentForm::edited, this, &ConfigureView::onEdited);
   col1->addWidget(student_);
   col1->addStretch(1);
-  auto* col2 = new QVBoxLayout;
+  auto* col2 = column(col2_);
   col2->addWidget(buildDataGroup(), 1);
-  auto* col3 = new QVBoxLayout;
+  auto* col3 = column(col3_);
   col3->addWidget(buildDistillGroups());
   col3->addWidget(buildTrainGroups());
   col3->addStretch(1);
   col2->addWidget(evalBox_);  // below the data, so that no column needs to scroll at 1400 x 900
-  columns->addLayout(col1, 10);
-  columns->addLayout(col2, 12);
-  columns->addLayout(col3, 10);
+  scroll_ = scroll;
+  arrangeColumns(3);
   scroll->setWidget(content);
   outer->addWidget(scroll, 1);
 
@@ -122,6 +144,46 @@ ConfigureView::ConfigureView(QWidget* parent) : QWidget(parent), fields_({}, [th
   loadPreset("demo-teacher");
 }
 
+ConfigureView::~ConfigureView() = default;
+
+void ConfigureView::arrangeColumns(int count) {
+  if (count == columnCount_) return;
+  columnCount_ = count;
+  for (QWidget* c : {col1_, col2_, col3_}) columns_->removeWidget(c);
+  for (int i = 0; i < 3; ++i) columns_->setColumnStretch(i, 0);
+  if (count == 3) {
+    columns_->addWidget(col1_, 0, 0);
+    columns_->addWidget(col2_, 0, 1);
+    columns_->addWidget(col3_, 0, 2);
+    columns_->setColumnStretch(0, 10);
+    columns_->setColumnStretch(1, 12);
+    columns_->setColumnStretch(2, 10);
+  } else if (count == 2) {  // the distillation and training settings under the data
+    columns_->addWidget(col1_, 0, 0, 2, 1);
+    columns_->addWidget(col2_, 0, 1);
+    columns_->addWidget(col3_, 1, 1);
+    columns_->setColumnStretch(0, 10);
+    columns_->setColumnStretch(1, 12);
+  } else {
+    columns_->addWidget(col1_, 0, 0);
+    columns_->addWidget(col2_, 1, 0);
+    columns_->addWidget(col3_, 2, 0);
+  }
+}
+
+void ConfigureView::resizeEvent(QResizeEvent* event) {
+  QWidget::resizeEvent(event);
+  // Three columns where they fit, else two: a narrow window scrolls down, never sideways.
+  // From this view's own width: a hidden tab's scroll area is resized only once it shows.
+  const QMargins m = columns_->contentsMargins(), outer = layout()->contentsMargins();
+  const int scrollbar = style()->pixelMetric(QStyle::PM_ScrollBarExtent, nullptr, scroll_);
+  const int room = width() - outer.left() - outer.right() - scrollbar - m.left() - m.right();
+  const int gap = columns_->horizontalSpacing();
+  const int w1 = col1_->minimumSizeHint().width(), w2 = col2_->minimumSizeHint().width(),
+            w3 = col3_->minimumSizeHint().width();
+  arrangeColumns(w1 + w2 + w3 + 2 * gap <= room ? 3 : w1 + std::max(w2, w3) + gap <= room ? 2 : 1);
+}
+
 // ----- widgets ---------------------------------------------------------------------------------
 
 QWidget* ConfigureView::buildRunGroup() {
@@ -132,9 +194,29 @@ QWidget* ConfigureView::buildRunGroup() {
   method_ = fields_.choice("method", all_names<Method>());
   method_->setToolTip(tr("sft: no teacher · kd: classic distillation · ka: Knowledge Augmentation · "
                          "sar: Student-Aware Router · train-teacher: train an MoE from scratch"));
+  name_->setToolTip(tr("The run's label in the Runs view and on charts. While the run folder ends in the name, "
+                       "renaming the run renames the folder too."));
   form->addRow(tr("Name"), name_);
   form->addRow(tr("Run folder"), withBrowse(runDir, true));
+  runWhere_ = new QLabel;
+  runWhere_->setObjectName("run_dir.where");
+  runWhere_->setWordWrap(true);
+  runWhere_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  runWhere_->setForegroundRole(QPalette::PlaceholderText);
+  form->addRow(QString(), runWhere_);
   form->addRow(tr("Method"), method_);
+  // The folder follows the name while it is named after it (runs/kd -> runs/kd-long).
+  connect(name_, &QLineEdit::textEdited, this, [this, runDir](const QString& now) {
+    const QString folder = runDir->text().trimmed(), name = QString(now).replace('/', '-').trimmed();
+    if (!folder.isEmpty() && !name.isEmpty() && QFileInfo(folder).fileName() == nameBefore_) {
+      const QString parent = QFileInfo(folder).path();
+      runDir->setText(parent == "." && !folder.startsWith("./") ? name : QDir(parent).filePath(name));
+    }
+    nameBefore_ = name;
+  });
+  connect(name_, &QLineEdit::textChanged, this, [this](const QString& t) {
+    if (populating_) nameBefore_ = t;
+  });
   connect(method_, &QComboBox::currentTextChanged, this, [this] { updateMethodState(); });
   return box;
 }
@@ -253,6 +335,7 @@ QWidget* ConfigureView::buildTrainGroups() {
 
 void ConfigureView::setConfig(const json& config) {
   preset_->setCurrentIndex(-1);  // the form no longer shows a preset (loadPreset sets it back)
+  presetUntouched_ = false;
   try {
     base_ = to_json(parse_run_config(config, "configuration"));
   } catch (const std::exception&) {
@@ -291,62 +374,94 @@ int ConfigureView::totalSteps() const { return steps_->value(); }
 
 void ConfigureView::onEdited() {
   if (populating_) return;
+  presetUntouched_ = false;
   revalidate();
 }
 
 namespace {
-// What the form shows under its fields, checked for Start too: files and folders the run would
-// open. Empty when all are there.
-QString missingInput(const RunConfig& c) {
-  namespace fs = std::filesystem;
-  auto model = [](const std::string& path, const QString& role) -> QString {
-    if (path.empty()) return {};
-    if (!fs::is_directory(path))
-      return QObject::tr("The %1 folder %2 does not exist.").arg(role, QString::fromStdString(path));
-    if (!fs::exists(fs::path(path) / "config.json"))
-      return QObject::tr("The %1 folder %2 holds no config.json: choose a Hugging Face model folder.")
-          .arg(role, QString::fromStdString(path));
-    return {};
-  };
-  const bool teacher = c.method == Method::KD || c.method == Method::KA || c.method == Method::SAR;
-  if (teacher) {
-    if (c.teacher.path.empty() && c.teacher.init.is_null()) return QObject::tr("Choose the teacher's folder.");
-    if (auto e = model(c.teacher.path, QObject::tr("teacher")); !e.isEmpty()) return e;
-  }
-  if (auto e = model(c.student.path, QObject::tr("student")); !e.isEmpty()) return e;
-  if (c.data.kind != DataKind::Builtin && !fs::is_regular_file(c.data.path))
-    return QObject::tr("The data file %1 does not exist.").arg(QString::fromStdString(c.data.path));
-  if (!c.data.tokenizer.empty() && c.data.tokenizer != "builtin" && !fs::exists(c.data.tokenizer))
-    return QObject::tr("The tokenizer %1 does not exist.").arg(QString::fromStdString(c.data.tokenizer));
-  return {};
+
+moekd::ConfigProblem problem(const char* field, const QString& need) {
+  const std::string n = need.toStdString();
+  return {field, std::string("`") + field + "` " + n, n};
 }
+
+bool hasProblem(const std::vector<moekd::ConfigProblem>& problems, const std::string& field) {
+  return std::any_of(problems.begin(), problems.end(), [&](const auto& p) { return p.field == field; });
+}
+
+// A fresh student's shape, checked as the engine will build it: the field is the first
+// `key` the engine's message names.
+void checkStudentShape(const json& init, std::vector<moekd::ConfigProblem>& problems) {
+  try {
+    config_from_hf(init, "student.init").validate();
+  } catch (const std::exception& e) {
+    std::string what = e.what();
+    for (const char* prefix : {"student.init: ", "model config: ", "field "})
+      if (what.rfind(prefix, 0) == 0) what = what.substr(std::string(prefix).size());
+    const auto open = what.find('`'), close = open == std::string::npos ? open : what.find('`', open + 1);
+    const std::string key = close == std::string::npos ? "" : "student.init." + what.substr(open + 1, close - open - 1);
+    problems.push_back({key, std::string("student.init: ") + what, what});
+  }
+}
+
+// What the form checks beyond the parser, for Start too: the run folder, and the files and
+// folders the run would open. Only fields without a problem yet are looked at.
+void checkInputs(const RunConfig& c, std::vector<moekd::ConfigProblem>& problems) {
+  namespace fs = std::filesystem;
+  auto add = [&](const char* field, const QString& need) {
+    if (!hasProblem(problems, field)) problems.push_back(problem(field, need));
+  };
+  auto model = [&](const char* field, const std::string& path) {
+    if (path.empty()) return;
+    if (!fs::is_directory(path)) add(field, QObject::tr("does not exist: %1").arg(QString::fromStdString(path)));
+    else if (!fs::exists(fs::path(path) / "config.json"))
+      add(field, QObject::tr("holds no config.json: choose a Hugging Face model folder"));
+  };
+  if (c.run_dir.empty())
+    add("run_dir", QObject::tr("is empty: choose where config.json, metrics.jsonl and the checkpoints go"));
+  else if (run_dir_holds_training(c.run_dir))
+    add("run_dir", QObject::tr("%1 already holds a run: choose a new folder for this one (the Runs view opens the "
+                               "old one)")
+                       .arg(QString::fromStdString(c.run_dir)));
+  if (c.needs_teacher()) model("teacher.path", c.teacher.path);
+  model("student.path", c.student.path);
+  if (c.data.kind != DataKind::Builtin && !c.data.path.empty() && !fs::is_regular_file(c.data.path))
+    add("data.path", QObject::tr("does not exist: %1").arg(QString::fromStdString(c.data.path)));
+  if (c.data.tokenizer.empty())
+    add("data.tokenizer", QObject::tr("is empty: write builtin, or choose a SentencePiece tokenizer.model or a "
+                                      "folder holding one (usually the teacher's)"));
+  else if (c.data.tokenizer != "builtin" && !fs::exists(c.data.tokenizer))
+    add("data.tokenizer", QObject::tr("does not exist: %1").arg(QString::fromStdString(c.data.tokenizer)));
+}
+
 }  // namespace
 
 void ConfigureView::revalidate() {
   const json j = buildJson();
-  QString error;
-  try {
-    const RunConfig parsed = parse_run_config(j, "configuration");
-    normalized_ = to_json(parsed);
-    if (!parsed.student.init.is_null()) config_from_hf(parsed.student.init, "student.init").validate();
-    if (parsed.run_dir.empty())
-      error = tr("Choose a run folder: config.json, metrics.jsonl and the checkpoints go there.");
-    else if (run_dir_holds_training(parsed.run_dir))
-      error = tr("Run folder %1 already holds a run: choose a new folder for this one (the Runs view opens "
-                 "the old one).")
-                  .arg(qs(parsed.run_dir));
-    else if (parsed.data.tokenizer.empty())
-      error = tr("`data.tokenizer` is empty: `builtin`, a SentencePiece tokenizer.model, or a folder holding one "
-                 "(usually the teacher's).");
-    else
-      error = missingInput(parsed);
-  } catch (const std::exception& e) {
-    error = qs(e.what());
-  }
-  const bool valid = error.isEmpty();
-  message_ = valid ? tr("Configuration is valid: %1, %2 steps.").arg(method_->currentText()).arg(steps_->value())
-                   : error;
+  RunConfig parsed;
+  std::vector<moekd::ConfigProblem> problems = check_run_config(j, "configuration", &parsed);
+  if (!parsed.student.init.is_null() && !hasProblem(problems, "student.init"))
+    checkStudentShape(parsed.student.init, problems);
+  checkInputs(parsed, problems);
+  const bool valid = problems.empty();
+  if (valid) normalized_ = to_json(parsed);
+  runWhere_->setText(parsed.run_dir.empty()
+                         ? QString()
+                         : tr("config.json, metrics.jsonl and the checkpoints go to %1")
+                               .arg(QDir::toNativeSeparators(QFileInfo(qs(parsed.run_dir)).absoluteFilePath())));
+
+  // Each problem beside its field; the header lists them all (a marked field may be scrolled away).
+  const auto unplaced = marks_->show(problems);
+  QStringList lines;
+  for (const auto& p : problems) lines << marks_->sentence(p, true);
+  if (valid)
+    message_ = tr("Configuration is valid: %1, %2 steps.").arg(method_->currentText()).arg(steps_->value());
+  else if (problems.size() == 1)
+    message_ = lines.front();
+  else
+    message_ = tr("%1 things to fix, marked at their fields:").arg(problems.size()) + "\n• " + lines.join("\n• ");
   showInline(status_, valid ? QStringLiteral("✔ ") + message_ : QStringLiteral("✖ ") + message_, !valid);
+  status_->setToolTip(valid || unplaced.empty() ? QString() : QString::fromStdString(unplaced.front().message));
   const bool changed = valid != valid_;
   valid_ = valid;
   if (changed) Q_EMIT validityChanged(valid_);
@@ -402,15 +517,78 @@ void ConfigureView::inspectTeacher(bool userChoice) {
 
 // ----- files -------------------------------------------------------------------------------------
 
+void ConfigureView::setWorkspace(const QString& dir) {
+  workspace_ = dir;
+  // A preset on show that nobody edited yet moves to the new workspace with its runs.
+  if (presetUntouched_ && preset_->currentIndex() >= 0) loadPreset(preset_->currentData().toString());
+}
+
+QString ConfigureView::latestTeacher() const {
+  namespace fs = std::filesystem;
+  // The newest train-teacher run of the workspace with a checkpoint: its best model, else its last.
+  std::string found;
+  fs::file_time_type newest{};
+  std::error_code ec;
+  if (workspace_.isEmpty() || !fs::is_directory(workspace_.toStdString(), ec)) return {};
+  for (const auto& dir : list_runs(workspace_.toStdString())) {
+    const RunFolder run(dir);
+    try {
+      if (read_json_file(run.config().string()).value("method", std::string()) != name_of(Method::TrainTeacher)) continue;
+    } catch (const std::exception&) {
+      continue;
+    }
+    for (Checkpoint which : {Checkpoint::Best, Checkpoint::Last}) {
+      const auto ckpt = run.checkpoint(which);
+      if (!ckpt.exists()) continue;
+      const auto when = fs::last_write_time(run.metrics(), ec);
+      if (!ec && (found.empty() || when > newest)) {
+        found = ckpt.model().string();
+        newest = when;
+      }
+      break;
+    }
+  }
+  return QString::fromStdString(found);
+}
+
 bool ConfigureView::loadPreset(const QString& name) {
-  QFile f(":/presets/" + name + ".json");
-  if (!f.open(QIODevice::ReadOnly)) return false;
+  json config;
+  if (name.startsWith("demo-") && name != "demo-teacher") {
+    // A student of the demo recipe, distilled from the workspace's latest teacher run, or from
+    // the teacher that ships with the studio.
+    QString teacher = latestTeacher();
+    if (teacher.isEmpty()) {
+      try {
+        teacher = QString::fromStdString(shipped_demo_teacher());
+      } catch (const std::exception&) {
+        // Not installed and no source tree: the form asks for the teacher's folder.
+      }
+    }
+    const std::string method = name.mid(5).toStdString();
+    if (method != "sft" && method != "kd" && method != "ka" && method != "sar") return false;
+    config = demo_student_run(method, "runs/" + name.toStdString(), teacher.toStdString());
+    config["name"] = name.toStdString();
+    // In the studio the teacher's answers show beside the student's (Evaluation); the CLI demo
+    // leaves them out for time.
+    if (method != "sft") config["eval"]["teacher"] = true;
+  } else {
+    QFile f(":/presets/" + name + ".json");
+    if (!f.open(QIODevice::ReadOnly)) return false;
+    try {
+      config = json::parse(f.readAll().toStdString());
+    } catch (const std::exception&) {
+      return false;
+    }
+  }
   try {
-    json config = json::parse(f.readAll().toStdString());
-    // Applied again after its run trained: the first free sibling folder (demo-teacher-2, ...),
-    // not one that Start would refuse.
     if (config.contains("run_dir") && config["run_dir"].is_string()) {
-      const std::string dir = config["run_dir"].get<std::string>();
+      std::string dir = config["run_dir"].get<std::string>();
+      // Presets write into the workspace the Runs view lists.
+      if (!workspace_.isEmpty())
+        dir = QDir(workspace_).filePath(QString::fromStdString(std::filesystem::path(dir).filename().string())).toStdString();
+      config["run_dir"] = dir;
+      // Applied again after its run trained: the first free sibling folder (demo-teacher-2, ...),
+      // not one that Start would refuse.
       if (run_dir_holds_training(dir)) {
         const std::string fresh = free_sibling_dir(dir);
         config["run_dir"] = fresh;
@@ -423,6 +601,7 @@ bool ConfigureView::loadPreset(const QString& name) {
   }
   const int i = preset_->findData(name);
   if (i >= 0) preset_->setCurrentIndex(i);
+  presetUntouched_ = true;
   return true;
 }
 

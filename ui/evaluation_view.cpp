@@ -52,6 +52,9 @@ EvaluationView::EvaluationView(const RunStore* store, QWidget* parent) : QWidget
   bar->addSpacing(12);
   info_ = new QLabel(noEvaluation());
   info_->setObjectName("evaluationInfo");
+  // Wraps in the room the choices leave, so that a long sentence never widens the window.
+  info_->setWordWrap(true);
+  info_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
   bar->addWidget(info_, 1);
   outer->addLayout(bar);
 

@@ -1,6 +1,7 @@
 #include "experts_view.h"
 
 #include <QComboBox>
+#include <QGridLayout>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QSpinBox>
@@ -22,39 +23,49 @@ enum Routing { kAllTokens = 0, kTopK = 1, kSampled = 2 };
 
 ExpertsView::ExpertsView(const RunStore* store, QWidget* parent) : QWidget(parent), store_(store) {
   auto* outer = new QVBoxLayout(this);
+  // The four choices in two rows, what the heatmap shows wrapped beside them: in one row they made
+  // the view too wide for a small window.
   auto* bar = new QHBoxLayout;
-  bar->addWidget(new QLabel(tr("Model")));
+  auto* choices = new QGridLayout;
+  choices->setHorizontalSpacing(8);
   model_ = new QComboBox;
   model_->setObjectName("model");
-  model_->setMinimumContentsLength(10);
-  bar->addWidget(model_);
-  bar->addSpacing(12);
-  bar->addWidget(new QLabel(tr("Show")));
+  model_->setMinimumContentsLength(8);
+  model_->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
   measure_ = new QComboBox;
   measure_->setObjectName("measure");
   measure_->addItem(tr("Usage (share of routed token slots)"));
   measure_->addItem(tr("Mean router probability"));
-  bar->addWidget(measure_);
-  bar->addSpacing(12);
-  bar->addWidget(new QLabel(tr("Category")));
+  measure_->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+  measure_->setMinimumContentsLength(16);
   category_ = new QComboBox;
   category_->setObjectName("category");
-  category_->setMinimumContentsLength(10);
-  bar->addWidget(category_);
-  bar->addSpacing(12);
-  bar->addWidget(new QLabel(tr("Routing")));
+  category_->setMinimumContentsLength(8);
+  category_->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
   routing_ = new QComboBox;
   routing_->setObjectName("routing");
   routing_->addItem(tr("all tokens"));
   routing_->addItem(tr("top-k routed"));
   routing_->addItem(tr("KA-sampled"));
+  routing_->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+  routing_->setMinimumContentsLength(16);
   routing_->setToolTip(tr("Knowledge Augmentation samples the experts of some tokens (ka.lambda) instead of "
                           "taking the top k: compare where those tokens go"));
-  bar->addWidget(routing_);
-  bar->addSpacing(12);
+  choices->addWidget(new QLabel(tr("Model")), 0, 0);
+  choices->addWidget(model_, 0, 1);
+  choices->addWidget(new QLabel(tr("Show")), 0, 2);
+  choices->addWidget(measure_, 0, 3);
+  choices->addWidget(new QLabel(tr("Category")), 1, 0);
+  choices->addWidget(category_, 1, 1);
+  choices->addWidget(new QLabel(tr("Routing")), 1, 2);
+  choices->addWidget(routing_, 1, 3);
+  bar->addLayout(choices);
+  bar->addSpacing(16);
   info_ = new QLabel(tr("No routing snapshot yet. An MoE run records its routing every few steps (Configure, "
      "Evaluation: Routing every); runs whose models have no experts record none."));
   info_->setObjectName("snapshotInfo");
+  info_->setWordWrap(true);
+  info_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
   bar->addWidget(info_, 1);
   outer->addLayout(bar);
 
@@ -84,9 +95,12 @@ ExpertsView::ExpertsView(const RunStore* store, QWidget* parent) : QWidget(paren
   history_->xAxis->setLabel(tr("step"));
   history_->xAxis->setTicker(stepTicker());
   history_->yAxis->setLabel(tr("share of routed token slots"));
+  // The legend sits below the chart, not on it: inside the axes it covered the curves.
   history_->legend->setVisible(true);
   history_->legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
-  history_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+  history_->plotLayout()->addElement(1, 0, history_->legend);
+  history_->plotLayout()->setRowStretchFactor(1, 0.001);
+  history_->legend->setMargins(QMargins(6, 0, 6, 4));
   applyPalette(history_, palette());
   outer->addWidget(history_, 2);
 
@@ -257,11 +271,13 @@ void ExpertsView::redrawHistory() {
   balanced->setPen(QPen(mid, 1, Qt::DashLine));
   balanced->setData(QVector<double>{steps.front(), steps.back()}, QVector<double>{1.0 / experts, 1.0 / experts});
   balanced->setName(tr("balanced (1/%1)").arg(experts));
-  history_->legend->setWrap(std::min(experts + 1, 9));
-  history_->legend->setVisible(experts <= 32);
+  // At most five entries a row: a wider legend would set the window's minimum width.
+  history_->legend->setWrap(std::min(experts + 1, 5));
+  history_->legend->setFillOrder(QCPLayoutGrid::foColumnsFirst, true);  // the wrap applies to the entries made above
+  history_->legend->setVisible(experts <= 16);
   history_->rescaleAxes();
   const QCPRange y = history_->yAxis->range();
-  history_->yAxis->setRange(0, std::max(y.upper * 1.35, 2.0 / experts));  // room for the legend
+  history_->yAxis->setRange(0, std::max(y.upper * 1.05, 2.0 / experts));
   if (history_->xAxis->range().size() < 1) history_->xAxis->setRange(steps.front() - 1, steps.back() + 1);
   applyPalette(history_, palette());
   history_->replot(QCustomPlot::rpQueuedReplot);

@@ -45,6 +45,13 @@ QSettings settings() { return QSettings(QStringLiteral("MoE-KD Studio"), QString
 MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   setWindowTitle(tr("MoE-KD Studio"));
   setWindowIcon(appIcon());
+  // Disabled fields (the forms during a run) read as disabled on every platform theme: some
+  // leave a dark placeholder on a white base there.
+  QPalette pal = palette();
+  for (auto role : {QPalette::Text, QPalette::PlaceholderText})
+    pal.setColor(QPalette::Disabled, role, pal.color(QPalette::Disabled, QPalette::WindowText));
+  pal.setColor(QPalette::Disabled, QPalette::Base, pal.color(QPalette::Active, QPalette::Window));
+  setPalette(pal);
   EngineWorker::registerMetaTypes();
 
   worker_ = new EngineWorker;
@@ -189,6 +196,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   if (!restoreGeometry(s.value("window/geometry").toByteArray())) resize(1400, 900);
   restoreState(s.value("window/state").toByteArray());
   runsModel_->setWorkspace(s.value("workspace", QDir::current().filePath("runs")).toString());
+  configure_->setWorkspace(runsModel_->workspace());
   clock_.start();
   updateActions();
   updatePlan();
@@ -202,6 +210,7 @@ MainWindow::~MainWindow() {
 
 void MainWindow::setWorkspace(const QString& dir) {
   runsModel_->setWorkspace(dir);
+  configure_->setWorkspace(runsModel_->workspace());
   QSettings s = settings();
   s.setValue("workspace", runsModel_->workspace());
 }
@@ -247,7 +256,11 @@ bool MainWindow::openRun(const QString& dir, QString* error) {
   setWindowTitle(tr("%1 — MoE-KD Studio").arg(QDir(qstr(s.dir)).dirName()));  // the run's folder, as a live run
   QString what = tr("Opened %1 (%2, %3 at step %4)").arg(QDir::toNativeSeparators(qstr(s.dir)), qstr(s.method), statusName(s.status)).arg(s.step);
   if (!s.failure.empty()) what += tr(": %1").arg(qstr(s.failure));
-  say(what + tr(" in %1 ms").arg(took.elapsed()));
+  what += tr(" in %1 ms").arg(took.elapsed());
+  // A copied or moved run: the paths it recorded were found beside it (Configure shows them).
+  for (const auto& r : h.relocated)
+    what += tr("; %1 found at %2 (recorded %3)").arg(qstr(r.field), QDir::toNativeSeparators(qstr(r.found)), qstr(r.recorded));
+  say(what);
   if (runsModel_->rowOf(currentRunDir_) < 0) {
     runsModel_->addRunFolder(currentRunDir_);
     runsModel_->refresh();
@@ -411,6 +424,7 @@ void MainWindow::onStep(const moekd::StepMetrics& m) {
     firstStepMs_ = clock_.elapsed();
     pausedMs_ = 0;
     statusBar()->clearMessage();  // "Building models and data…" is over
+    said_.clear();
     // The run folder has its config.json now: list it as running.
     runsModel_->addRunFolder(currentRunDir_);
     runsModel_->setActiveRun(currentRunDir_);
@@ -464,10 +478,13 @@ void MainWindow::onFinished(const moekd::RunFinished& r) {
   lastStep_ = r.step;
   stepLabel_->setText(tr("step %1 / %2").arg(r.step).arg(totalSteps_));
   progress_->setValue(static_cast<int>(std::min<qint64>(r.step, INT_MAX)));
-  say(r.stopped_early ? tr("Stopped at step %1 after %2; the last checkpoint is saved.")
-                                                 .arg(r.step)
-                                                 .arg(durationText(r.seconds))
-                                           : tr("Finished %1 steps in %2.").arg(r.step).arg(durationText(r.seconds)));
+  QString text = r.stopped_early
+                     ? tr("Stopped at step %1 after %2; the last checkpoint is saved.").arg(r.step).arg(durationText(r.seconds))
+                     : tr("Finished %1 steps in %2.").arg(r.step).arg(durationText(r.seconds));
+  // The guided path: a trained teacher is distilled next.
+  if (!r.stopped_early && store_->method() == QLatin1String("train-teacher"))
+    text += tr(" Next: distil it, with a \"Distil the demo teacher\" preset in Configure.");
+  say(text);
 }
 
 void MainWindow::onFailed(const QString& message) {
@@ -477,15 +494,35 @@ void MainWindow::onFailed(const QString& message) {
 }
 
 void MainWindow::say(const QString& text, int timeoutMs) {
+  said_ = text;
+  saidUntilMs_ = timeoutMs > 0 ? clock_.elapsed() + timeoutMs : -1;
+  showSaid();
+}
+
+void MainWindow::showSaid() {
   // Elided to the room left of the step, loss and progress fields (a narrow window must not run
-  // the message under them); the whole text stays in the tooltip.
-  int room = statusBar()->width() - 24;
+  // the message under them); the whole text stays in the tooltip. Shown again at every resize.
+  // The room is the smaller of what the fields' sizes leave and where the leftmost one stands now
+  // (a field whose text just changed is laid out later).
+  int room = statusBar()->width() - 24, leftmost = statusBar()->width();
   for (QWidget* w : {static_cast<QWidget*>(stepLabel_), static_cast<QWidget*>(lossLabel_),
                      static_cast<QWidget*>(speedLabel_), static_cast<QWidget*>(etaLabel_),
                      static_cast<QWidget*>(progress_)})
-    if (w && w->isVisible()) room -= w->sizeHint().width() + 8;
-  statusBar()->showMessage(statusBar()->fontMetrics().elidedText(text, Qt::ElideRight, std::max(120, room)), timeoutMs);
-  statusBar()->setToolTip(text);
+    if (w && w->isVisible()) {
+      room -= w->sizeHint().width() + 8;
+      leftmost = std::min(leftmost, w->x());
+    }
+  room = std::min(room, leftmost - 16);
+  const qint64 left = saidUntilMs_ < 0 ? 0 : saidUntilMs_ - clock_.elapsed();
+  if (saidUntilMs_ >= 0 && left <= 0) return;  // its time is over
+  statusBar()->showMessage(statusBar()->fontMetrics().elidedText(said_, Qt::ElideRight, std::max(0, room)),
+                           static_cast<int>(left));
+  statusBar()->setToolTip(said_);
+}
+
+void MainWindow::resizeEvent(QResizeEvent* event) {
+  QMainWindow::resizeEvent(event);
+  if (!statusBar()->currentMessage().isEmpty()) showSaid();
 }
 
 void MainWindow::showWarning(const QString& title, const QString& text, const char* objectName) {

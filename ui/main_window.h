@@ -82,6 +82,7 @@ class MainWindow : public QMainWindow {
 
  protected:
   void closeEvent(QCloseEvent* event) override;
+  void resizeEvent(QResizeEvent* event) override;
 
  private:
   void onState(EngineWorker::State s);
@@ -93,6 +94,7 @@ class MainWindow : public QMainWindow {
   void updateEta();
   void showWarning(const QString& title, const QString& text, const char* objectName);
   void say(const QString& text, int timeoutMs = 0);  // a status bar message that fits
+  void showSaid();                                   // the message, elided to the room it has now
   // A run's record, or nothing after telling the user (under `title`) why it could not be read.
   std::optional<RunHistory> readRun(const QString& dir, moekd::RunDetail detail, const QString& title);
 
@@ -123,6 +125,8 @@ class MainWindow : public QMainWindow {
   bool closeAfterStop_ = false, stoppedEarly_ = false;
   int finishedRuns_ = 0;
   QString lastError_;
+  QString said_;             // the status bar's message, whole
+  qint64 saidUntilMs_ = -1;  // when it goes (clock_), -1: stays
 };
 
 }  // namespace moekd::ui

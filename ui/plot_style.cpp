@@ -25,8 +25,10 @@ void applyPalette(QCustomPlot* plot, const QPalette& pal) {
   if (plot->legend) {
     QColor legendBg = pal.color(QPalette::Base);
     legendBg.setAlphaF(0.85);
-    plot->legend->setBrush(legendBg);
-    plot->legend->setBorderPen(QPen(grid));
+    // A legend drawn over the curves gets a box; one laid out beside the axes needs none.
+    const bool overCurves = plot->axisRect() && plot->legend->layout() == plot->axisRect()->insetLayout();
+    plot->legend->setBrush(overCurves ? QBrush(legendBg) : QBrush(Qt::NoBrush));
+    plot->legend->setBorderPen(overCurves ? QPen(grid) : QPen(Qt::NoPen));
     plot->legend->setTextColor(text);
   }
   for (int i = 0; i < plot->plotLayout()->elementCount(); ++i)

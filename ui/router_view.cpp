@@ -34,6 +34,9 @@ RouterView::RouterView(const RunStore* store, QWidget* parent) : QWidget(parent)
   bar->addSpacing(12);
   info_ = new QLabel(noSnapshot());
   info_->setObjectName("snapshotInfo");
+  // Wraps in the room the choices leave, so that a long sentence never widens the window.
+  info_->setWordWrap(true);
+  info_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
   bar->addWidget(info_, 1);
   outer->addLayout(bar);
 
@@ -47,7 +50,9 @@ RouterView::RouterView(const RunStore* store, QWidget* parent) : QWidget(parent)
 
   auto* lower = new QHBoxLayout;
   auto* left = new QVBoxLayout;
-  left->addWidget(new QLabel(tr("Teacher router drift ‖W − W₀‖ / ‖W₀‖ per layer")));
+  auto* driftTitle = new QLabel(tr("Teacher router drift ‖W − W₀‖ / ‖W₀‖ per layer"));
+  driftTitle->setWordWrap(true);
+  left->addWidget(driftTitle);
   driftStack_ = new QStackedWidget;
   driftMessage_ = new QLabel(noSnapshot());
   driftMessage_->setObjectName("driftMessage");
@@ -69,12 +74,13 @@ RouterView::RouterView(const RunStore* store, QWidget* parent) : QWidget(parent)
 
   auto* right = new QVBoxLayout;
   auto* bar2 = new QHBoxLayout;
-  bar2->addWidget(new QLabel(tr("Mean router probability, first vs latest snapshot, layer")));
+  auto* compareTitle = new QLabel(tr("Mean router probability, first vs latest snapshot, layer"));
+  compareTitle->setWordWrap(true);
+  bar2->addWidget(compareTitle, 1);
   layer_ = new QSpinBox;
   layer_->setObjectName("compareLayer");
   layer_->setRange(0, 0);
   bar2->addWidget(layer_);
-  bar2->addStretch(1);
   right->addLayout(bar2);
   compare_ = new QCustomPlot;
   compare_->setObjectName("beforeAfter");

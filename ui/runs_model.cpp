@@ -39,7 +39,13 @@ QIcon dot(const QColor& c) {
   p.setPen(Qt::NoPen);
   p.setBrush(c);
   p.drawEllipse(QRectF(1.5, 1.5, 9, 9));
-  return QIcon(pm);
+  p.end();
+  // The same dot on a selected row: the style's selected-mode pixmap blends the icon into the
+  // highlight colour, and a blue or green dot vanished into a blue selection.
+  QIcon icon;
+  icon.addPixmap(pm, QIcon::Normal);
+  icon.addPixmap(pm, QIcon::Selected);
+  return icon;
 }
 
 // What changes when a run writes: its metrics (every event, checkpoints included) and its config.

@@ -7,11 +7,13 @@
 #include <QGridLayout>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QMenu>
 #include <QMessageBox>
 #include <QPushButton>
 #include <QSlider>
 #include <QTextStream>
 #include <QTimer>
+#include <QToolButton>
 #include <QVBoxLayout>
 #include <cmath>
 #include <map>
@@ -64,8 +66,9 @@ TrainingView::TrainingView(const RunStore* store, QWidget* parent) : QWidget(par
   slider_->setObjectName("smoothing");
   slider_->setRange(0, 99);
   slider_->setValue(static_cast<int>(smoothing_ * 100));
-  slider_->setFixedWidth(180);
-  bar->addWidget(slider_);
+  slider_->setMinimumWidth(90);
+  slider_->setMaximumWidth(180);
+  bar->addWidget(slider_, 1);
   sliderValue_ = new QLabel(QString::number(smoothing_, 'f', 2));
   sliderValue_->setMinimumWidth(sliderValue_->fontMetrics().horizontalAdvance("0.000"));
   bar->addWidget(sliderValue_);
@@ -82,13 +85,20 @@ TrainingView::TrainingView(const RunStore* store, QWidget* parent) : QWidget(par
   // Takes what room is left and is cut there (the whole line in its tooltip), so that a narrow
   // window does not push the controls before it over each other.
   evalLabel_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
-  bar->addWidget(evalLabel_, 1);
-  auto* png = new QPushButton(tr("Export PNG…"));
-  auto* pdf = new QPushButton(tr("Export PDF…"));
-  auto* csv = new QPushButton(tr("Export CSV…"));
-  bar->addWidget(png);
-  bar->addWidget(pdf);
-  bar->addWidget(csv);
+  bar->addWidget(evalLabel_, 3);
+  // One button for the three formats: three of them made the view too wide for a small window.
+  auto* exportButton = new QToolButton;
+  exportButton->setObjectName("exportCharts");
+  exportButton->setText(tr("Export"));
+  exportButton->setToolTip(tr("Save the charts as PNG or PDF, or their data as CSV"));
+  exportButton->setPopupMode(QToolButton::InstantPopup);
+  exportButton->setToolButtonStyle(Qt::ToolButtonTextOnly);
+  auto* menu = new QMenu(exportButton);
+  QAction* png = menu->addAction(tr("Charts as PNG…"));
+  QAction* pdf = menu->addAction(tr("Charts as PDF…"));
+  QAction* csv = menu->addAction(tr("Data as CSV…"));
+  exportButton->setMenu(menu);
+  bar->addWidget(exportButton);
   outer->addLayout(bar);
 
   auto* grid = new QGridLayout;
@@ -139,9 +149,9 @@ TrainingView::TrainingView(const RunStore* store, QWidget* parent) : QWidget(par
   connect(slider_, &QSlider::valueChanged, this, [this](int v) { setSmoothing(v / 100.0); });
   connect(logBox_, &QCheckBox::toggled, this, &TrainingView::setLogScale);
   connect(reset, &QPushButton::clicked, this, &TrainingView::resetZoom);
-  connect(png, &QPushButton::clicked, this, [this] { chooseExport(false); });
-  connect(pdf, &QPushButton::clicked, this, [this] { chooseExport(true); });
-  connect(csv, &QPushButton::clicked, this, [this] {
+  connect(png, &QAction::triggered, this, [this] { chooseExport(false); });
+  connect(pdf, &QAction::triggered, this, [this] { chooseExport(true); });
+  connect(csv, &QAction::triggered, this, [this] {
     const QString path = QFileDialog::getSaveFileName(this, tr("Export CSV"), "training.csv", tr("CSV (*.csv)"));
     QString error;
     if (!path.isEmpty() && !exportCsv(path, &error)) QMessageBox::warning(this, tr("Export CSV"), error);
@@ -152,7 +162,7 @@ TrainingView::TrainingView(const RunStore* store, QWidget* parent) : QWidget(par
 QCustomPlot* TrainingView::makePlot(const QString& title, const QString& yLabel) {
   auto* plot = new QCustomPlot;
   plot->setObjectName(QString("plot-") + kChartSlugs[plots_.size()]);
-  plot->setMinimumSize(260, 180);
+  plot->setMinimumSize(190, 150);
   plot->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
   plot->plotLayout()->insertRow(0);
   QFont titleFont = font();

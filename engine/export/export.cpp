@@ -115,7 +115,7 @@ ExportSummary export_student(const std::string& run_dir, Checkpoint which, const
                              const ExportProgress& progress, Precision dtype) {
   const Stages stages(progress, 4);
   stages.next(0, std::string("reading the run's config and its `") + name_of(which) + "` checkpoint");
-  const auto cfg = load_run_config(RunFolder(run_dir).config().string());
+  const auto cfg = load_run_folder_config(run_dir);
   const auto ckpt = checkpoint(run_dir, which);
   auto model = load_pretrained(ckpt.model().string());
   // A train-teacher run trained the MoE itself: its export is a teacher.
@@ -127,7 +127,7 @@ ExportSummary export_tuned_teacher(const std::string& run_dir, Checkpoint which,
                                    const ExportProgress& progress, Precision dtype) {
   const Stages stages(progress, 4);
   stages.next(0, std::string("reading the teacher and the routers of the `") + name_of(which) + "` checkpoint");
-  const auto cfg = load_run_config(RunFolder(run_dir).config().string());
+  const auto cfg = load_run_folder_config(run_dir);
   if (cfg.method != Method::SAR) fail(run_dir, ": only `sar` runs tune the teacher (this run is `", name_of(cfg.method), "`)");
   if (cfg.teacher.path.empty()) fail(run_dir, ": the run's teacher has no path to export from");
   auto teacher = load_pretrained(cfg.teacher.path);

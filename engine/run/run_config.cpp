@@ -1,6 +1,8 @@
 #include "run/run_config.h"
 
+#include <cmath>
 #include <fstream>
+#include <sstream>
 #include <set>
 
 #include "util/error.h"
@@ -12,14 +14,43 @@ using json = nlohmann::json;
 
 namespace {
 
+// A number as people write it: 10, 0.5, 1e-06, 65536.
+std::string number_text(double x) {
+  std::ostringstream out;
+  if (std::isfinite(x) && x == std::floor(x) && std::fabs(x) < 1e15) out << static_cast<int64_t>(x);
+  else out << x;
+  return out.str();
+}
+
+// A value from the user's file, quoted for a message: scalars as written (cut after 40
+// characters), containers by kind only, so that a hostile value is never serialised whole.
+std::string quoted(const json& v) {
+  if (v.is_array()) return "a list";
+  if (v.is_object()) return "an object";
+  std::string s = v.dump();
+  if (s.size() > 40) s = s.substr(0, 40) + "...";
+  return s;
+}
+
+// "must be between 0 and 1", "must be above 0 and at most 10": a range in words.
+std::string range_words(double lo, double hi, bool open_lo) {
+  return open_lo ? "must be above " + number_text(lo) + " and at most " + number_text(hi)
+                 : "must be between " + number_text(lo) + " and " + number_text(hi);
+}
+
 // Reads one JSON object: typed fields with ranges, and at the end refuses keys nobody asked for.
+// Without a sink the first problem throws (parse_run_config); with one, every problem is kept and
+// the field keeps its default (check_run_config, the studio's forms).
 class Section {
  public:
-  Section(const json& j, std::string path, const std::string& source) : src_(source), path_(std::move(path)) {
+  Section(const json& j, std::string path, const std::string& source, std::vector<ConfigProblem>* sink)
+      : src_(source), path_(std::move(path)), sink_(sink) {
     if (j.is_null()) {
       j_ = json::object();
     } else if (!j.is_object()) {
-      fail(src_, ": `", path_.empty() ? "(top level)" : path_, "` must be an object");
+      j_ = json::object();
+      problem_at(path_, "`" + (path_.empty() ? std::string("(top level)") : path_) + "` must be an object",
+                 "must be an object");
     } else {
       j_ = j;
     }
@@ -31,11 +62,21 @@ class Section {
       if (!seen_.count(key)) {
         std::string allowed;
         for (const auto& k : seen_) allowed += (allowed.empty() ? "" : ", ") + k;
-        fail(src_, ": unknown field `", name(key), "`; allowed here: ", allowed);
+        problem_at(name(key), "unknown field `" + name(key) + "`; allowed here: " + allowed,
+                   "is not a setting here (allowed: " + allowed + ")");
       }
   }
 
   std::string name(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
+
+  // `field`'s problem: `message` names it (the engine's wording), `need` says the same without it.
+  void problem_at(const std::string& field, const std::string& message, const std::string& need) {
+    if (!sink_) fail(src_, ": ", message);
+    sink_->push_back({field, src_ + ": " + message, need});
+  }
+  void problem(const std::string& key, const std::string& message, const std::string& need) {
+    problem_at(name(key), message, need);
+  }
 
   const json* find(const std::string& key) {
     seen_.insert(key);
@@ -48,29 +89,47 @@ class Section {
   }
   void integer(const std::string& key, int64_t& out, int64_t lo, int64_t hi) {
     if (const auto* v = find(key)) {
-      if (!v->is_number_integer()) fail(src_, ": `", name(key), "` must be an integer, got ", v->dump());
-      out = v->get<int64_t>();
+      if (!v->is_number_integer())
+        return problem(key, "`" + name(key) + "` must be an integer, got " + quoted(*v),
+                       "must be a whole number, not " + quoted(*v));
+      if (v->is_number_unsigned() && v->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX))
+        return problem(key, "`" + name(key) + "` must be in [" + number_text(lo) + ", " + number_text(hi) + "], got " +
+                                quoted(*v),
+                       range_words(lo, hi, false) + "; it is " + quoted(*v));
+      const int64_t x = v->get<int64_t>();
+      if (x < lo || x > hi)
+        return problem(key, "`" + name(key) + "` must be in [" + std::to_string(lo) + ", " + std::to_string(hi) +
+                                "], got " + std::to_string(x),
+                       range_words(lo, hi, false) + "; it is " + std::to_string(x));
+      out = x;
     }
-    if (out < lo || out > hi) fail(src_, ": `", name(key), "` must be in [", lo, ", ", hi, "], got ", out);
   }
   void unsigned_integer(const std::string& key, uint64_t& out) {
     if (const auto* v = find(key)) {
       if (!v->is_number_integer() || (!v->is_number_unsigned() && v->get<int64_t>() < 0))
-        fail(src_, ": `", name(key), "` must be a non-negative integer, got ", v->dump());
+        return problem(key, "`" + name(key) + "` must be a non-negative integer, got " + quoted(*v),
+                       "must be a whole number from 0 up, not " + quoted(*v));
       out = v->get<uint64_t>();
     }
   }
   void number(const std::string& key, double& out, double lo, double hi, bool open_lo = false) {
     if (const auto* v = find(key)) {
-      if (!v->is_number()) fail(src_, ": `", name(key), "` must be a number, got ", v->dump());
-      out = v->get<double>();
+      if (!v->is_number())
+        return problem(key, "`" + name(key) + "` must be a number, got " + quoted(*v), "must be a number, not " + quoted(*v));
+      const double x = v->get<double>();
+      if (!(open_lo ? x > lo : x >= lo) || !(x <= hi))
+        return problem(key,
+                       "`" + name(key) + "` must be in " + (open_lo ? "(" : "[") + number_text(lo) + ", " +
+                           number_text(hi) + "], got " + number_text(x),
+                       range_words(lo, hi, open_lo) + "; it is " + number_text(x));
+      out = x;
     }
-    if (!(open_lo ? out > lo : out >= lo) || !(out <= hi))
-      fail(src_, ": `", name(key), "` must be in ", open_lo ? "(" : "[", lo, ", ", hi, "], got ", out);
   }
   void boolean(const std::string& key, bool& out) {
     if (const auto* v = find(key)) {
-      if (!v->is_boolean()) fail(src_, ": `", name(key), "` must be true or false, got ", v->dump());
+      if (!v->is_boolean())
+        return problem(key, "`" + name(key) + "` must be true or false, got " + quoted(*v),
+                       "must be true or false, not " + quoted(*v));
       out = v->get<bool>();
     }
   }
@@ -79,14 +138,20 @@ class Section {
     if (const auto* v = find(key)) {
       if (v->is_boolean()) out = v->get<bool>();
       else if (v->is_null() || (v->is_string() && v->get<std::string>() == "auto")) out.reset();
-      else fail(src_, ": `", name(key), "` must be true, false or \"auto\", got ", v->dump());
+      else
+        problem(key, "`" + name(key) + "` must be true, false or \"auto\", got " + quoted(*v),
+                "must be true, false or \"auto\", not " + quoted(*v));
     }
   }
-  void string(const std::string& key, std::string& out) {
+  bool string(const std::string& key, std::string& out) {
     if (const auto* v = find(key)) {
-      if (!v->is_string()) fail(src_, ": `", name(key), "` must be a string, got ", v->dump());
+      if (!v->is_string()) {
+        problem(key, "`" + name(key) + "` must be a string, got " + quoted(*v), "must be text, not " + quoted(*v));
+        return false;
+      }
       out = v->get<std::string>();
     }
+    return true;
   }
   // An enumerated setting: one of `allowed` (by default every spelling of E).
   template <typename E>
@@ -94,7 +159,7 @@ class Section {
     if (allowed.empty())
       for (const auto& entry : Names<E>::table) allowed.push_back(entry.first);
     std::string text = name_of(out);
-    string(key, text);
+    if (!string(key, text)) return;
     std::vector<std::string> spellings;
     for (E e : allowed) {
       if (text == name_of(e)) {
@@ -103,13 +168,16 @@ class Section {
       }
       spellings.emplace_back(name_of(e));
     }
-    fail(src_, ": `", name(key), "` = `", text, "` is not allowed; expected one of: ", join_names(spellings));
+    const std::string shown = text.size() > 40 ? text.substr(0, 40) + "..." : text;
+    problem(key, "`" + name(key) + "` = `" + shown + "` is not allowed; expected one of: " + join_names(spellings),
+            "must be one of " + join_names(spellings) + ", not `" + shown + "`");
   }
-  Section child(const std::string& key) { return Section(raw(key), name(key), src_); }
+  Section child(const std::string& key) { return Section(raw(key), name(key), src_, sink_); }
 
  private:
   json j_;
   std::string src_, path_;
+  std::vector<ConfigProblem>* sink_;
   std::set<std::string> seen_;
 };
 
@@ -118,11 +186,14 @@ ModelSource read_model(Section s) {
   s.string("path", m.path);
   m.init = s.raw("init");
   s.number("init_std", m.init_std, 0.0, 10.0, true);
-  if (!m.init.is_null() && !m.init.is_object()) fail("`", s.name("init"), "` must be a config.json object");
+  if (!m.init.is_null() && !m.init.is_object()) {
+    s.problem("init", "`" + s.name("init") + "` must be a config.json object", "must be a config.json object");
+    m.init = json();
+  }
   return m;
 }
 
-DataConfig read_data(Section s, const std::string& src) {
+DataConfig read_data(Section s) {
   DataConfig d;
   s.enumeration("kind", d.kind);
   s.string("path", d.path);
@@ -136,18 +207,26 @@ DataConfig read_data(Section s, const std::string& src) {
   s.integer("max_len", d.max_len, 4, 1 << 16);
   s.string("tokenizer", d.tokenizer);
   if (d.kind != DataKind::Builtin && d.path.empty())
-    fail(src, ": `data.path` is required when `data.kind` is ", name_of(d.kind));
+    s.problem("path", std::string("`data.path` is required when `data.kind` is ") + name_of(d.kind),
+              std::string("is required for ") + name_of(d.kind) + " data: choose the file");
   return d;
 }
 
 }  // namespace
 
-DataConfig parse_data_config(const json& j, const std::string& source) { return read_data(Section(j, "data", source), source); }
+DataConfig parse_data_config(const json& j, const std::string& source) {
+  return read_data(Section(j, "data", source, nullptr));
+}
 
-RunConfig parse_run_config(const json& j, const std::string& src) {
+namespace {
+
+RunConfig read_run(const json& j, const std::string& src, std::vector<ConfigProblem>* sink) {
   RunConfig c;
-  Section top(j, "", src);
+  Section top(j, "", src, sink);
   top.string("name", c.name);
+  if (c.name.empty())
+    top.problem("name", "`name` must not be empty (the run's label in `moekd runs` and the studio)",
+                "must not be empty: it labels the run in the Runs view and on charts");
   top.string("run_dir", c.run_dir);
   top.enumeration("method", c.method);
   c.teacher = read_model(top.child("teacher"));
@@ -159,7 +238,7 @@ RunConfig parse_run_config(const json& j, const std::string& src) {
     s.integer("k_prime", c.teacher_policy.ka_k, 0, 4096);
     s.number("top_p", c.teacher_policy.top_p, 0.0, 1.0, true);
   }
-  c.data = read_data(top.child("data"), src);
+  c.data = read_data(top.child("data"));
   {
     auto s = top.child("distill");
     s.enumeration("divergence", c.divergence.kind);
@@ -216,15 +295,33 @@ RunConfig parse_run_config(const json& j, const std::string& src) {
   top.integer("checkpoint_every", c.checkpoint_every, 0, 100000000);
 
   if (c.needs_teacher() && c.teacher.path.empty() && c.teacher.init.is_null())
-    fail(src, ": method `", name_of(c.method), "` needs `teacher.path` (a Hugging Face folder)");
+    top.problem("teacher.path",
+                std::string("method `") + name_of(c.method) + "` needs `teacher.path` (a Hugging Face folder)",
+                std::string("is needed by method ") + name_of(c.method) + ": choose the teacher's Hugging Face folder");
   if (c.student.path.empty() && c.student.init.is_null())
-    fail(src, ": `student.path` or `student.init` is required");
+    top.problem("student.path", "`student.path` or `student.init` is required",
+                "is required: choose a student folder, or a new model's shape");
   if (c.method == Method::KA) c.teacher_policy = RoutingPolicy::ka(c.ka.lambda, c.ka.k_prime);
   if (c.method == Method::SAR) {
     c.teacher_policy.kind = c.sar.policy;
     c.teacher_policy.top_p = c.sar.top_p;
   }
   return c;
+}
+
+}  // namespace
+
+RunConfig parse_run_config(const json& j, const std::string& src) { return read_run(j, src, nullptr); }
+
+std::vector<ConfigProblem> check_run_config(const json& j, const std::string& source, RunConfig* parsed) {
+  std::vector<ConfigProblem> problems;
+  try {
+    RunConfig c = read_run(j, source, &problems);
+    if (parsed) *parsed = std::move(c);
+  } catch (const std::exception& e) {  // a setting read outside Section's checks
+    problems.push_back({"", e.what(), e.what()});
+  }
+  return problems;
 }
 
 namespace {

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "run/settings.h"
 
@@ -101,8 +102,21 @@ struct RunConfig {
   bool needs_teacher() const { return method != Method::SFT && method != Method::TrainTeacher; }
 };
 
-// `source` names the file (or "command line") in messages.
+// `source` names the file (or "command line") in messages. Throws Error at the first problem.
 RunConfig parse_run_config(const nlohmann::json& j, const std::string& source);
+
+// One thing wrong with a run config: the field (`train.lr`; empty for the whole config), the
+// engine's message as parse_run_config throws it, and the same in words without the field's
+// name, for a form that shows it beside the field ("must be above 0 and at most 10; it is -1").
+struct ConfigProblem {
+  std::string field;
+  std::string message;
+  std::string need;
+};
+// Every problem at once, in the order of the fields; empty when parse_run_config accepts `j`.
+// `parsed` receives what could be read (a field with a problem keeps its default).
+std::vector<ConfigProblem> check_run_config(const nlohmann::json& j, const std::string& source,
+                                            RunConfig* parsed = nullptr);
 nlohmann::json to_json(const RunConfig& c);
 RunConfig load_run_config(const std::string& path);
 // The `data` section alone, validated as parse_run_config does (the studio previews the data

@@ -5,6 +5,7 @@
 
 #include "run/metrics_file.h"
 #include "util/error.h"
+#include "util/json_file.h"
 
 namespace moekd {
 
@@ -24,6 +25,48 @@ void write_run_config(const RunFolder& run, const RunConfig& config) {
     if (!out) fail(tmp, ": cannot be written");
   }
   fs::rename(tmp, run.config());
+}
+
+namespace {
+
+// `path` as an absolute path; a relative one is taken from the current directory, as the run
+// that recorded it took it.
+fs::path absolute_of(const std::string& path) { return fs::absolute(fs::path(path)).lexically_normal(); }
+
+}  // namespace
+
+nlohmann::json relocate_run_config(nlohmann::json config, const std::string& dir, std::vector<RelocatedPath>* moved) {
+  if (!config.is_object()) return config;
+  const fs::path here = absolute_of(dir);
+  const auto recorded_run = config.find("run_dir");
+  const fs::path was = recorded_run != config.end() && recorded_run->is_string() && !recorded_run->get<std::string>().empty()
+                           ? absolute_of(recorded_run->get<std::string>())
+                           : here;
+  config["run_dir"] = dir;
+  if (was == here) return config;  // not moved: every path stands as recorded
+  for (const char* field : {"/teacher/path", "/student/path", "/data/path", "/data/tokenizer"}) {
+    const nlohmann::json::json_pointer ptr(field);
+    if (!config.contains(ptr) || !config[ptr].is_string()) continue;
+    const std::string recorded = config[ptr].get<std::string>();
+    std::error_code ec;
+    if (recorded.empty() || recorded == "builtin" || fs::exists(recorded, ec)) continue;
+    const fs::path relative = absolute_of(recorded).lexically_relative(was);
+    if (relative.empty()) continue;
+    const fs::path candidate = (here / relative).lexically_normal();
+    if (!fs::exists(candidate, ec)) continue;
+    config[ptr] = candidate.string();
+    if (moved) {
+      std::string name = field + 1;
+      std::replace(name.begin(), name.end(), '/', '.');
+      moved->push_back({name, recorded, candidate.string()});
+    }
+  }
+  return config;
+}
+
+RunConfig load_run_folder_config(const std::string& dir) {
+  const std::string path = RunFolder(dir).config().string();
+  return parse_run_config(relocate_run_config(read_json_file(path), dir), path);
 }
 
 bool is_run_dir(const std::string& dir) {

@@ -50,6 +50,23 @@ void replace_folder(const std::filesystem::path& dir, Write&& write) {
   fs::remove_all(old);
 }
 
+// A path a run recorded that is gone, found again relative to the run folder.
+struct RelocatedPath {
+  std::string field;     // "teacher.path"
+  std::string recorded;  // as config.json has it
+  std::string found;     // where it is now
+};
+
+// A run folder's config as the folder stands now. `run_dir` becomes `dir` (the folder was copied
+// or moved), and each path the run recorded (teacher.path, student.path, data.path,
+// data.tokenizer) that no longer exists is looked for at the same place relative to the run: a
+// workspace copied or moved whole keeps its runs' teachers and data beside them. A path found
+// nowhere stays as recorded, so that the error names it. `moved` lists what was resolved.
+nlohmann::json relocate_run_config(nlohmann::json config, const std::string& dir,
+                                   std::vector<RelocatedPath>* moved = nullptr);
+// Reads `dir`'s config.json, relocates it and parses it (resume and export read runs this way).
+RunConfig load_run_folder_config(const std::string& dir);
+
 // Writes `run.config()` through a temporary file and a rename.
 void write_run_config(const RunFolder& run, const RunConfig& config);
 

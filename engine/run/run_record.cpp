@@ -97,10 +97,10 @@ void summarise(RunRecord& r, double ended_sessions_seconds) {
 RunRecord load_run(const std::string& dir_in, RunDetail detail) {
   RunRecord r;
   const fs::path dir = fs::absolute(dir_in).lexically_normal();
-  r.config = read_config(dir);
   RunSummary& s = r.summary;
   s.dir = dir.string();
   if (!s.dir.empty() && s.dir.back() == '/' && s.dir.size() > 1) s.dir.pop_back();
+  r.config = relocate_run_config(read_config(dir), s.dir, &r.relocated);
   s.name = field<std::string>(r.config, "name", fs::path(s.dir).filename().string());
   s.method = field<std::string>(r.config, "method", "?");
   if (const auto t = r.config.find("train"); t != r.config.end() && t->is_object())

@@ -35,7 +35,7 @@ struct RunSummary {
 enum class RunDetail { Summary, Full };
 
 struct RunRecord {
-  nlohmann::json config;
+  nlohmann::json config;               // relocated to where the folder is now (relocate_run_config)
   std::vector<StepMetrics> steps;      // a step logged twice (resume) keeps its later record
   std::vector<EvalResult> evals;
   std::vector<RoutingSnapshot> routing;
@@ -44,6 +44,7 @@ struct RunRecord {
   std::optional<RunFinished> finished;  // the run's last ending, unless training went on after it
   std::optional<RunFailed> failed;
   RunSummary summary;
+  std::vector<RelocatedPath> relocated;  // paths of a copied or moved run found beside it (run_folder.h)
 };
 
 // Throws moekd::Error naming the file (and the line) when `dir` is not a run or its files are

@@ -52,7 +52,7 @@ Session::Session(RunConfig config, bool resuming, bool new_total)
 }
 
 std::unique_ptr<Session> Session::resume(const std::string& run_dir, int64_t total_steps) {
-  auto cfg = load_run_config(RunFolder(run_dir).config().string());
+  auto cfg = load_run_folder_config(run_dir);
   cfg.run_dir = run_dir;
   const bool extend = total_steps > 0 && total_steps != cfg.train.steps;
   if (extend) {

@@ -195,6 +195,64 @@ class TestRun : public QObject {
     QCOMPARE(std::string(best_checkpoint_rule(0)), std::string("lowest validation loss"));
     QCOMPARE(std::string(best_checkpoint_rule(64)), std::string("highest ROUGE-L"));
   }
+
+  // Every problem at once (the studio's forms), each with its field, the engine's message and the
+  // same in words; the first is exactly what parse_run_config throws.
+  void checkRunConfigListsEveryProblem() {
+    auto j = tiny_run("kd", "/tmp/unused");
+    j.merge_patch(json::parse(R"({"method": "distil", "distill": {"alpha": 2}, "train": {"steps": "ten", "lr": -1,
+                                  "stpes": 3}, "name": ""})"));
+    const auto problems = check_run_config(j, "run.json");
+    std::vector<std::string> fields;
+    for (const auto& p : problems) fields.push_back(p.field);
+    QCOMPARE(fields, (std::vector<std::string>{"name", "method", "distill.alpha", "train.steps", "train.lr",
+                                               "train.stpes"}));
+    QCOMPARE(problems[0].message, error_of([&] { parse_run_config(j, "run.json"); }).toStdString());
+    QCOMPARE(problems[2].message, std::string("run.json: `distill.alpha` must be in [0, 1], got 2"));
+    QCOMPARE(problems[2].need, std::string("must be between 0 and 1; it is 2"));
+    QCOMPARE(problems[3].need, std::string("must be a whole number, not \"ten\""));
+    QCOMPARE(problems[4].need, std::string("must be above 0 and at most 10; it is -1"));
+    QVERIFY(problems[5].need.find("is not a setting here") == 0);
+    QVERIFY(check_run_config(tiny_run("kd", "/tmp/unused"), "run.json").empty());
+    // A hostile value is quoted by kind, never serialised whole.
+    auto deep = tiny_run("kd", "/tmp/unused");
+    deep["train"]["lr"] = json::array({json::array({1, 2}), std::string(500, 'x')});
+    const auto one = check_run_config(deep, "run.json");
+    QCOMPARE(one.size(), size_t(1));
+    QCOMPARE(one[0].need, std::string("must be a number, not a list"));
+  }
+
+  // A run folder moved with its workspace: run_dir is where it is now, and a recorded path that is
+  // gone is found at the same place relative to the run; one found nowhere stays as recorded.
+  void movedRunFindsItsPathsBesideIt() {
+    QTemporaryDir tmp;
+    namespace fs = std::filesystem;
+    const fs::path root = tmp.path().toStdString();
+    fs::create_directories(root / "copy/runs/kd");
+    fs::create_directories(root / "copy/teacher");
+    std::ofstream(root / "copy/data.jsonl") << "{}\n";
+    auto j = tiny_run("kd", (root / "orig/runs/kd").string());
+    j["teacher"] = {{"path", (root / "orig/teacher").string()}};
+    j["data"] = {{"kind", "jsonl"}, {"path", (root / "orig/data.jsonl").string()}, {"tokenizer", (root / "orig/tok.model").string()}};
+    std::vector<RelocatedPath> moved;
+    const auto here = relocate_run_config(j, (root / "copy/runs/kd").string(), &moved);
+    QCOMPARE(here["run_dir"], json((root / "copy/runs/kd").string()));
+    QCOMPARE(here["teacher"]["path"], json((root / "copy/teacher").string()));
+    QCOMPARE(here["data"]["path"], json((root / "copy/data.jsonl").string()));
+    QCOMPARE(here["data"]["tokenizer"], json((root / "orig/tok.model").string()));  // nowhere: as recorded
+    QCOMPARE(moved.size(), size_t(2));
+    QCOMPARE(moved[0].field, std::string("teacher.path"));
+    QCOMPARE(moved[0].recorded, (root / "orig/teacher").string());
+    // A recorded path that still exists is kept, even when a copy sits beside the run.
+    fs::create_directories(root / "orig/teacher");
+    QCOMPARE(relocate_run_config(j, (root / "copy/runs/kd").string())["teacher"]["path"],
+             json((root / "orig/teacher").string()));
+    // Relative paths, recorded from another working directory, resolve the same way.
+    auto rel = tiny_run("kd", "runs/kd");
+    rel["teacher"] = {{"path", "runs/../teacher"}};
+    QCOMPARE(relocate_run_config(rel, (root / "copy/runs/kd").string())["teacher"]["path"],
+             json((root / "copy/teacher").string()));
+  }
 };
 
 QTEST_APPLESS_MAIN(TestRun)

@@ -101,14 +101,24 @@ void TestUi::invalidInputKeepsStartDisabled() {
   auto* label = w.configureView()->findChild<QLabel*>("validation");
   QVERIFY(label);
 
+  const moekd::ui::FieldMarks& marks = w.configureView()->marks();
   auto* teacher = w.configureView()->findChild<QLineEdit*>("teacher.path");
   QVERIFY(teacher);
   const QString good = teacher->text();
+  const QColor plainBase = teacher->palette().color(QPalette::Base);
   teacher->setText("");
   QVERIFY(!w.configureView()->isValid());
   QVERIFY(!w.startAction()->isEnabled());
-  QVERIFY2(label->text().contains("teacher.path"), qPrintable(label->text()));
+  // The problem shows under its field, in words with the field's label; the key is in the tooltip.
+  QVERIFY(marks.note("teacher.path"));
+  QVERIFY2(marks.note("teacher.path")->text().startsWith("Folder is needed by method kd"),
+           qPrintable(marks.note("teacher.path")->text()));
+  QVERIFY2(teacher->toolTip().contains("`teacher.path`"), qPrintable(teacher->toolTip()));
+  QVERIFY(teacher->palette().color(QPalette::Base) != plainBase);
+  QVERIFY2(label->text().contains("Teacher: Folder is needed"), qPrintable(label->text()));
   teacher->setText(good);
+  QVERIFY(!marks.note("teacher.path"));
+  QCOMPARE(teacher->palette().color(QPalette::Base), plainBase);
   QVERIFY(w.configureView()->isValid());
   QVERIFY(w.startAction()->isEnabled());
   // A folder that does not exist, or one without a config.json: what the form shows under the
@@ -123,21 +133,46 @@ void TestUi::invalidInputKeepsStartDisabled() {
   teacher->setText(good);
   QVERIFY(w.startAction()->isEnabled());
 
+  // Every problem at once, each beside its widget: a zero step count, a learning rate that is not
+  // a number, a missing data file and an empty name.
   auto* steps = w.configureView()->findChild<QSpinBox*>("train.steps");
-  QVERIFY(steps);
-  steps->setValue(0);
-  QVERIFY(!w.startAction()->isEnabled());
-  QVERIFY2(label->text().contains("train.steps"), qPrintable(label->text()));
-  QVERIFY(label->palette().color(QPalette::WindowText) != w.palette().color(QPalette::WindowText));
-  steps->setValue(30);
-  QVERIFY(w.startAction()->isEnabled());
-
   auto* lr = w.configureView()->findChild<QLineEdit*>("train.lr");
+  auto* name = w.configureView()->findChild<QLineEdit*>("name");
+  QVERIFY(steps && lr && name);
+  steps->setValue(0);
   lr->setText("fast");
+  name->setText("");
+  w.configureView()->findChild<QComboBox*>("data.kind")->setCurrentText("jsonl");
+  w.configureView()->findChild<QLineEdit*>("data.path")->setText(dir.filePath("missing.jsonl"));
   QVERIFY(!w.startAction()->isEnabled());
-  QVERIFY2(label->text().contains("train.lr"), qPrintable(label->text()));
+  const std::map<QString, QString> expected = {
+      {"train.steps", "Steps must be between 1 and 100000000; it is 0."},
+      {"train.lr", "Learning rate must be a number, not \"fast\"."},
+      {"name", "Name must not be empty: it labels the run in the Runs view and on charts."},
+      {"data.path", "File does not exist: " + dir.filePath("missing.jsonl") + "."}};
+  for (const auto& [key, text] : expected) {
+    QLabel* note = marks.note(key);
+    QVERIFY2(note, qPrintable(key));
+    QCOMPARE(note->text(), text);
+    QVERIFY(!note->isHidden());
+    QVERIFY(note->palette().color(QPalette::WindowText) != w.palette().color(QPalette::WindowText));
+    QVERIFY2(w.configureView()->findChild<QWidget*>(key)->toolTip().contains("`" + key + "`"), qPrintable(key));
+  }
+  QVERIFY2(label->text().contains("4 things to fix") && label->text().contains("Training: Steps must be between 1"),
+           qPrintable(label->text()));
+  QVERIFY(label->palette().color(QPalette::WindowText) != w.palette().color(QPalette::WindowText));
+  w.resize(1400, 900);
+  w.show();
+  QVERIFY(QTest::qWaitForWindowExposed(&w));
+  saveShot(&w, "configure-problems.png");
+  steps->setValue(30);
+  QVERIFY(!marks.note("train.steps"));
+  QVERIFY(marks.note("train.lr"));  // the others stay marked until they are fixed
   lr->setText("0.001");
-  QVERIFY(w.startAction()->isEnabled());
+  name->setText("ui-test");
+  w.configureView()->findChild<QComboBox*>("data.kind")->setCurrentText("builtin");
+  QVERIFY2(w.startAction()->isEnabled(), qPrintable(w.configureView()->validationMessage()));
+  for (const auto& [key, text] : expected) QVERIFY2(!marks.note(key), qPrintable(key));
 
   // After choosing a teacher the form shows what it is.
   auto* info = w.configureView()->findChild<QLabel*>("teacher.info");

@@ -19,6 +19,7 @@
 #include <QLineEdit>
 #include <QListView>
 #include <QProgressBar>
+#include <QSlider>
 #include <QRadioButton>
 #include <QTableView>
 #include <QScrollArea>
@@ -43,14 +44,18 @@
 #include "evaluation_view.h"
 #include "experts_view.h"
 #include "export_dialog.h"
+#include "field_marks.h"
 #include "layer_expert_heatmap.h"
 #include "main_window.h"
 #include "plot_style.h"
 #include "reveal_folder.h"
 #include "router_view.h"
+#include "export/export.h"
+#include "run/demo_recipe.h"
 #include "run/metrics_file.h"
 #include "run/run_config.h"
 #include "run_store.h"
+#include "session/session.h"
 #include "run_history.h"
 #include "runs_model.h"
 #include "runs_view.h"
@@ -123,4 +128,7 @@ class TestUi : public QObject {
   void resumeFromWindow();
   void runsOpenFromDisk();
   void exportFromDialog();
+  void smallWindows();
+  void guidedDemoPath();
+  void copiedWorkspace();
 };
