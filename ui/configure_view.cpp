@@ -606,17 +606,12 @@ bool ConfigureView::loadPreset(const QString& name) {
 }
 
 bool ConfigureView::loadFile(const QString& path, QString* error) {
-  QFile f(path);
-  if (!f.open(QIODevice::ReadOnly)) {
-    if (error) *error = tr("%1: cannot be read (%2)").arg(path, f.errorString());
-    return false;
-  }
   try {
-    const json j = json::parse(f.readAll().toStdString());
-    if (!j.is_object()) throw Error("the file holds no JSON object");
+    const json j = read_json_file(path.toStdString());  // a regular file, bounded, nested at most 64 deep
+    if (!j.is_object()) fail(path.toStdString(), ": the file holds no JSON object");
     setConfig(j);
   } catch (const std::exception& e) {
-    if (error) *error = tr("%1: %2").arg(path, qs(e.what()));
+    if (error) *error = qs(e.what());
     return false;
   }
   return true;

@@ -4,6 +4,7 @@
 #include "bench/bench_distill.h"
 #include "bench/bench_moe.h"
 #include "commands.h"
+#include "ranges.h"
 #include "format.h"
 #include "backend/system_info.h"
 #include "util/json_file.h"
@@ -23,7 +24,7 @@ void add_bench(CLI::App& app) {
   auto* moe = bench->add_subcommand("moe", "MoE layer: sparse grouped dispatch vs all experts; whole-model forward");
   moe->add_option("--device", a->device, "cpu, cuda, cuda:N")->capture_default_str();
   moe->add_option("--tokens", a->tokens, "tokens per layer call")->capture_default_str()->check(CLI::Range(1, 1 << 20));
-  moe->add_option("--seconds", a->seconds, "minimum timed seconds per case")->capture_default_str()->check(CLI::Range(0.01, 600.0));
+  moe->add_option("--seconds", a->seconds, "minimum timed seconds per case")->capture_default_str()->check(finite_in(0.01, 600.0));
   moe->add_flag("--json", a->json, "machine-readable output");
   moe->callback([a] {
     BenchOptions opt;
@@ -61,7 +62,7 @@ void add_bench(CLI::App& app) {
   distill->add_option("--batch", d->batch, "sequences per step")->capture_default_str()->check(CLI::Range(1, 1 << 14));
   distill->add_option("--seq-len", d->seq_len, "tokens per sequence")->capture_default_str()->check(CLI::Range(2, 1 << 16));
   distill->add_option("--ka-m", d->ka_m, "KA teacher passes")->capture_default_str()->check(CLI::Range(1, 256));
-  distill->add_option("--ka-lambda", d->ka_lambda, "KA sampling probability")->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  distill->add_option("--ka-lambda", d->ka_lambda, "KA sampling probability")->capture_default_str()->check(finite_in(0, 1));
   distill->add_option("--steps", d->steps, "timed steps per method")->capture_default_str()->check(CLI::Range(1, 100000));
   distill->add_option("--cases", d->cases, "cases to run (default: all)")
       ->delimiter(',')

@@ -10,6 +10,7 @@
 
 #include "backend/openblas_core.h"
 #include "commands.h"
+#include "ranges.h"
 #include "export/export.h"
 #include "format.h"
 #include "progress.h"
@@ -91,7 +92,7 @@ void add_demo(CLI::App& app) {
   cmd->add_option("--device", a->device, "cpu, cuda, cuda:N")->capture_default_str();
   cmd->add_option("--scale", a->scale, "multiply every run's steps (e.g. 0.1 for a quick look)")
       ->capture_default_str()
-      ->check(CLI::Range(0.001, 100.0));
+      ->check(finite_in(0.001, 100.0));
   cmd->add_option("--methods", a->methods, "methods to distil with")->capture_default_str();
   cmd->add_flag("--train-teacher", a->train_teacher,
                 "train the teacher again from its recipe (resources/presets/demo-teacher.json) instead of "

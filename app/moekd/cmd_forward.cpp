@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "commands.h"
+#include "ranges.h"
 #include "backend/precision.h"
 #include "io/hf_model.h"
 #include "io/safetensors.h"
@@ -47,9 +48,11 @@ void add_forward(CLI::App& app) {
   cmd->add_option("--model", a->model, "Hugging Face model folder")->required();
   cmd->add_option("--tokens", a->tokens, "token ids, e.g. \"1 15 27\"")->required();
   cmd->add_option("--policy", a->policy, "routing policy: topk, ka, all, topp")->capture_default_str();
-  cmd->add_option("--lambda", a->lambda, "KA: per-token sampling probability")->capture_default_str();
-  cmd->add_option("--k-prime", a->k_prime, "KA: experts per sampled token (0 = the model's k)")->capture_default_str();
-  cmd->add_option("--top-p", a->top_p, "topp: probability mass to reach")->capture_default_str();
+  cmd->add_option("--lambda", a->lambda, "KA: per-token sampling probability")->capture_default_str()->check(finite_in(0, 1));
+  cmd->add_option("--k-prime", a->k_prime, "KA: experts per sampled token (0 = the model's k)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{4096}));
+  cmd->add_option("--top-p", a->top_p, "topp: probability mass to reach")->capture_default_str()->check(finite_in(0, 1, true));
   cmd->add_option("--seed", a->seed, "seed of the KA sampling")->capture_default_str();
   cmd->add_option("--out", a->out, "output .safetensors file")->required();
   cmd->add_option("--dtype", a->dtype, "float32 or bfloat16: the model is loaded and run in it (logits written in float32)")

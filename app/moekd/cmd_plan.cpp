@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "commands.h"
+#include "ranges.h"
 #include "format.h"
 #include "run/run_config.h"
 #include "session/plan.h"
@@ -24,7 +25,7 @@ void add_plan(CLI::App& app) {
   cmd->add_option("--set", a->overrides, "override one field, e.g. --set train.batch_size=32 (repeatable)");
   cmd->add_option("--device", a->device, "the target machine: cpu or cuda (default: the config's train.device)");
   cmd->add_option("--memory-gb", a->memory_gb, "the target's memory in GiB: reports the largest batch that fits")
-      ->check(CLI::Range(0.0, 1e6));
+      ->check(finite_in(0.0, 1e6, true));
   cmd->add_flag("--json", a->json, "machine-readable output");
   cmd->callback([a] {
     auto j = read_json_file(a->config);

@@ -5,11 +5,13 @@
 #include <iostream>
 
 #include "commands.h"
+#include "ranges.h"
 #include "format.h"
 #include "export/export.h"
 #include "progress.h"
 #include "session/session.h"
 #include "util/error.h"
+#include "util/json_file.h"
 #include "util/json_file.h"
 
 namespace moekd::cli {
@@ -35,7 +37,7 @@ void add_run_options(CLI::App* cmd, RunArgs& a) {
   cmd->add_option("--run-dir", a.run_dir, "where the run writes config.json, metrics.jsonl and checkpoints");
   cmd->add_option("--resume", a.resume, "continue the run in this folder from its last checkpoint");
   cmd->add_option("--steps", a.total_steps, "with --resume: continue to this many steps in total (a finished run too)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(int64_t{1}, int64_t{100000000}));
   cmd->add_flag("--quiet", a.quiet, "print only the end of the run");
 }
 
@@ -50,7 +52,7 @@ RunConfig build_config(const RunArgs& a, const char* forced_method) {
   if (!a.run_dir.empty()) j["run_dir"] = a.run_dir;
   if (forced_method) {
     if (j.contains("method") && j["method"] != forced_method)
-      fail(source, ": `method` is ", j["method"].dump(), " but this command runs ", forced_method);
+      fail(source, ": `method` is ", quote_json(j["method"]), " but this command runs ", forced_method);
     j["method"] = forced_method;
   } else if (j.value("method", std::string("kd")) == "train-teacher") {
     fail(source, ": use `moekd train-teacher` for method train-teacher");
@@ -111,7 +113,8 @@ void add_training(CLI::App& app) {
   eval->add_option("--run", e->run, "run folder")->required();
   eval->add_option("--checkpoint", e->checkpoint, "best or last")->capture_default_str();
   eval->add_option("--split", e->split, "validation or test")->capture_default_str();
-  eval->add_option("--samples", e->samples, "prompts to generate (default: the run's eval.samples)");
+  eval->add_option("--samples", e->samples, "prompts to generate (default: the run's eval.samples)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1000000}));
   eval->add_flag("--json", e->json, "machine-readable output");
   eval->callback([e] {
     if (e->split != "validation" && e->split != "test") fail("--split must be validation or test, got `", e->split, "`");

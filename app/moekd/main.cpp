@@ -1,5 +1,5 @@
 // moekd: the headless face of MoE-KD Studio. Every failure ends with one readable line on stderr
-// and a non-zero exit code: 1 for errors in inputs or runs, CLI11's own codes for usage errors.
+// and exit code 1, a wrong flag or value included (130 after Ctrl-C).
 #include <c10/util/Exception.h>
 
 #include <iostream>
@@ -8,6 +8,7 @@
 #include "backend/openblas_core.h"
 #include "backend/system_info.h"
 #include "commands.h"
+#include "ranges.h"
 #include "util/error.h"
 
 int main(int argc, char** argv) {
@@ -16,7 +17,8 @@ int main(int argc, char** argv) {
   CLI::App app{"moekd: distil Mixture-of-Experts language models (MoE-KD Studio engine)"};
   app.require_subcommand(1);
   int threads = 0;
-  app.add_option("--threads", threads, "LibTorch intra-op threads (default: as OMP_NUM_THREADS / LibTorch decide)");
+  app.add_option("--threads", threads, "LibTorch intra-op threads (default: as OMP_NUM_THREADS / LibTorch decide)")
+      ->check(moekd::cli::thread_count());
   app.parse_complete_callback([&] { moekd::configure_threads(threads); });
   moekd::cli::add_doctor(app);
   moekd::cli::add_inspect(app);
@@ -31,8 +33,16 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::RuntimeError& e) {
     return e.get_exit_code();  // a command's own exit code (e.g. 130 after Ctrl-C)
-  } catch (const CLI::ParseError& e) {
+  } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // A flag's value out of range, an unknown flag: wrong input like any other, exit code 1.
+    std::cerr << "moekd: error: " << e.what() << " (moekd " << (argc > 1 ? argv[1] : "") << " --help lists the options)\n";
+    return 1;
   } catch (const moekd::Error& e) {
     std::cerr << "moekd: error: " << e.what() << "\n";
     return 1;

@@ -11,6 +11,8 @@
 #include <sstream>
 
 #include "util/error.h"
+#include "util/input_file.h"
+#include "util/json_file.h"
 
 namespace moekd {
 namespace {
@@ -30,9 +32,7 @@ std::string trim(const std::string& s) {
 
 // Opens a user's dataset file, refusing folders and unreadable paths with a message naming it.
 std::ifstream open_dataset(const std::string& path, const char* what) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) fail(what, " '", path, "' does not exist");
-  if (std::filesystem::is_directory(path, ec)) fail(what, " '", path, "' is a folder, expected a file");
+  expect_file(path, what);  // not a folder, a FIFO or a device (/dev/zero would stream forever)
   std::ifstream in(path, std::ios::binary);
   if (!in) fail(what, " '", path, "' cannot be opened for reading");
   return in;
@@ -74,6 +74,7 @@ std::string a_type(const json& v) {
 
 // Why a JSONL row is not usable, or "" when it is. Fills `ex` on success.
 std::string parse_dolly_row(const std::string& line, Example& ex) {
+  if (json_depth(line) < 0) return "nested deeper than " + std::to_string(kMaxJsonDepth) + " levels";
   const json row = json::parse(line, nullptr, /*allow_exceptions=*/false);
   if (row.is_discarded()) return "not valid JSON";
   if (!row.is_object()) return "expected a JSON object, not " + a_type(row);

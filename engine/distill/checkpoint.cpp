@@ -3,10 +3,13 @@
 // into place, so a crash leaves the previous checkpoint intact.
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <cmath>
 #include <fstream>
+#include <limits>
 
 #include "backend/precision.h"
 #include "distill/trainer.h"
+#include "io/hf_config.h"
 #include "io/hf_model.h"
 #include "io/safetensors.h"
 #include "run/run_folder.h"
@@ -55,31 +58,109 @@ void Trainer::save_checkpoint(const std::string& dir) const {
   });
 }
 
+namespace {
+
+// state.json, every field checked (type and range) before anything is restored from it.
+struct SavedState {
+  int64_t step = 0, epoch = 0, position = 0, optimizer_steps = 0, router_optimizer_steps = 0, best_step = -1;
+  double best_score = -std::numeric_limits<double>::infinity();
+  std::string method;
+};
+
+SavedState read_state(const std::string& path, int64_t total_steps) {
+  const json j = read_json_file(path);
+  if (!j.is_object()) fail(path, ": expected a JSON object, got ", quote_json(j));
+  auto integer = [&](const char* key, int64_t lo, int64_t hi, int64_t missing) -> int64_t {
+    const auto it = j.find(key);
+    if (it == j.end()) {
+      if (missing < lo) fail(path, ": `", key, "` is missing");
+      return missing;
+    }
+    if (!it->is_number_integer()) fail(path, ": `", key, "` must be an integer, got ", quote_json(*it));
+    if (it->is_number_unsigned() && it->get<uint64_t>() > static_cast<uint64_t>(hi))
+      fail(path, ": `", key, "` must be in [", lo, ", ", hi, "], got ", quote_json(*it));
+    const auto v = it->get<int64_t>();
+    if (v < lo || v > hi) fail(path, ": `", key, "` must be in [", lo, ", ", hi, "], got ", v);
+    return v;
+  };
+  SavedState s;
+  s.step = integer("step", 0, total_steps, -1);
+  s.epoch = integer("epoch", 0, int64_t{1} << 40, -1);
+  s.position = integer("position", 0, int64_t{1} << 40, -1);
+  s.optimizer_steps = integer("optimizer_steps", 0, s.step, -1);
+  s.router_optimizer_steps = integer("router_optimizer_steps", 0, s.step, 0);
+  s.best_step = integer("best_step", -1, s.step, -1);
+  const auto best = j.find("best_score");
+  if (best != j.end() && !best->is_null()) {
+    if (!best->is_number() || !std::isfinite(best->get<double>()))
+      fail(path, ": `best_score` must be a number or null, got ", quote_json(*best));
+    s.best_score = best->get<double>();
+  }
+  const auto method = j.find("method");
+  if (method == j.end() || !method->is_string()) fail(path, ": `method` must be a string");
+  s.method = method->get<std::string>();
+  return s;
+}
+
+// The checkpoint's model has the run's student shape: a run whose config.json was edited after
+// the checkpoint was written is refused by field, not by a tensor size inside LibTorch.
+void check_same_shape(const ModelConfig& run, const ModelConfig& saved, const std::string& run_field,
+                      const std::string& saved_config) {
+  auto same = [&](const char* key, int64_t a, int64_t b) {
+    if (a != b)
+      fail(saved_config, ": the run's ", run_field, key, " is ", a, ", but the checkpoint's model has ", b,
+           " (the run's settings changed after this checkpoint was written; resume with the settings it was made with, "
+           "or start a new run)");
+  };
+  if (run.family != saved.family)
+    fail(saved_config, ": the checkpoint's model is a ", family_architecture(saved.family), ", but the run's student is a ",
+         family_architecture(run.family));
+  same("vocab_size", run.vocab_size, saved.vocab_size);
+  same("hidden_size", run.hidden_size, saved.hidden_size);
+  same("num_hidden_layers", run.num_layers(), saved.num_layers());
+  same("num_attention_heads", run.num_heads, saved.num_heads);
+  same("num_key_value_heads", run.num_kv_heads, saved.num_kv_heads);
+  same("head_dim", run.head_dim, saved.head_dim);
+  same("intermediate_size", run.intermediate_size, saved.intermediate_size);
+  same("num_experts", run.moe.num_experts, saved.moe.num_experts);
+  same("num_experts_per_tok", run.moe.top_k, saved.moe.top_k);
+  same("tie_word_embeddings", run.tie_word_embeddings, saved.tie_word_embeddings);
+}
+
+}  // namespace
+
 void Trainer::load_checkpoint(const std::string& dir) {
   const CheckpointFolder ckpt{dir};
   if (!fs::exists(ckpt.state_json())) fail(dir, ": no state.json (not a checkpoint folder)");
-  const json state = read_json_file(ckpt.state_json().string());
-  if (state.value("method", "") != std::string(name_of(cfg_.method)))
-    fail(dir, ": checkpoint of method `", state.value("method", "?"), "`, but this run is `", name_of(cfg_.method), "`");
+  const SavedState state = read_state(ckpt.state_json().string(), cfg_.train.steps);
+  if (state.method != std::string(name_of(cfg_.method)))
+    fail(dir, ": checkpoint of method `", state.method, "`, but this run is `", name_of(cfg_.method), "`");
+  const auto saved_config = (ckpt.model() / "config.json").string();
+  check_same_shape(student_->config, load_hf_config(saved_config),
+                   cfg_.student.path.empty() ? "`student.init." : "student (" + cfg_.student.path + "/config.json) `",
+                   saved_config);
   auto saved = load_pretrained(ckpt.model().string());
   {
     torch::NoGradGuard no_grad;
     auto dst = student_->named_parameters();
-    for (const auto& p : saved->named_parameters()) dst[p.key()].copy_(p.value());
+    for (const auto& p : saved->named_parameters()) {
+      auto* into = dst.find(p.key());
+      if (!into) fail(ckpt.model().string(), ": tensor `", p.key(), "` is not a parameter of the run's student");
+      restore_state(*into, p.value(), p.key());
+    }
   }
   SafetensorsFile st(ckpt.state_tensors().string());
   auto lookup = [&](const std::string& name) { return st.load(name).to(device_); };
-  opt_->load_state("optim.", state.at("optimizer_steps").get<int64_t>(), lookup);
-  if (sar_) sar_->load_state(state.at("router_optimizer_steps").get<int64_t>(), lookup);
+  opt_->load_state("optim.", state.optimizer_steps, lookup);
+  if (sar_) sar_->load_state(state.router_optimizer_steps, lookup);
   at::Generator cpu_rng = at::detail::getDefaultCPUGenerator();  // a handle to the global generator
   cpu_rng.set_state(st.load("rng.cpu"));
   // A checkpoint written on the CPU resumes on CUDA with a fresh device generator, and vice versa.
   if (device_.is_cuda() && st.contains("rng.cuda")) device_generator(device_).set_state(st.load("rng.cuda"));
-  step_ = state.at("step").get<int64_t>();
-  sampler_.restore(state.at("epoch").get<int64_t>(), state.at("position").get<int64_t>());
-  best_score_ = state["best_score"].is_null() ? -std::numeric_limits<double>::infinity()
-                                              : state["best_score"].get<double>();
-  best_step_ = state.value("best_step", int64_t{-1});
+  step_ = state.step;
+  sampler_.restore(state.epoch, state.position);
+  best_score_ = state.best_score;
+  best_step_ = state.best_step;
 }
 
 }  // namespace moekd

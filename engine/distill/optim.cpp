@@ -60,6 +60,23 @@ void AdamW::zero_grad() {
     if (p.grad().defined()) p.mutable_grad() = torch::Tensor();
 }
 
+namespace {
+std::string shape_text(at::IntArrayRef s) {
+  std::string out = "[";
+  for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
+  return out + "]";
+}
+}  // namespace
+
+void restore_state(torch::Tensor& dst, const torch::Tensor& saved, const std::string& name) {
+  if (saved.sizes() != dst.sizes())
+    fail("state.safetensors: `", name, "` has shape ", shape_text(saved.sizes()), ", but the run's parameter has ",
+         shape_text(dst.sizes()), ": the checkpoint belongs to a model of another shape");
+  if (!torch::isfinite(saved).all().item<bool>())
+    fail("state.safetensors: `", name, "` holds NaN or infinity: the checkpoint is damaged");
+  dst.copy_(saved);
+}
+
 std::vector<std::pair<std::string, torch::Tensor>> AdamW::state(const std::string& prefix) const {
   std::vector<std::pair<std::string, torch::Tensor>> out;
   for (size_t i = 0; i < params_.size(); ++i) {

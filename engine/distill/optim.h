@@ -19,6 +19,10 @@ struct AdamWOptions {
   double weight_decay = 0.0;
 };
 
+// Copies a checkpoint's state tensor `saved` into `dst`, refusing (by `name`) one of another shape
+// (broadcasting would silently fill a moment from the wrong tensor) or holding NaN or infinity.
+void restore_state(torch::Tensor& dst, const torch::Tensor& saved, const std::string& name);
+
 class AdamW {
  public:
   // `names` label the parameters in checkpoints; 1-D parameters (norms, biases) get no decay.
@@ -40,8 +44,8 @@ class AdamW {
   void load_state(const std::string& prefix, int64_t steps, Lookup&& lookup) {
     torch::NoGradGuard no_grad;
     for (size_t i = 0; i < params_.size(); ++i) {
-      m_[i].copy_(lookup(prefix + names_[i] + ".exp_avg"));
-      v_[i].copy_(lookup(prefix + names_[i] + ".exp_avg_sq"));
+      restore_state(m_[i], lookup(prefix + names_[i] + ".exp_avg"), prefix + names_[i] + ".exp_avg");
+      restore_state(v_[i], lookup(prefix + names_[i] + ".exp_avg_sq"), prefix + names_[i] + ".exp_avg_sq");
     }
     t_ = steps;
   }

@@ -48,8 +48,8 @@ class SarRouterUpdate {
   void load_state(int64_t optimizer_steps, Lookup&& lookup) {
     torch::NoGradGuard no_grad;
     for (size_t i = 0; i < params_.size(); ++i) {
-      params_[i].copy_(lookup("router." + names_[i]));
-      start_[i].copy_(lookup("router_start." + names_[i]));
+      restore_state(params_[i], lookup("router." + names_[i]), "router." + names_[i]);
+      restore_state(start_[i], lookup("router_start." + names_[i]), "router_start." + names_[i]);
     }
     optimizer_->load_state("router_optim.", optimizer_steps, lookup);
   }

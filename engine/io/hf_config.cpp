@@ -26,17 +26,17 @@ class Fields {
 
   double number(const char* key, double fallback) const {
     if (!has(key)) return fallback;
-    if (!j_[key].is_number()) fail(src_, ": field `", key, "` must be a number, got ", j_[key].dump());
+    if (!j_[key].is_number()) fail(src_, ": field `", key, "` must be a number, got ", quote_json(j_[key]));
     return j_[key].get<double>();
   }
   bool boolean(const char* key, bool fallback) const {
     if (!has(key)) return fallback;
-    if (!j_[key].is_boolean()) fail(src_, ": field `", key, "` must be true or false, got ", j_[key].dump());
+    if (!j_[key].is_boolean()) fail(src_, ": field `", key, "` must be true or false, got ", quote_json(j_[key]));
     return j_[key].get<bool>();
   }
   std::string string(const char* key, const std::string& fallback) const {
     if (!has(key)) return fallback;
-    if (!j_[key].is_string()) fail(src_, ": field `", key, "` must be a string, got ", j_[key].dump());
+    if (!j_[key].is_string()) fail(src_, ": field `", key, "` must be a string, got ", quote_json(j_[key]));
     return j_[key].get<std::string>();
   }
   // eos_token_id may be a list: the first entry is the one generation stops on.
@@ -58,7 +58,7 @@ class Fields {
 
  private:
   int64_t integer_at(const json& v, const char* key) const {
-    if (!v.is_number_integer()) fail(src_, ": field `", key, "` must be an integer, got ", v.dump());
+    if (!v.is_number_integer()) fail(src_, ": field `", key, "` must be an integer, got ", quote_json(v));
     return v.get<int64_t>();
   }
   const json& j_;

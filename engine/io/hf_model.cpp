@@ -8,6 +8,7 @@
 #include "backend/precision.h"
 #include "io/safetensors.h"
 #include "util/error.h"
+#include "util/input_file.h"
 
 namespace moekd {
 
@@ -72,7 +73,21 @@ class Loader {
       fail(dir_, ": tensor `", name, "` has dtype ", e.dtype, ", expected a floating type (F32, F16, BF16)");
     dtypes_.insert(e.dtype);
     used_.insert(name);
-    ckpt_.copy_into(name, std::move(dst));
+    ckpt_.copy_into(name, dst);
+    refuse_non_finite(name, dst);
+  }
+
+  // A NaN or an infinity in a weight poisons every output: refused here, by tensor and place,
+  // rather than found as a non-finite loss later.
+  void refuse_non_finite(const std::string& name, const torch::Tensor& t) const {
+    const auto bad = torch::logical_not(torch::isfinite(t));
+    const int64_t count = bad.sum().item<int64_t>();
+    if (count == 0) return;
+    const auto first = torch::nonzero(bad)[0].cpu();
+    std::string at = "[";
+    for (int64_t i = 0; i < first.numel(); ++i) at += (i ? ", " : "") + std::to_string(first[i].item<int64_t>());
+    fail(dir_, ": tensor `", name, "` holds ", count, " non-finite value", count == 1 ? "" : "s", " (NaN or infinity; the first at ",
+         at, "]): the checkpoint is damaged");
   }
 
   // A fused tensor whose parts go to different parameters: read whole, then split by the caller.
@@ -136,12 +151,41 @@ bool is_stacked_expert(const std::string& name) {
 
 }  // namespace
 
+void check_config_matches_weights(const ModelConfig& cfg, const SafetensorsCheckpoint& ckpt, const std::string& dir) {
+  const std::string config = (fs::path(dir) / "config.json").string();
+  const std::string embed = "model.embed_tokens.weight";
+  if (ckpt.contains(embed)) {
+    const auto& shape = ckpt.entry(embed).shape;
+    if (shape.size() != 2) fail(dir, ": tensor `", embed, "` has shape ", shape_str(shape), ", expected 2 dimensions");
+    if (shape[0] != cfg.vocab_size)
+      fail(config, ": `vocab_size` = ", cfg.vocab_size, " but tensor `", embed, "` has ", shape[0], " rows");
+    if (shape[1] != cfg.hidden_size)
+      fail(config, ": `hidden_size` = ", cfg.hidden_size, " but tensor `", embed, "` is ", shape[1], " wide");
+  }
+  int64_t layers = 0;
+  while (ckpt.contains(layer_prefix(layers) + "input_layernorm.weight")) ++layers;
+  if (layers > 0 && layers != cfg.num_layers())
+    fail(config, ": `num_hidden_layers` = ", cfg.num_layers(), " but the weights hold ", layers, " layers");
+  // Whatever else the config says, it cannot describe more parameters than the files hold.
+  uint64_t stored = 0;
+  for (const auto& name : ckpt.names()) {
+    uint64_t n = 1;
+    for (auto d : ckpt.entry(name).shape) n *= static_cast<uint64_t>(d);
+    stored += n;
+  }
+  const auto described = static_cast<uint64_t>(cfg.parameter_count().total);
+  if (described > stored + stored / 100 + 1024)
+    fail(config, ": describes ", described, " parameters but the weights hold ", stored,
+         ": `intermediate_size` or the experts' sizes do not match the checkpoint");
+}
+
 CausalLM load_pretrained(const std::string& dir, const LoadOptions& options, LoadReport* report) {
   const auto config_path = (fs::path(dir) / "config.json").string();
-  if (!fs::is_directory(dir)) fail(dir, ": not a folder");
-  if (!fs::exists(config_path)) fail(dir, ": no config.json");
+  expect_folder(dir, "model folder");
+  expect_file(config_path, "model config");
   auto cfg = load_hf_config(config_path);
   SafetensorsCheckpoint ckpt(dir);
+  check_config_matches_weights(cfg, ckpt, dir);  // before a model of its shape is allocated
   CausalLM model{nullptr};
   {
     BuildIn build(options.dtype);

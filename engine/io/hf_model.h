@@ -20,9 +20,17 @@ struct LoadOptions {
   bool float32_routers = false;  // SAR trains the teacher's routers: they stay float32
 };
 
+class SafetensorsCheckpoint;
+
+// Refuses a config.json that does not describe the weights beside it, before a model of its shape
+// is allocated: the embedding's rows (`vocab_size`) and width (`hidden_size`), the number of
+// layers, and more parameters than the files hold. Messages name the field and the tensor.
+void check_config_matches_weights(const ModelConfig& cfg, const SafetensorsCheckpoint& ckpt, const std::string& dir);
+
 // Builds the model from `dir/config.json` directly in `dtype` and fills it tensor by tensor from
 // the memory-mapped checkpoint (no float32 copy of the whole model, file pages released as they
-// are read). Missing, unexpected or mis-shaped tensors are refused with the tensor's name.
+// are read). Missing, unexpected or mis-shaped tensors, and tensors holding NaN or infinity, are
+// refused with the tensor's name.
 CausalLM load_pretrained(const std::string& dir, const LoadOptions& options = {}, LoadReport* report = nullptr);
 
 // The model's tensors under their Hub names (experts one by one), in their own dtype or `dtype`.

@@ -4,17 +4,20 @@
 #include <map>
 
 #include "io/hf_config.h"
+#include "io/hf_model.h"
 #include "io/safetensors.h"
 #include "util/error.h"
+#include "util/input_file.h"
 
 namespace moekd {
 
 namespace fs = std::filesystem;
 
 nlohmann::json inspect_model_dir(const std::string& dir) {
-  if (!fs::is_directory(dir)) fail(dir, ": not a folder");
+  expect_folder(dir, "model folder");
   const auto cfg = load_hf_config((fs::path(dir) / "config.json").string());
   SafetensorsCheckpoint ckpt(dir);
+  check_config_matches_weights(cfg, ckpt, dir);
   int64_t total = 0;
   std::map<std::string, int64_t> dtype_params;
   for (const auto& name : ckpt.names()) {

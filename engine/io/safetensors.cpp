@@ -13,6 +13,7 @@
 #include <set>
 
 #include "util/error.h"
+#include "util/input_file.h"
 #include "util/json_file.h"
 
 namespace moekd {
@@ -55,6 +56,7 @@ std::string dtype_name(torch::ScalarType t) {
 }
 
 SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
+  expect_file(path, "safetensors file");  // open() on a FIFO would block
   const int fd = ::open(path.c_str(), O_RDONLY);
   if (fd < 0) fail(path, ": cannot open (", std::strerror(errno), ")");
   struct stat st {};
@@ -83,12 +85,8 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
       fail(path, ": header length ", header_len, " exceeds the format's limit of ", kMaxHeaderBytes, " bytes");
     if (header_len > file_size - 8)
       fail(path, ": header length ", header_len, " runs past the end of the file (", file_size, " bytes)");
-    json header;
-    try {
-      header = json::parse(bytes + 8, bytes + 8 + header_len);
-    } catch (const json::exception& e) {
-      fail(path, ": header is not valid JSON (", e.what(), ")");
-    }
+    const json header =
+        parse_json(std::string_view(reinterpret_cast<const char*>(bytes + 8), header_len), path + ": the header");
     if (!header.is_object()) fail(path, ": header must be a JSON object");
     const uint64_t data_size = file_size - 8 - header_len;
     data_ = bytes + 8 + header_len;

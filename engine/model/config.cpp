@@ -15,15 +15,48 @@ int64_t ModelConfig::num_moe_layers() const {
 }
 
 void ModelConfig::validate() const {
+  // Each size within what any real checkpoint has (with room to spare), so that a typo such as
+  // 1e12 is refused by name here instead of becoming a terabyte allocation.
   auto positive = [](int64_t v, const char* field) {
     if (v <= 0) fail("model config: `", field, "` must be a positive integer, got ", v);
   };
-  positive(vocab_size, "vocab_size");
-  positive(hidden_size, "hidden_size");
-  positive(num_heads, "num_attention_heads");
-  positive(num_kv_heads, "num_key_value_heads");
-  positive(head_dim, "head_dim");
-  positive(num_layers(), "num_hidden_layers");
+  auto bounded = [](int64_t v, const char* field, int64_t hi) {
+    if (v <= 0 || v > hi) fail("model config: `", field, "` must be an integer in [1, ", hi, "], got ", v);
+  };
+  bounded(vocab_size, "vocab_size", int64_t{1} << 22);
+  bounded(hidden_size, "hidden_size", int64_t{1} << 17);
+  bounded(num_heads, "num_attention_heads", 4096);
+  bounded(num_kv_heads, "num_key_value_heads", 4096);
+  bounded(head_dim, "head_dim", 8192);
+  bounded(num_layers(), "num_hidden_layers", 4096);
+  bounded(max_position_embeddings, "max_position_embeddings", int64_t{1} << 24);
+  if (intermediate_size < 0 || intermediate_size > (int64_t{1} << 20))
+    fail("model config: `intermediate_size` must be an integer in [0, 1048576], got ", intermediate_size);
+  if (moe.shared_expert_size > (int64_t{1} << 20))
+    fail("model config: `shared_expert_intermediate_size` must be at most 1048576, got ", moe.shared_expert_size);
+  for (size_t i = 0; i < layers.size(); ++i)
+    for (auto s : layers[i].expert_sizes)
+      if (s > (int64_t{1} << 20)) fail("model config: layer ", i, " has an expert of size ", s, "; at most 1048576");
+  // All sizes in range can still multiply past any machine: an upper bound on the parameters,
+  // in floating point (the exact count's integers would overflow first).
+  {
+    const double d = static_cast<double>(hidden_size);
+    const double attention = 4.0 * d * static_cast<double>(std::max(num_heads, num_kv_heads) * head_dim);
+    double ffn = 0;
+    for (const auto& l : layers) {
+      double sizes = static_cast<double>(intermediate_size + moe.shared_expert_size);
+      for (auto s : l.expert_sizes) sizes += static_cast<double>(s);
+      ffn += 3.0 * d * sizes;
+    }
+    const double embeddings = 2.0 * static_cast<double>(vocab_size) * d;
+    const double total = embeddings + static_cast<double>(num_layers()) * attention + ffn;
+    if (total > 1e13) {
+      const char* largest = embeddings >= ffn && embeddings >= num_layers() * attention ? "`vocab_size` and `hidden_size`"
+                            : ffn >= num_layers() * attention ? "`intermediate_size` and the experts' sizes"
+                                                              : "`num_attention_heads` and `head_dim`";
+      fail("model config: describes about ", total, " parameters, more than any machine holds; look at ", largest);
+    }
+  }
   if (num_heads % num_kv_heads != 0)
     fail("model config: `num_attention_heads` (", num_heads, ") must be a multiple of `num_key_value_heads` (",
          num_kv_heads, ")");

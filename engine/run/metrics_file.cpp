@@ -5,6 +5,8 @@
 #include <fstream>
 
 #include "util/error.h"
+#include "util/input_file.h"
+#include "util/json_file.h"
 
 namespace moekd {
 
@@ -35,6 +37,7 @@ void MetricsFileObserver::write(const json& j) {
 }
 
 std::vector<json> read_metrics(const std::string& path, const std::function<bool(const std::string&)>& keep_line) {
+  expect_file(path, "metrics file");
   std::ifstream in(path);
   if (!in) fail(path, ": cannot open");
   std::vector<json> out;
@@ -43,6 +46,7 @@ std::vector<json> read_metrics(const std::string& path, const std::function<bool
   while (std::getline(in, line)) {
     ++number;
     if (line.empty() || (keep_line && !keep_line(line))) continue;
+    if (json_depth(line) < 0) fail(path, ": line ", number, " is nested deeper than ", kMaxJsonDepth, " levels");
     try {
       out.push_back(json::parse(line));
     } catch (const json::parse_error& e) {

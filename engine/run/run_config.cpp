@@ -22,16 +22,6 @@ std::string number_text(double x) {
   return out.str();
 }
 
-// A value from the user's file, quoted for a message: scalars as written (cut after 40
-// characters), containers by kind only, so that a hostile value is never serialised whole.
-std::string quoted(const json& v) {
-  if (v.is_array()) return "a list";
-  if (v.is_object()) return "an object";
-  std::string s = v.dump();
-  if (s.size() > 40) s = s.substr(0, 40) + "...";
-  return s;
-}
-
 // "must be between 0 and 1", "must be above 0 and at most 10": a range in words.
 std::string range_words(double lo, double hi, bool open_lo) {
   return open_lo ? "must be above " + number_text(lo) + " and at most " + number_text(hi)
@@ -90,12 +80,12 @@ class Section {
   void integer(const std::string& key, int64_t& out, int64_t lo, int64_t hi) {
     if (const auto* v = find(key)) {
       if (!v->is_number_integer())
-        return problem(key, "`" + name(key) + "` must be an integer, got " + quoted(*v),
-                       "must be a whole number, not " + quoted(*v));
+        return problem(key, "`" + name(key) + "` must be an integer, got " + quote_json(*v),
+                       "must be a whole number, not " + quote_json(*v));
       if (v->is_number_unsigned() && v->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX))
         return problem(key, "`" + name(key) + "` must be in [" + number_text(lo) + ", " + number_text(hi) + "], got " +
-                                quoted(*v),
-                       range_words(lo, hi, false) + "; it is " + quoted(*v));
+                                quote_json(*v),
+                       range_words(lo, hi, false) + "; it is " + quote_json(*v));
       const int64_t x = v->get<int64_t>();
       if (x < lo || x > hi)
         return problem(key, "`" + name(key) + "` must be in [" + std::to_string(lo) + ", " + std::to_string(hi) +
@@ -107,15 +97,15 @@ class Section {
   void unsigned_integer(const std::string& key, uint64_t& out) {
     if (const auto* v = find(key)) {
       if (!v->is_number_integer() || (!v->is_number_unsigned() && v->get<int64_t>() < 0))
-        return problem(key, "`" + name(key) + "` must be a non-negative integer, got " + quoted(*v),
-                       "must be a whole number from 0 up, not " + quoted(*v));
+        return problem(key, "`" + name(key) + "` must be a non-negative integer, got " + quote_json(*v),
+                       "must be a whole number from 0 up, not " + quote_json(*v));
       out = v->get<uint64_t>();
     }
   }
   void number(const std::string& key, double& out, double lo, double hi, bool open_lo = false) {
     if (const auto* v = find(key)) {
       if (!v->is_number())
-        return problem(key, "`" + name(key) + "` must be a number, got " + quoted(*v), "must be a number, not " + quoted(*v));
+        return problem(key, "`" + name(key) + "` must be a number, got " + quote_json(*v), "must be a number, not " + quote_json(*v));
       const double x = v->get<double>();
       if (!(open_lo ? x > lo : x >= lo) || !(x <= hi))
         return problem(key,
@@ -128,8 +118,8 @@ class Section {
   void boolean(const std::string& key, bool& out) {
     if (const auto* v = find(key)) {
       if (!v->is_boolean())
-        return problem(key, "`" + name(key) + "` must be true or false, got " + quoted(*v),
-                       "must be true or false, not " + quoted(*v));
+        return problem(key, "`" + name(key) + "` must be true or false, got " + quote_json(*v),
+                       "must be true or false, not " + quote_json(*v));
       out = v->get<bool>();
     }
   }
@@ -139,14 +129,14 @@ class Section {
       if (v->is_boolean()) out = v->get<bool>();
       else if (v->is_null() || (v->is_string() && v->get<std::string>() == "auto")) out.reset();
       else
-        problem(key, "`" + name(key) + "` must be true, false or \"auto\", got " + quoted(*v),
-                "must be true, false or \"auto\", not " + quoted(*v));
+        problem(key, "`" + name(key) + "` must be true, false or \"auto\", got " + quote_json(*v),
+                "must be true, false or \"auto\", not " + quote_json(*v));
     }
   }
   bool string(const std::string& key, std::string& out) {
     if (const auto* v = find(key)) {
       if (!v->is_string()) {
-        problem(key, "`" + name(key) + "` must be a string, got " + quoted(*v), "must be text, not " + quoted(*v));
+        problem(key, "`" + name(key) + "` must be a string, got " + quote_json(*v), "must be text, not " + quote_json(*v));
         return false;
       }
       out = v->get<std::string>();
@@ -403,12 +393,12 @@ void apply_override(json& j, const std::string& assignment) {
   if (eq == std::string::npos || eq == 0)
     fail("override `", assignment, "` must look like key.path=value (e.g. train.steps=200)");
   const auto key = assignment.substr(0, eq), text = assignment.substr(eq + 1);
-  json value;
-  try {
-    value = json::parse(text);
-  } catch (const json::exception&) {
-    value = text;  // a bare word is a string
-  }
+  // Checked here: a JSON string must be UTF-8, and a run folder must not be half-created by a
+  // value that cannot be written into its config.json.
+  if (!is_valid_utf8(assignment)) fail("override `", key.substr(0, 40), "=...` is not valid UTF-8 text");
+  if (json_depth(text) < 0) fail("override `", key, "` is nested deeper than ", kMaxJsonDepth, " levels");
+  json value = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (value.is_discarded()) value = text;  // a bare word is a string
   json* node = &j;
   size_t start = 0;
   while (true) {

@@ -6,6 +6,8 @@
 
 #include "run/metrics_file.h"
 #include "util/error.h"
+#include "util/input_file.h"
+#include "util/json_file.h"
 
 namespace moekd {
 
@@ -27,15 +29,11 @@ namespace {
 
 json read_config(const fs::path& dir) {
   const std::string path = RunFolder(dir.string()).config().string();
-  std::ifstream in(path);
-  if (!in) fail(path, ": cannot open (is ", dir.string(), " a run folder?)");
-  try {
-    json j = json::parse(in);
-    if (!j.is_object()) fail(path, ": expected a JSON object");
-    return j;
-  } catch (const json::exception& e) {
-    fail(path, ": not valid JSON (", e.what(), ")");
-  }
+  std::error_code ec;
+  if (!fs::exists(path, ec)) fail(path, ": does not exist (is ", dir.string(), " a run folder?)");
+  json j = read_json_file(path);
+  if (!j.is_object()) fail(path, ": expected a JSON object");
+  return j;
 }
 
 template <typename T>

@@ -1,8 +1,10 @@
 #include "session/models.h"
 
 #include <filesystem>
+#include <sstream>
 
 #include "backend/precision.h"
+#include "backend/system_info.h"
 #include "io/hf_config.h"
 #include "io/hf_model.h"
 #include "util/error.h"
@@ -10,6 +12,35 @@
 namespace moekd {
 
 namespace fs = std::filesystem;
+
+namespace {
+
+std::string gigabytes(double bytes) {
+  std::ostringstream out;
+  out.precision(bytes < 1e9 ? 2 : 3);
+  out << bytes / 1e9 << " GB";
+  return out.str();
+}
+
+// A fresh model is allocated whole on the CPU (then moved to its device): refused by name when its
+// parameters alone exceed the memory free there, instead of failing inside the allocator (or
+// being killed by the kernel) with a message about the batch.
+void refuse_unless_it_fits(const ModelConfig& c, torch::ScalarType dtype, const torch::Device& device,
+                           const std::string& source) {
+  const double bytes = static_cast<double>(c.parameter_count().total) * static_cast<double>(c10::elementSize(dtype));
+  for (const torch::Device& where : {torch::Device(torch::kCPU), device}) {
+    const auto free = available_memory_bytes(where);
+    if (free <= 0 || bytes <= static_cast<double>(free)) continue;
+    const double embeddings = 2.0 * static_cast<double>(c.vocab_size) * static_cast<double>(c.hidden_size);
+    fail(source, ": a model of this shape holds ", c.parameter_count().total, " parameters, ", gigabytes(bytes), " in ",
+         c10::toString(dtype), ", more than the ", gigabytes(static_cast<double>(free)), " free on ", where.str(),
+         embeddings > static_cast<double>(c.parameter_count().total) / 2
+             ? "; most of it is the embeddings: look at `vocab_size` and `hidden_size`"
+             : "; most of it is the layers: look at `intermediate_size`, the experts and `num_hidden_layers`");
+  }
+}
+
+}  // namespace
 
 CausalLM load_or_init_model(const ModelSource& source, const std::string& role, const torch::Device& device,
                             torch::ScalarType dtype, bool float32_routers) {
@@ -22,6 +53,7 @@ CausalLM load_or_init_model(const ModelSource& source, const std::string& role, 
   // A fresh model: of the folder's config.json, or of `init`.
   const auto config = source.path.empty() ? config_from_hf(source.init, role + ".init")
                                           : load_hf_config((fs::path(source.path) / "config.json").string());
+  refuse_unless_it_fits(config, dtype, device, source.path.empty() ? role + ".init" : source.path + "/config.json");
   CausalLM model{nullptr};
   {
     BuildIn build(dtype);

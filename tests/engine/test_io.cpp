@@ -70,7 +70,7 @@ class TestIO : public QObject {
     const qulonglong natural = UINT64_MAX;
     QTest::newRow("header length past the end") << "{}" << 0 << qulonglong(4096) << "runs past the end of the file";
     QTest::newRow("header length absurd") << "{}" << 0 << qulonglong(1ull << 40) << "exceeds the format's limit";
-    QTest::newRow("header not JSON") << "{\"a\": [1, 2" << 0 << natural << "header is not valid JSON";
+    QTest::newRow("header not JSON") << "{\"a\": [1, 2" << 0 << natural << "the header: not valid JSON";
     QTest::newRow("header not an object") << "[1, 2]" << 0 << natural << "header must be a JSON object";
     QTest::newRow("offsets out of range")
         << R"({"w": {"dtype": "F32", "shape": [2, 2], "data_offsets": [0, 16]}})" << 8 << natural

@@ -139,16 +139,22 @@ class TestSession : public QObject {
   void runErrorsAreReadable_data() {
     QTest::addColumn<QString>("patch");
     QTest::addColumn<QString>("message");
-    // 64 x 2^40 floats: no allocator can serve it, on any machine.
-    QTest::newRow("out of memory") << R"({"student": {"init": {"intermediate_size": 1099511627776}}})"
-                                   << "out of memory on cpu";
+    // An absurd size is refused by name before anything is allocated; sizes each in range whose
+    // model exceeds the machine's memory are refused with what the memory is.
+    QTest::newRow("absurd size") << R"({"student": {"init": {"intermediate_size": 1099511627776}}})"
+                                 << "`intermediate_size` must be an integer in [0, 1048576], got 1099511627776";
+    QTest::newRow("too large") << R"({"student": {"init": {"intermediate_size": 1048576, "hidden_size": 131072,
+                                      "num_attention_heads": 1024, "num_key_value_heads": 1024}}})"
+                               << "free on cpu; most of it is the layers: look at `intermediate_size`";
     QTest::newRow("vocabulary") << R"({"teacher": {"init": {"vocab_size": 120}}})"
                                 << "teacher vocabulary has 120 tokens but the student's has 99";
     QTest::newRow("malformed data") << QString(R"({"data": {"kind": "jsonl", "path": "%1"}})")
                                               .arg(QString::fromStdString(data_dir("jsonl/dolly_malformed.jsonl")))
                                     << "malformed rows skipped; give more data or a larger data.validation_fraction";
-    // A damaged teacher checkpoint (a NaN in its output layer), written below.
-    QTest::newRow("nan loss") << "nan-teacher" << "the divergence is not finite";
+    // A damaged teacher checkpoint (a NaN in its output layer) is refused when it loads; one whose
+    // huge but finite weights overflow stops the run at its first non-finite loss. Both written below.
+    QTest::newRow("nan weight") << "nan-teacher" << "tensor `lm_head.weight` holds 1 non-finite value (NaN or infinity; the first at [5, 3])";
+    QTest::newRow("nan loss") << "overflowing-teacher" << "the divergence is not finite";
   }
   void runErrorsAreReadable() {
     QFETCH(QString, patch);
@@ -156,15 +162,18 @@ class TestSession : public QObject {
     QTemporaryDir tmp;
     auto j = tiny_run("kd", tmp.path().toStdString() + "/run");
     j["train"]["steps"] = 40;
-    if (patch == "nan-teacher") {
+    if (patch == "nan-teacher" || patch == "overflowing-teacher") {
       auto config = tiny_config(Family::Mixtral);
       config.vocab_size = 99;  // the built-in tokenizer's
       CausalLM teacher(config);
       teacher->init_weights(0.2);
       {
         torch::NoGradGuard no_grad;
-        for (auto& p : teacher->named_parameters())
-          if (p.key().find("lm_head") != std::string::npos) p.value()[5][3] = std::nan("");
+        for (auto& p : teacher->named_parameters()) {
+          if (p.key().find("lm_head") == std::string::npos) continue;
+          if (patch == "nan-teacher") p.value()[5][3] = std::nan("");
+          else p.value().fill_(3e38f);  // finite, but every logit overflows to infinity
+        }
       }
       const auto dir = tmp.path().toStdString() + "/teacher";
       save_pretrained(teacher, dir);
