@@ -70,6 +70,9 @@ void add_forward(CLI::App& app) {
     auto model = load_pretrained(a->model, {scalar_type_of(precision)});
     model->eval();
     const auto ids = parse_tokens(a->tokens, model->config.vocab_size);
+    if (static_cast<int64_t>(ids.size()) > model->config.max_position_embeddings)
+      fail("--tokens: ", ids.size(), " tokens, more than the model's max_position_embeddings (",
+           model->config.max_position_embeddings, ")");
     torch::manual_seed(a->seed);
     torch::NoGradGuard no_grad;
     ForwardOptions opt;

@@ -58,16 +58,7 @@ void Trainer::save_checkpoint(const std::string& dir) const {
   });
 }
 
-namespace {
-
-// state.json, every field checked (type and range) before anything is restored from it.
-struct SavedState {
-  int64_t step = 0, epoch = 0, position = 0, optimizer_steps = 0, router_optimizer_steps = 0, best_step = -1;
-  double best_score = -std::numeric_limits<double>::infinity();
-  std::string method;
-};
-
-SavedState read_state(const std::string& path, int64_t total_steps) {
+CheckpointState read_checkpoint_state(const std::string& path, int64_t total_steps) {
   const json j = read_json_file(path);
   if (!j.is_object()) fail(path, ": expected a JSON object, got ", quote_json(j));
   auto integer = [&](const char* key, int64_t lo, int64_t hi, int64_t missing) -> int64_t {
@@ -83,7 +74,7 @@ SavedState read_state(const std::string& path, int64_t total_steps) {
     if (v < lo || v > hi) fail(path, ": `", key, "` must be in [", lo, ", ", hi, "], got ", v);
     return v;
   };
-  SavedState s;
+  CheckpointState s;
   s.step = integer("step", 0, total_steps, -1);
   s.epoch = integer("epoch", 0, int64_t{1} << 40, -1);
   s.position = integer("position", 0, int64_t{1} << 40, -1);
@@ -102,13 +93,20 @@ SavedState read_state(const std::string& path, int64_t total_steps) {
   return s;
 }
 
+namespace {
+
 // The checkpoint's model has the run's student shape: a run whose config.json was edited after
 // the checkpoint was written is refused by field, not by a tensor size inside LibTorch.
-void check_same_shape(const ModelConfig& run, const ModelConfig& saved, const std::string& run_field,
+void check_same_shape(const ModelConfig& run, const ModelConfig& saved, const std::string& student_path,
                       const std::string& saved_config) {
+  // The field as the run spells it: in its own init, or in the student folder's config.json.
+  auto field = [&](const char* key) {
+    return student_path.empty() ? "`student.init." + std::string(key) + "`"
+                                : "student (" + student_path + "/config.json) `" + key + "`";
+  };
   auto same = [&](const char* key, int64_t a, int64_t b) {
     if (a != b)
-      fail(saved_config, ": the run's ", run_field, key, " is ", a, ", but the checkpoint's model has ", b,
+      fail(saved_config, ": the run's ", field(key), " is ", a, ", but the checkpoint's model has ", b,
            " (the run's settings changed after this checkpoint was written; resume with the settings it was made with, "
            "or start a new run)");
   };
@@ -132,13 +130,11 @@ void check_same_shape(const ModelConfig& run, const ModelConfig& saved, const st
 void Trainer::load_checkpoint(const std::string& dir) {
   const CheckpointFolder ckpt{dir};
   if (!fs::exists(ckpt.state_json())) fail(dir, ": no state.json (not a checkpoint folder)");
-  const SavedState state = read_state(ckpt.state_json().string(), cfg_.train.steps);
+  const CheckpointState state = read_checkpoint_state(ckpt.state_json().string(), cfg_.train.steps);
   if (state.method != std::string(name_of(cfg_.method)))
     fail(dir, ": checkpoint of method `", state.method, "`, but this run is `", name_of(cfg_.method), "`");
   const auto saved_config = (ckpt.model() / "config.json").string();
-  check_same_shape(student_->config, load_hf_config(saved_config),
-                   cfg_.student.path.empty() ? "`student.init." : "student (" + cfg_.student.path + "/config.json) `",
-                   saved_config);
+  check_same_shape(student_->config, load_hf_config(saved_config), cfg_.student.path, saved_config);
   auto saved = load_pretrained(ckpt.model().string());
   {
     torch::NoGradGuard no_grad;

@@ -23,6 +23,15 @@
 
 namespace moekd {
 
+// A checkpoint's state.json, every field checked (type and range; `step` at most `max_step`)
+// before anything is restored from it (distill/checkpoint.cpp).
+struct CheckpointState {
+  int64_t step = 0, epoch = 0, position = 0, optimizer_steps = 0, router_optimizer_steps = 0, best_step = -1;
+  double best_score = -std::numeric_limits<double>::infinity();
+  std::string method;
+};
+CheckpointState read_checkpoint_state(const std::string& path, int64_t max_step);
+
 class Trainer {
  public:
   // `student` is the model being trained (the MoE itself for train-teacher); `teacher` may be

@@ -17,14 +17,32 @@ bool CheckpointFolder::exists() const {
 }
 
 void write_run_config(const RunFolder& run, const RunConfig& config) {
-  fs::create_directories(run.dir);
+  // The text first: a config that cannot be written (text that is not UTF-8) fails before the
+  // folder or any file exists. Then a temporary file renamed into place: never half a config.json.
+  std::string text;
+  try {
+    text = to_json(config).dump(2) + "\n";
+  } catch (const nlohmann::json::exception&) {
+    fail(run.config().string(), ": the run config holds text that is not valid UTF-8");
+  }
+  std::error_code ec;
+  fs::create_directories(run.dir, ec);
+  if (ec) fail(run.dir.string(), ": cannot create the run folder (", ec.message(), ")");
   const auto tmp = run.config().string() + ".tmp";
   {
     std::ofstream out(tmp);
-    out << to_json(config).dump(2) << "\n";
-    if (!out) fail(tmp, ": cannot be written");
+    out << text;
+    if (!out) {
+      out.close();
+      fs::remove(tmp, ec);
+      fail(tmp, ": cannot be written (disk full?)");
+    }
   }
-  fs::rename(tmp, run.config());
+  fs::rename(tmp, run.config(), ec);
+  if (ec) {
+    fs::remove(tmp, ec);
+    fail(run.config().string(), ": cannot rename the temporary file into place");
+  }
 }
 
 namespace {

@@ -59,7 +59,7 @@ std::unique_ptr<Session> Session::resume(const std::string& run_dir, int64_t tot
     // Checked before anything is written: a refused request leaves the run as it was.
     const auto state = RunFolder(run_dir).checkpoint(Checkpoint::Last).state_json();
     if (!fs::exists(state)) fail(run_dir, ": no checkpoint to resume from (checkpoints/last is missing)");
-    const int64_t at = read_json_file(state.string()).value("step", int64_t{0});
+    const int64_t at = read_checkpoint_state(state.string(), std::numeric_limits<int64_t>::max()).step;
     if (total_steps <= at)
       fail(run_dir, ": the last checkpoint is at step ", at, "; continuing needs a total above that, got train.steps = ",
            total_steps);
@@ -122,6 +122,12 @@ void Session::build() {
     if ((*m)->config.eos_token_id < 0) (*m)->config.eos_token_id = tok->eos_id();
     if ((*m)->config.bos_token_id < 0) (*m)->config.bos_token_id = tok->bos_id();
   }
+  // Positions past what a model was built for: rotary embeddings would still compute, but not what
+  // the checkpoint learned. Refused by name, with both numbers.
+  for (const auto& [model, role] : {std::pair{&student, "student"}, std::pair{&teacher, "teacher"}})
+    if (*model && cfg_.data.max_len > (*model)->config.max_position_embeddings)
+      fail("`data.max_len` = ", cfg_.data.max_len, " is longer than the ", role, "'s max_position_embeddings (",
+           (*model)->config.max_position_embeddings, ")");
   if (tok->vocab_size() > student->config.vocab_size)
     fail("the tokenizer has ", tok->vocab_size(), " tokens but the student's vocabulary holds only ",
          student->config.vocab_size);
