@@ -22,6 +22,7 @@ using json = nlohmann::json;
 namespace {
 
 CheckpointFolder checkpoint(const std::string& run_dir, Checkpoint which) {
+  recover_checkpoints(RunFolder(run_dir));
   const auto ckpt = RunFolder(run_dir).checkpoint(which);
   if (!ckpt.exists())
     fail(run_dir, ": no `", name_of(which), "` checkpoint (", ckpt.dir.string(), " is missing or incomplete)");

@@ -1,5 +1,8 @@
 #include "run/run_folder.h"
 
+#include <fcntl.h>
+#include <stdio.h>
+
 #include <algorithm>
 #include <fstream>
 
@@ -14,6 +17,39 @@ namespace fs = std::filesystem;
 bool CheckpointFolder::exists() const {
   std::error_code ec;
   return fs::is_regular_file(model() / "config.json", ec);
+}
+
+void move_into_place(const fs::path& staging, const fs::path& dir) {
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) {
+    fs::rename(staging, dir);
+    return;
+  }
+  if (::renameat2(AT_FDCWD, staging.c_str(), AT_FDCWD, dir.c_str(), RENAME_EXCHANGE) == 0) {
+    fs::remove_all(staging);  // now the old folder
+    return;
+  }
+  // A file system without the exchange: two renames, and recover_folder() for the moment between.
+  const fs::path old = dir.string() + ".old";
+  fs::remove_all(old);
+  fs::rename(dir, old);
+  fs::rename(staging, dir);
+  fs::remove_all(old);
+}
+
+void recover_folder(const fs::path& dir) {
+  const fs::path tmp = dir.string() + ".tmp", old = dir.string() + ".old";
+  std::error_code ec;
+  if (!fs::exists(dir, ec) && fs::exists(old, ec)) {
+    if (fs::exists(tmp, ec)) fs::rename(tmp, dir);  // written whole before `dir` moved aside
+    else fs::rename(old, dir);
+  }
+  fs::remove_all(tmp, ec);
+  fs::remove_all(old, ec);
+}
+
+void recover_checkpoints(const RunFolder& run) {
+  for (Checkpoint which : {Checkpoint::Best, Checkpoint::Last}) recover_folder(run.checkpoint(which).dir);
 }
 
 void write_run_config(const RunFolder& run, const RunConfig& config) {

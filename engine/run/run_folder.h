@@ -35,20 +35,31 @@ struct RunFolder {
   CheckpointFolder checkpoint(Checkpoint which) const { return {checkpoints() / name_of(which)}; }
 };
 
-// Writes `folder.dir` whole by `write(staging)` into a sibling `<dir>.tmp`, then replaces `dir`
-// with it by renames: a crash at any moment leaves the old checkpoint or the new one, whole.
+// Puts the fully written folder `staging` at `dir` in one step: an atomic exchange where the file
+// system has one (renameat2's RENAME_EXCHANGE), else two renames through `<dir>.old`.
+void move_into_place(const std::filesystem::path& staging, const std::filesystem::path& dir);
+
+// Makes a folder that replace_folder() was writing when the process died whole again: `dir`
+// missing with `<dir>.old` beside it means the crash fell between the two renames, and
+// `<dir>.tmp` is then the complete new folder (else `.old` is put back); a `.tmp` beside an
+// existing `dir` is unfinished, and a leftover `.old` is stale: both are removed.
+void recover_folder(const std::filesystem::path& dir);
+
+// Writes `dir` whole by `write(staging)` into a sibling `<dir>.tmp`, then moves it into place: a
+// kill at any moment leaves the old folder or the new one, whole (after recover_folder()).
 template <typename Write>
 void replace_folder(const std::filesystem::path& dir, Write&& write) {
   namespace fs = std::filesystem;
-  const fs::path tmp = dir.string() + ".tmp", old = dir.string() + ".old";
+  const fs::path tmp = dir.string() + ".tmp";
+  recover_folder(dir);
   fs::remove_all(tmp);
   fs::create_directories(tmp);
   write(tmp);
-  fs::remove_all(old);
-  if (fs::exists(dir)) fs::rename(dir, old);
-  fs::rename(tmp, dir);
-  fs::remove_all(old);
+  move_into_place(tmp, dir);
 }
+
+// recover_folder() for a run's checkpoints (best and last): before a resume or an export reads them.
+void recover_checkpoints(const RunFolder& run);
 
 // A path a run recorded that is gone, found again relative to the run folder.
 struct RelocatedPath {

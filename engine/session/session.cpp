@@ -52,6 +52,7 @@ Session::Session(RunConfig config, bool resuming, bool new_total)
 }
 
 std::unique_ptr<Session> Session::resume(const std::string& run_dir, int64_t total_steps) {
+  recover_checkpoints(RunFolder(run_dir));  // a run killed while writing one: whole again
   auto cfg = load_run_folder_config(run_dir);
   cfg.run_dir = run_dir;
   const bool extend = total_steps > 0 && total_steps != cfg.train.steps;

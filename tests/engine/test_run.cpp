@@ -253,6 +253,37 @@ class TestRun : public QObject {
     QCOMPARE(relocate_run_config(rel, (root / "copy/runs/kd").string())["teacher"]["path"],
              json((root / "copy/teacher").string()));
   }
+
+  // A folder replaced by replace_folder() while the process died is whole again: every moment of
+  // the replacement leaves the old folder or the new one, never neither.
+  void killedReplacementsRecover() {
+    QTemporaryDir tmp;
+    namespace fs = std::filesystem;
+    const fs::path dir = tmp.filePath("last").toStdString(), staging = dir.string() + ".tmp", old = dir.string() + ".old";
+    auto make = [](const fs::path& p, const char* content) {
+      fs::create_directories(p);
+      std::ofstream(p / "state.json") << content;
+    };
+    auto content = [&]() {
+      std::ifstream in(dir / "state.json");
+      return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    };
+    make(old, "old");  // between the two renames: the new folder is complete in .tmp
+    make(staging, "new");
+    recover_folder(dir);
+    QCOMPARE(content(), std::string("new"));
+    QVERIFY(!fs::exists(staging) && !fs::exists(old));
+    fs::rename(dir, old);  // moved aside, the new one not yet written: the old one comes back
+    recover_folder(dir);
+    QCOMPARE(content(), std::string("new"));
+    make(staging, "half");  // killed while writing: the unfinished one goes
+    recover_folder(dir);
+    QCOMPARE(content(), std::string("new"));
+    QVERIFY(!fs::exists(staging));
+    replace_folder(dir, [&](const fs::path& into) { std::ofstream(into / "state.json") << "newer"; });
+    QCOMPARE(content(), std::string("newer"));
+    QVERIFY(!fs::exists(staging) && !fs::exists(old));
+  }
 };
 
 QTEST_APPLESS_MAIN(TestRun)
