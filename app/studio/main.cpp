@@ -1,6 +1,7 @@
 // moekd-studio: the desktop studio. `moekd-studio [run.json]` opens on that config, otherwise on
-// the demo preset; --workspace lists another folder's runs, --open shows a finished run, and
-// --screenshot writes a picture of the window and quits (how the README's pictures are made).
+// the demo preset; --start starts that run at once, --workspace lists another folder's runs, --open
+// shows a finished run, and --screenshot writes a picture of the window and quits (how the
+// README's pictures are made).
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QDir>
@@ -52,7 +53,9 @@ int main(int argc, char** argv) {
   const QCommandLineOption screenshot(QStringLiteral("screenshot"),
                                       QStringLiteral("write a PNG of the window once it is drawn, then quit"),
                                       QStringLiteral("png"));
-  parser.addOptions({workspace, open, tab, overlay, metric, screenshot});
+  const QCommandLineOption start(QStringLiteral("start"),
+                                 QStringLiteral("start the given run configuration at once (as pressing Start)"));
+  parser.addOptions({workspace, open, tab, overlay, metric, screenshot, start});
   parser.process(app);
 
   moekd::ui::MainWindow window;
@@ -100,6 +103,11 @@ int main(int argc, char** argv) {
       if (window.tabs()->tabText(i).toLower() == want) found = i;
     if (found < 0) refuse(QStringLiteral("--tab: `%1` is not a view").arg(parser.value(tab)));
     else window.tabs()->setCurrentIndex(found);
+  }
+  if (parser.isSet(start)) {
+    if (parser.positionalArguments().isEmpty()) refuse(QStringLiteral("--start needs a run configuration to start"));
+    else if (!window.configureView()->isValid()) refuse(window.configureView()->validationMessage());
+    else window.startRun();
   }
   if (parser.isSet(screenshot)) {
     const QString path = parser.value(screenshot);
