@@ -18,18 +18,18 @@
 #include <QSpinBox>
 #include <QStyle>
 #include <QVBoxLayout>
-#include <algorithm>
 #include <filesystem>
 
 #include "backend/devices.h"
 #include "browse_row.h"
 #include "data_preview.h"
 #include "field_marks.h"
+#include "form_checks.h"
+#include "presets.h"
 #include "inline_message.h"
 #include "io/hf_config.h"
 #include "io/inspect.h"
 #include "run/run_config.h"
-#include "run/demo_recipe.h"
 #include "run/run_folder.h"
 #include "student_form.h"
 #include "util/error.h"
@@ -378,71 +378,10 @@ void ConfigureView::onEdited() {
   revalidate();
 }
 
-namespace {
-
-moekd::ConfigProblem problem(const char* field, const QString& need) {
-  const std::string n = need.toStdString();
-  return {field, std::string("`") + field + "` " + n, n};
-}
-
-bool hasProblem(const std::vector<moekd::ConfigProblem>& problems, const std::string& field) {
-  return std::any_of(problems.begin(), problems.end(), [&](const auto& p) { return p.field == field; });
-}
-
-// A fresh student's shape, checked as the engine will build it: the field is the first
-// `key` the engine's message names.
-void checkStudentShape(const json& init, std::vector<moekd::ConfigProblem>& problems) {
-  try {
-    config_from_hf(init, "student.init").validate();
-  } catch (const std::exception& e) {
-    std::string what = e.what();
-    for (const char* prefix : {"student.init: ", "model config: ", "field "})
-      if (what.rfind(prefix, 0) == 0) what = what.substr(std::string(prefix).size());
-    const auto open = what.find('`'), close = open == std::string::npos ? open : what.find('`', open + 1);
-    const std::string key = close == std::string::npos ? "" : "student.init." + what.substr(open + 1, close - open - 1);
-    problems.push_back({key, std::string("student.init: ") + what, what});
-  }
-}
-
-// What the form checks beyond the parser, for Start too: the run folder, and the files and
-// folders the run would open. Only fields without a problem yet are looked at.
-void checkInputs(const RunConfig& c, std::vector<moekd::ConfigProblem>& problems) {
-  namespace fs = std::filesystem;
-  auto add = [&](const char* field, const QString& need) {
-    if (!hasProblem(problems, field)) problems.push_back(problem(field, need));
-  };
-  auto model = [&](const char* field, const std::string& path) {
-    if (path.empty()) return;
-    if (!fs::is_directory(path)) add(field, QObject::tr("does not exist: %1").arg(QString::fromStdString(path)));
-    else if (!fs::exists(fs::path(path) / "config.json"))
-      add(field, QObject::tr("holds no config.json: choose a Hugging Face model folder"));
-  };
-  if (c.run_dir.empty())
-    add("run_dir", QObject::tr("is empty: choose where config.json, metrics.jsonl and the checkpoints go"));
-  else if (run_dir_holds_training(c.run_dir))
-    add("run_dir", QObject::tr("%1 already holds a run: choose a new folder for this one (the Runs view opens the "
-                               "old one)")
-                       .arg(QString::fromStdString(c.run_dir)));
-  if (c.needs_teacher()) model("teacher.path", c.teacher.path);
-  model("student.path", c.student.path);
-  if (c.data.kind != DataKind::Builtin && !c.data.path.empty() && !fs::is_regular_file(c.data.path))
-    add("data.path", QObject::tr("does not exist: %1").arg(QString::fromStdString(c.data.path)));
-  if (c.data.tokenizer.empty())
-    add("data.tokenizer", QObject::tr("is empty: write builtin, or choose a SentencePiece tokenizer.model or a "
-                                      "folder holding one (usually the teacher's)"));
-  else if (c.data.tokenizer != "builtin" && !fs::exists(c.data.tokenizer))
-    add("data.tokenizer", QObject::tr("does not exist: %1").arg(QString::fromStdString(c.data.tokenizer)));
-}
-
-}  // namespace
-
 void ConfigureView::revalidate() {
   const json j = buildJson();
   RunConfig parsed;
-  std::vector<moekd::ConfigProblem> problems = check_run_config(j, "configuration", &parsed);
-  if (!parsed.student.init.is_null() && !hasProblem(problems, "student.init"))
-    checkStudentShape(parsed.student.init, problems);
-  checkInputs(parsed, problems);
+  const std::vector<moekd::ConfigProblem> problems = checkForm(j, &parsed);
   const bool valid = problems.empty();
   if (valid) normalized_ = to_json(parsed);
   runWhere_->setText(parsed.run_dir.empty()
@@ -523,82 +462,12 @@ void ConfigureView::setWorkspace(const QString& dir) {
   if (presetUntouched_ && preset_->currentIndex() >= 0) loadPreset(preset_->currentData().toString());
 }
 
-QString ConfigureView::latestTeacher() const {
-  namespace fs = std::filesystem;
-  // The newest train-teacher run of the workspace with a checkpoint: its best model, else its last.
-  std::string found;
-  fs::file_time_type newest{};
-  std::error_code ec;
-  if (workspace_.isEmpty() || !fs::is_directory(workspace_.toStdString(), ec)) return {};
-  for (const auto& dir : list_runs(workspace_.toStdString())) {
-    const RunFolder run(dir);
-    try {
-      if (read_json_file(run.config().string()).value("method", std::string()) != name_of(Method::TrainTeacher)) continue;
-    } catch (const std::exception&) {
-      continue;
-    }
-    for (Checkpoint which : {Checkpoint::Best, Checkpoint::Last}) {
-      const auto ckpt = run.checkpoint(which);
-      if (!ckpt.exists()) continue;
-      const auto when = fs::last_write_time(run.metrics(), ec);
-      if (!ec && (found.empty() || when > newest)) {
-        found = ckpt.model().string();
-        newest = when;
-      }
-      break;
-    }
-  }
-  return QString::fromStdString(found);
-}
+QString ConfigureView::latestTeacher() const { return latestTeacherModel(workspace_); }
 
 bool ConfigureView::loadPreset(const QString& name) {
-  json config;
-  if (name.startsWith("demo-") && name != "demo-teacher") {
-    // A student of the demo recipe, distilled from the workspace's latest teacher run, or from
-    // the teacher that ships with the studio.
-    QString teacher = latestTeacher();
-    if (teacher.isEmpty()) {
-      try {
-        teacher = QString::fromStdString(shipped_demo_teacher());
-      } catch (const std::exception&) {
-        // Not installed and no source tree: the form asks for the teacher's folder.
-      }
-    }
-    const std::string method = name.mid(5).toStdString();
-    if (method != "sft" && method != "kd" && method != "ka" && method != "sar") return false;
-    config = demo_student_run(method, "runs/" + name.toStdString(), teacher.toStdString());
-    config["name"] = name.toStdString();
-    // In the studio the teacher's answers show beside the student's (Evaluation); the CLI demo
-    // leaves them out for time.
-    if (method != "sft") config["eval"]["teacher"] = true;
-  } else {
-    QFile f(":/presets/" + name + ".json");
-    if (!f.open(QIODevice::ReadOnly)) return false;
-    try {
-      config = json::parse(f.readAll().toStdString());
-    } catch (const std::exception&) {
-      return false;
-    }
-  }
-  try {
-    if (config.contains("run_dir") && config["run_dir"].is_string()) {
-      std::string dir = config["run_dir"].get<std::string>();
-      // Presets write into the workspace the Runs view lists.
-      if (!workspace_.isEmpty())
-        dir = QDir(workspace_).filePath(QString::fromStdString(std::filesystem::path(dir).filename().string())).toStdString();
-      config["run_dir"] = dir;
-      // Applied again after its run trained: the first free sibling folder (demo-teacher-2, ...),
-      // not one that Start would refuse.
-      if (run_dir_holds_training(dir)) {
-        const std::string fresh = free_sibling_dir(dir);
-        config["run_dir"] = fresh;
-        if (config.contains("name")) config["name"] = std::filesystem::path(fresh).filename().string();
-      }
-    }
-    setConfig(config);
-  } catch (const std::exception&) {
-    return false;
-  }
+  const auto config = presetConfig(name, workspace_);
+  if (!config) return false;
+  setConfig(*config);
   const int i = preset_->findData(name);
   if (i >= 0) preset_->setCurrentIndex(i);
   presetUntouched_ = true;

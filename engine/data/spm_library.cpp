@@ -16,6 +16,18 @@ namespace fs = std::filesystem;
 
 namespace {
 
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kAddressSanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kAddressSanitizer = true;
+#else
+constexpr bool kAddressSanitizer = false;
+#endif
+#else
+constexpr bool kAddressSanitizer = false;
+#endif
+
 std::vector<std::string> candidates() {
   std::vector<std::string> out;
   if (const char* env = std::getenv("MOEKD_SPM_LIBRARY")) out.emplace_back(env);
@@ -46,7 +58,9 @@ SpmApi load_api() {
       continue;
     }
     // RTLD_DEEPBIND: sentencepiece's embedded protobuf must bind to itself, not to LibTorch's.
-    void* h = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+    // AddressSanitizer refuses DEEPBIND (its interceptors must stay first): a sanitized build
+    // binds normally, which holds in processes without LibTorch (the fuzz targets, test_data).
+    void* h = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | (kAddressSanitizer ? 0 : RTLD_DEEPBIND));
     if (!h) {
       tried += "\n  " + path + " (" + dlerror() + ")";
       continue;

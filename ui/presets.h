@@ -1,0 +1,19 @@
+#pragma once
+// The studio's presets: "demo-teacher" and "paper-like" (JSON compiled into the studio,
+// resources/presets/) and the demo's students "demo-sft", "demo-kd", "demo-ka", "demo-sar" (the
+// engine's recipe, run/demo_recipe.h, distilled from the workspace's latest teacher run or else
+// the shipped demo teacher). With a workspace, a preset's run folder goes into it; one that
+// already trained gets the first free sibling folder (demo-kd-2).
+#include <QString>
+#include <nlohmann/json.hpp>
+#include <optional>
+
+namespace moekd::ui {
+
+// The preset's run config; nothing for an unknown name.
+std::optional<nlohmann::json> presetConfig(const QString& name, const QString& workspace);
+// The model folder of the workspace's newest train-teacher run with a checkpoint (its best, else
+// its last); empty when there is none.
+QString latestTeacherModel(const QString& workspace);
+
+}  // namespace moekd::ui
