@@ -55,6 +55,9 @@ std::vector<json> read_metrics(const std::string& path, const std::function<bool
       const bool torn = e.byte >= line.size();  // the parser ran out of input
       if (torn || in.peek() == EOF) continue;
       fail(path, ": line ", number, " is not valid JSON");
+    } catch (const json::exception&) {
+      // Well-formed but unreadable, e.g. a number past double's range (found by fuzzing).
+      fail(path, ": line ", number, " holds a value that cannot be read (a number out of range?)");
     }
   }
   return out;
