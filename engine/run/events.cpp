@@ -1,5 +1,7 @@
 #include "run/events.h"
 
+#include "util/json_read.h"
+
 namespace moekd {
 
 using json = nlohmann::json;
@@ -58,7 +60,7 @@ json to_json(const RunFailed& e) { return {{"type", "failed"}, {"step", e.step},
 namespace {
 template <typename T>
 void read(const json& j, const char* key, T& out) {
-  if (const auto it = j.find(key); it != j.end() && !it->is_null()) out = it->get<T>();
+  read_field(j, key, out);  // a value of another type keeps the default (util/json_read.h)
 }
 }  // namespace
 
@@ -84,7 +86,7 @@ RoutingSnapshot routing_snapshot_from_json(const json& j) {
   RoutingSnapshot e;
   read(j, "step", e.step);
   read(j, "model", e.model);
-  if (const auto it = j.find("layers"); it != j.end())
+  if (const auto it = j.find("layers"); it != j.end() && it->is_array())
     for (const auto& l : *it) {
       LayerRouting r;
       read(l, "layer", r.layer);
@@ -108,7 +110,7 @@ EvalResult eval_result_from_json(const json& j) {
   read(j, "perplexity", e.perplexity);
   read(j, "rouge_l", e.rouge_l);
   read(j, "exact_match", e.exact_match);
-  if (const auto it = j.find("per_category"); it != j.end())
+  if (const auto it = j.find("per_category"); it != j.end() && it->is_object())
     for (const auto& [name, c] : it->items()) {
       CategoryScores s;
       read(c, "rouge_l", s.rouge_l);
@@ -117,7 +119,7 @@ EvalResult eval_result_from_json(const json& j) {
       read(c, "examples", s.examples);
       e.per_category[name] = s;
     }
-  if (const auto it = j.find("samples"); it != j.end())
+  if (const auto it = j.find("samples"); it != j.end() && it->is_array())
     for (const auto& s : *it) {
       Sample out;
       read(s, "category", out.category);

@@ -8,6 +8,7 @@
 #include "util/error.h"
 #include "util/input_file.h"
 #include "util/json_file.h"
+#include "util/json_read.h"
 
 namespace moekd {
 
@@ -38,13 +39,7 @@ json read_config(const fs::path& dir) {
 
 template <typename T>
 T field(const json& j, const char* key, T fallback) {
-  const auto it = j.find(key);
-  if (it == j.end()) return fallback;
-  try {
-    return it->get<T>();
-  } catch (const json::exception&) {
-    return fallback;
-  }
+  return field_or<T>(j, key, std::move(fallback));  // a value of another type reads as absent
 }
 
 // A resumed run repeats the steps after its last checkpoint: the later record of a step wins.
