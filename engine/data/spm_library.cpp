@@ -59,7 +59,11 @@ SpmApi load_api() {
     }
     // RTLD_DEEPBIND: sentencepiece's embedded protobuf must bind to itself, not to LibTorch's.
     // AddressSanitizer refuses DEEPBIND (its interceptors must stay first): a sanitized build
-    // binds normally, which holds in processes without LibTorch (the fuzz targets, test_data).
+    // binds normally, which holds only where no other protobuf is loaded (the fuzz targets,
+    // test_data); beside LibTorch's it would abort the process, so it is refused by name.
+    if (kAddressSanitizer && dlsym(RTLD_DEFAULT, "_ZN6google8protobuf8internal13VerifyVersionEiiPKc"))
+      fail("SentencePiece cannot be loaded in this process: a build with AddressSanitizer cannot keep its protobuf "
+           "apart from the one LibTorch loaded (RTLD_DEEPBIND is refused by the sanitizer)");
     void* h = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | (kAddressSanitizer ? 0 : RTLD_DEEPBIND));
     if (!h) {
       tried += "\n  " + path + " (" + dlerror() + ")";

@@ -223,6 +223,7 @@ class TestSession : public QObject {
   }
 
   void dollyRunWithSentencePiece() {
+    if (!kSentencePieceBesideLibTorch) QSKIP("a sanitized build cannot load SentencePiece beside LibTorch");
     QTemporaryDir tmp;
     auto j = tiny_run("sft", tmp.path().toStdString() + "/run");
     j["data"] = {{"kind", "jsonl"}, {"path", data_dir("jsonl/dolly_small.jsonl")}, {"validation_fraction", 0.2},
