@@ -54,6 +54,12 @@ QLineEdit* ConfigBindings::number(const char* key) {
   return e;
 }
 
+QLineEdit* ConfigBindings::optionalNumber(const char* key, const QString& placeholder) {
+  auto* e = text(key, placeholder);
+  bindings_.back().kind = Kind::OptionalNumber;
+  return e;
+}
+
 QLineEdit* ConfigBindings::unsignedNumber(const char* key) {
   auto* e = text(key);
   bindings_.back().kind = Kind::Unsigned;
@@ -104,6 +110,10 @@ void ConfigBindings::read(const json& config, const json& defaults) {
       case Kind::Number:
         static_cast<QLineEdit*>(b.widget)->setText(numberText(value));
         break;
+      case Kind::OptionalNumber:  // unset stays empty: the default lies in the engine, not here
+        static_cast<QLineEdit*>(b.widget)->setText(
+            config.contains(b.pointer) && !config.at(b.pointer).is_null() ? numberText(config.at(b.pointer)) : QString());
+        break;
       case Kind::Unsigned:  // integers as written: a double would round a 64-bit seed
         static_cast<QLineEdit*>(b.widget)->setText(value.is_number_integer() ? QString::fromStdString(value.dump())
                                                                              : numberText(value));
@@ -151,11 +161,12 @@ void ConfigBindings::write(json& config) const {
       case Kind::Text:
         slot = static_cast<QLineEdit*>(b.widget)->text().toStdString();
         break;
-      case Kind::Number: {
+      case Kind::Number:
+      case Kind::OptionalNumber: {
         const QString t = static_cast<QLineEdit*>(b.widget)->text();
         bool ok = false;
         const double v = t.trimmed().toDouble(&ok);
-        slot = ok ? json(v) : json(t.toStdString());
+        slot = ok ? json(v) : b.kind == Kind::OptionalNumber && t.trimmed().isEmpty() ? json() : json(t.toStdString());
         break;
       }
       case Kind::Unsigned: {

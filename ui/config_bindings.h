@@ -25,6 +25,9 @@ class ConfigBindings {
 
   QLineEdit* text(const char* key, const QString& placeholder = {});
   QLineEdit* number(const char* key);           // a double
+  // A double that may be left unset (null in the config): empty text, `placeholder` saying what
+  // the engine takes instead.
+  QLineEdit* optionalNumber(const char* key, const QString& placeholder);
   QLineEdit* unsignedNumber(const char* key);   // a uint64 (seeds)
   QSpinBox* integer(const char* key, int lo, int hi);
   QComboBox* choice(const char* key, const std::vector<std::string>& names);
@@ -34,7 +37,7 @@ class ConfigBindings {
   void write(nlohmann::json& config) const;
 
  private:
-  enum class Kind { Text, Number, Unsigned, Integer, Choice, Flag };
+  enum class Kind { Text, Number, OptionalNumber, Unsigned, Integer, Choice, Flag };
   struct Binding {
     nlohmann::json::json_pointer pointer;
     Kind kind;

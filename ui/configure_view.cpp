@@ -71,7 +71,23 @@ ConfigureView::ConfigureView(QWidget* parent)
   for (const char* method : {"sft", "kd", "ka", "sar"})
     preset_->addItem(tr("Distil the demo teacher: %1").arg(QString::fromLatin1(method).toUpper()),
                      QString("demo-") + method);
+  for (const char* method : {"kd", "ka"})
+    preset_->addItem(tr("Distil the demo teacher: %1 on the student's own answers (on-policy)")
+                         .arg(QString::fromLatin1(method).toUpper()),
+                     QString("demo-") + method + "-on-policy");
   preset_->addItem(tr("Paper-like KD (LLaMA-MoE teacher, 1.3B Llama student, Dolly)"), "paper-like");
+  // The paper authors' own recipes (their finetune_gkd.py and finetune_sfr.py scripts): the
+  // student, fine-tuned first, writes the responses; the teacher's path and the data are the user's.
+  preset_->addItem(tr("KA with student-generated outputs (paper)"), "paper-ka-sgo");
+  preset_->setItemData(preset_->count() - 1,
+                       tr("M = 4 sampled-expert passes, lambda 0.05, k' = 15 (of 16 experts: set it to the teacher's "
+                          "count minus one), the reverse KL alone on the student's own answers, lr 1e-5 constant, batch 4"),
+                       Qt::ToolTipRole);
+  preset_->addItem(tr("SAR (paper)"), "paper-sar");
+  preset_->setItemData(preset_->count() - 1,
+                       tr("Every expert, the teacher's routers trained for the student at 5e-6, the divergence alone on "
+                          "the student's own answers, lr 5e-6 cosine, batch 4"),
+                       Qt::ToolTipRole);
   preset_->setItemData(1, tr("SFT: the student alone on the data, the baseline the others are measured against"),
                        Qt::ToolTipRole);
   bar->addWidget(preset_);
@@ -115,6 +131,7 @@ ConfigureView::ConfigureView(QWidget* parent)
   col3->addWidget(buildDistillGroups());
   col3->addWidget(buildTrainGroups());
   col3->addStretch(1);
+  col2->addWidget(buildOnPolicyGroup());
   col2->addWidget(evalBox_);  // below the data, so that no column needs to scroll at 1400 x 900
   scroll_ = scroll;
   arrangeColumns(3);
@@ -256,6 +273,35 @@ QWidget* ConfigureView::buildDataGroup() {
   return box;
 }
 
+// Where the responses come from: the dataset's, or the student's own (on-policy), and how the
+// student samples them. Beside the data, whose prompts they answer.
+QWidget* ConfigureView::buildOnPolicyGroup() {
+  onPolicyBox_ = new QGroupBox(tr("Student-written answers (on-policy)"));
+  // Two settings a row: the group stays short enough that no column scrolls at 1400 x 900.
+  auto* g = new QGridLayout(onPolicyBox_);
+  auto* onPolicy = fields_.number("distill.on_policy");
+  onPolicy->setToolTip(tr("Probability that a batch's responses are written by the student and scored by the "
+                          "teacher (GKD's mixing): 0 = the dataset's responses, 1 = always the student's"));
+  auto* topK = fields_.integer("distill.sampling.top_k", 0, 1 << 24);
+  topK->setSpecialValueText(tr("0 (all)"));
+  topK->setToolTip(tr("Sample among the k most likely tokens only; 0: every token"));
+  auto* newTokens = fields_.integer("distill.sampling.max_new_tokens", 1, 1 << 16);
+  newTokens->setToolTip(tr("The most tokens the student writes per answer (never past the data's max length)"));
+  g->addWidget(new QLabel(tr("Share of batches")), 0, 0);
+  g->addWidget(onPolicy, 0, 1, 1, 3);
+  g->addWidget(new QLabel(tr("Temperature")), 1, 0);
+  g->addWidget(fields_.number("distill.sampling.temperature"), 1, 1);
+  g->addWidget(new QLabel(tr("Top-k")), 1, 2);
+  g->addWidget(topK, 1, 3);
+  g->addWidget(new QLabel(tr("Top-p")), 2, 0);
+  g->addWidget(fields_.number("distill.sampling.top_p"), 2, 1);
+  g->addWidget(new QLabel(tr("New tokens")), 2, 2);
+  g->addWidget(newTokens, 2, 3);
+  g->setColumnStretch(1, 1);
+  g->setColumnStretch(3, 1);
+  return onPolicyBox_;
+}
+
 QWidget* ConfigureView::buildDistillGroups() {
   auto* w = new QWidget;
   auto* v = new QVBoxLayout(w);
@@ -263,9 +309,13 @@ QWidget* ConfigureView::buildDistillGroups() {
   distillBox_ = new QGroupBox(tr("Distillation"));
   auto* d = new QFormLayout(distillBox_);
   auto* alpha = fields_.number("distill.alpha");
-  alpha->setToolTip(tr("L = (1 - alpha) CE + alpha D"));
+  alpha->setToolTip(tr("L = w CE + alpha D, w the cross-entropy weight"));
+  auto* ceWeight = fields_.optionalNumber("distill.ce_weight", tr("1 - alpha"));
+  ceWeight->setToolTip(tr("Weight of the cross-entropy on the responses; empty: 1 - alpha. "
+                          "0 trains on the divergence alone, as the paper authors' on-policy runs do."));
   d->addRow(tr("Divergence"), fields_.choice("distill.divergence", all_names<DivergenceKind>()));
   d->addRow(tr("Alpha"), alpha);
+  d->addRow(tr("CE weight"), ceWeight);
   d->addRow(tr("Temperature"), fields_.number("distill.temperature"));
   v->addWidget(distillBox_);
 
@@ -417,6 +467,7 @@ void ConfigureView::updateMethodState() {
   const bool teacher = m == Method::KD || m == Method::KA || m == Method::SAR;
   teacherBox_->setEnabled(teacher);
   distillBox_->setEnabled(teacher);
+  onPolicyBox_->setEnabled(teacher);  // the teacher scores what the student writes
   if (auto* samples = findChild<QCheckBox*>("eval.teacher")) samples->setEnabled(teacher);  // no teacher, no answers
   kaBox_->setEnabled(m == Method::KA);
   sarBox_->setEnabled(m == Method::SAR);

@@ -71,6 +71,7 @@ class ConfigureView : public QWidget {
   QWidget* buildTeacherGroup();
   QWidget* buildDataGroup();
   QWidget* buildDistillGroups();
+  QWidget* buildOnPolicyGroup();
   QWidget* buildTrainGroups();
 
   nlohmann::json buildJson() const;
@@ -110,7 +111,8 @@ class ConfigureView : public QWidget {
   QLineEdit* tokenizer_ = nullptr;
   QWidget* dataPathRow_ = nullptr;
   DataPreview* preview_ = nullptr;
-  QGroupBox *distillBox_ = nullptr, *kaBox_ = nullptr, *sarBox_ = nullptr, *evalBox_ = nullptr;
+  QGroupBox *distillBox_ = nullptr, *kaBox_ = nullptr, *sarBox_ = nullptr, *evalBox_ = nullptr,
+            *onPolicyBox_ = nullptr;
 };
 
 }  // namespace moekd::ui

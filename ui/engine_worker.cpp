@@ -16,6 +16,7 @@ EngineWorker::~EngineWorker() = default;
 void EngineWorker::registerMetaTypes() {
   qRegisterMetaType<moekd::StepMetrics>("moekd::StepMetrics");
   qRegisterMetaType<moekd::RoutingSnapshot>("moekd::RoutingSnapshot");
+  qRegisterMetaType<moekd::GenerationSample>("moekd::GenerationSample");
   qRegisterMetaType<moekd::EvalResult>("moekd::EvalResult");
   qRegisterMetaType<moekd::CheckpointSaved>("moekd::CheckpointSaved");
   qRegisterMetaType<moekd::RunFinished>("moekd::RunFinished");
@@ -104,6 +105,7 @@ void EngineWorker::runSession(std::unique_ptr<Session> session) {
 
 void EngineWorker::on_step(const StepMetrics& e) { Q_EMIT stepMetrics(e); }
 void EngineWorker::on_routing(const RoutingSnapshot& e) { Q_EMIT routingSnapshot(e); }
+void EngineWorker::on_generation(const GenerationSample& e) { Q_EMIT generation(e); }
 void EngineWorker::on_eval(const EvalResult& e) { Q_EMIT evaluation(e); }
 void EngineWorker::on_checkpoint(const CheckpointSaved& e) { Q_EMIT checkpointSaved(e); }
 void EngineWorker::on_finished(const RunFinished& e) { Q_EMIT finished(e); }

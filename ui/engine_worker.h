@@ -15,6 +15,7 @@
 
 Q_DECLARE_METATYPE(moekd::StepMetrics)
 Q_DECLARE_METATYPE(moekd::RoutingSnapshot)
+Q_DECLARE_METATYPE(moekd::GenerationSample)
 Q_DECLARE_METATYPE(moekd::EvalResult)
 Q_DECLARE_METATYPE(moekd::CheckpointSaved)
 Q_DECLARE_METATYPE(moekd::RunFinished)
@@ -57,6 +58,7 @@ class EngineWorker : public QObject, public RunObserver {
   void runStarted(qint64 totalSteps, QString runDir);
   void stepMetrics(moekd::StepMetrics metrics);
   void routingSnapshot(moekd::RoutingSnapshot snapshot);
+  void generation(moekd::GenerationSample sample);
   void evaluation(moekd::EvalResult result);
   void checkpointSaved(moekd::CheckpointSaved checkpoint);
   void finished(moekd::RunFinished result);
@@ -69,6 +71,7 @@ class EngineWorker : public QObject, public RunObserver {
   // RunObserver, called on the worker thread.
   void on_step(const StepMetrics& e) override;
   void on_routing(const RoutingSnapshot& e) override;
+  void on_generation(const GenerationSample& e) override;
   void on_eval(const EvalResult& e) override;
   void on_checkpoint(const CheckpointSaved& e) override;
   void on_finished(const RunFinished& e) override;

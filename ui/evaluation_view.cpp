@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <set>
 
+#include "generation_band.h"
 #include "plot_style.h"
 #include "run_store.h"
 
@@ -78,6 +79,8 @@ EvaluationView::EvaluationView(const RunStore* store, QWidget* parent) : QWidget
   plot_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignLeft);
   outer->addWidget(plot_, 3);
 
+  generation_ = new GenerationBand;
+  outer->addWidget(generation_);
   outer->addWidget(new QLabel(tr("Samples of the latest evaluation (hover a cell for its whole text)")));
   table_ = new QTableWidget(0, 5);
   table_->setObjectName("samples");
@@ -98,6 +101,7 @@ EvaluationView::EvaluationView(const RunStore* store, QWidget* parent) : QWidget
   });
   connect(store_, &RunStore::reset, this, &EvaluationView::onReset);
   connect(store_, &RunStore::evaluationAdded, this, &EvaluationView::showLatest);
+  connect(store_, &RunStore::generationChanged, this, [this] { generation_->showSample(*store_->generation()); });
   onReset();
 }
 
@@ -121,6 +125,8 @@ void EvaluationView::onReset() {
   category_->addItem(tr("all"));
   updating_ = false;
   table_->setRowCount(0);
+  if (store_->generation()) generation_->showSample(*store_->generation());
+  else generation_->clearSample();
   info_->setText(noEvaluation());
   if (store_->evaluations().empty()) redrawChart();
   else showLatest();

@@ -16,6 +16,7 @@ class QTableWidget;
 
 namespace moekd::ui {
 
+class GenerationBand;
 class RunStore;
 
 class EvaluationView : public QWidget {
@@ -31,6 +32,7 @@ class EvaluationView : public QWidget {
   QCPGraph* exactMatchGraph() const { return exact_; }
   QCPGraph* lossGraph() const { return loss_; }
   QTableWidget* samplesTable() const { return table_; }
+  GenerationBand* generationBand() const { return generation_; }
   int evaluationCount() const;
 
  protected:
@@ -50,6 +52,7 @@ class EvaluationView : public QWidget {
   QCustomPlot* plot_ = nullptr;
   QCPGraph *rouge_ = nullptr, *exact_ = nullptr, *loss_ = nullptr;
   QTableWidget* table_ = nullptr;
+  GenerationBand* generation_ = nullptr;
   bool updating_ = false;
 };
 

@@ -178,6 +178,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   connect(worker_, &EngineWorker::stepMetrics, store_, &RunStore::addStep);
   connect(worker_, &EngineWorker::evaluation, store_, &RunStore::addEvaluation);
   connect(worker_, &EngineWorker::routingSnapshot, store_, &RunStore::addRouting);
+  connect(worker_, &EngineWorker::generation, store_, &RunStore::setGeneration);
   connect(worker_, &EngineWorker::stepMetrics, this, &MainWindow::onStep);
   // The running run's row in Runs follows its evaluations (read back from its metrics.jsonl).
   connect(worker_, &EngineWorker::evaluation, this,

@@ -23,10 +23,12 @@ const std::vector<MetricField>& metricFields() {
       {"ce", "cross-entropy", kStep, [](const M& m) { return m.ce; }, nullptr, MetricField::Losses, 1, true},
       {"divergence", "divergence", kStep, [](const M& m) { return m.divergence; }, nullptr, MetricField::Losses, 2,
        true},
+      // Auxiliary losses live on a scale of their own: on the loss axis a balance loss near 2
+      // crossed the training loss and flattened it.
       {"router_loss", "router loss", kStep, [](const M& m) { return m.router_loss; }, nullptr, MetricField::Losses,
-       6, false},
+       6, false, 1.0, "", true},
       {"balance_loss", "balance loss", kStep, [](const M& m) { return m.balance_loss; }, nullptr,
-       MetricField::Losses, 8, false},
+       MetricField::Losses, 8, false, 1.0, "", true},
       {"lr", "student lr", kStep, [](const M& m) { return m.lr; }, nullptr, MetricField::LearningRate, 0, true},
       {"router_lr", "router lr", kStep, [](const M& m) { return m.router_lr; }, nullptr, MetricField::LearningRate, 6,
        false},
@@ -34,6 +36,12 @@ const std::vector<MetricField>& metricFields() {
        true},
       {"tokens_per_s", "tokens/s", kStep, [](const M& m) { return m.tokens_per_s; }, nullptr,
        MetricField::Throughput, 4, true},
+      // On-policy batches: what the student wrote, and what writing it cost.
+      {"generated_tokens", "generated tokens per step", kStep, [](const M& m) { return m.generated_tokens; }, nullptr,
+       MetricField::OnPolicy, 5, true},
+      {"sampling_share", "time sampling", kStep,
+       [](const M& m) { return m.step_seconds > 0 ? m.sampling_seconds / m.step_seconds : 0.0; }, nullptr,
+       MetricField::OnPolicy, 7, false, 100, "%", true},
       {"val_loss", "validation loss", kEval, nullptr, [](const E& r) { return r.val_loss; }, MetricField::NoChart, 3,
        true},
       {"perplexity", "perplexity", kEval, nullptr, [](const E& r) { return r.perplexity; }, MetricField::NoChart, 5,

@@ -11,7 +11,7 @@ namespace moekd::ui {
 
 struct MetricField {
   enum class Source { Step, Evaluation };
-  enum Chart { NoChart = -1, Losses = 0, LearningRate = 1, GradNorm = 2, Throughput = 3 };
+  enum Chart { NoChart = -1, Losses = 0, LearningRate = 1, GradNorm = 2, Throughput = 3, OnPolicy = 4 };
   const char* key;
   const char* label;     // lower case, as in a legend: "train loss"
   Source source;
@@ -22,6 +22,7 @@ struct MetricField {
   bool overlay;          // offered by the Runs overlay
   double scale = 1.0;    // 100 for shares shown as percent
   const char* unit = "";
+  bool right_axis = false;  // on its chart's right axis: another scale than the chart's main one
 
   double value(const moekd::StepMetrics& m) const { return step(m) * scale; }
   double value(const moekd::EvalResult& r) const { return evaluation(r) * scale; }

@@ -2,6 +2,7 @@
 
 #include <QDir>
 #include <QFile>
+#include <algorithm>
 #include <filesystem>
 
 #include "run/demo_recipe.h"
@@ -43,7 +44,8 @@ std::optional<json> presetConfig(const QString& name, const QString& workspace) 
   json config;
   if (name.startsWith("demo-") && name != "demo-teacher") {
     const std::string method = name.mid(5).toStdString();
-    if (method != "sft" && method != "kd" && method != "ka" && method != "sar") return std::nullopt;
+    const auto& known = demo_methods();
+    if (std::find(known.begin(), known.end(), method) == known.end()) return std::nullopt;
     QString teacher = latestTeacherModel(workspace);
     if (teacher.isEmpty()) {
       try {

@@ -1,7 +1,7 @@
 #pragma once
 // The studio's presets: "demo-teacher" and "paper-like" (JSON compiled into the studio,
-// resources/presets/) and the demo's students "demo-sft", "demo-kd", "demo-ka", "demo-sar" (the
-// engine's recipe, run/demo_recipe.h, distilled from the workspace's latest teacher run or else
+// resources/presets/) and the demo's students "demo-sft", "demo-kd", "demo-ka", "demo-sar",
+// "demo-kd-on-policy", "demo-ka-on-policy" (the engine's recipe, run/demo_recipe.h, distilled from the workspace's latest teacher run or else
 // the shipped demo teacher). With a workspace, a preset's run folder goes into it; one that
 // already trained gets the first free sibling folder (demo-kd-2).
 #include <QString>

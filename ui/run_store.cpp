@@ -9,6 +9,7 @@ void RunStore::clear(const QString& method) {
   steps_.clear();
   evals_.clear();
   routing_.clear();
+  generation_.reset();
   models_.clear();
   Q_EMIT reset();
 }
@@ -17,6 +18,7 @@ void RunStore::load(const moekd::RunRecord& record) {
   steps_ = record.steps;
   evals_ = record.evals;
   routing_ = record.routing;
+  generation_ = record.generation;
   method_ = record.config.is_object() ? QString::fromStdString(record.config.value("method", std::string())) : QString();
   models_.clear();
   for (const auto& s : routing_)
@@ -41,6 +43,11 @@ void RunStore::addRouting(const moekd::RoutingSnapshot& s) {
   const QString model = QString::fromStdString(s.model);
   if (!models_.contains(model)) models_ << model;
   Q_EMIT routingAdded(model);
+}
+
+void RunStore::setGeneration(const moekd::GenerationSample& g) {
+  generation_ = g;
+  Q_EMIT generationChanged();
 }
 
 const moekd::RoutingSnapshot* RunStore::firstRouting(const QString& model) const {

@@ -6,6 +6,7 @@
 #include <QObject>
 #include <QString>
 #include <QStringList>
+#include <optional>
 #include <vector>
 
 #include "run/events.h"
@@ -24,6 +25,7 @@ class RunStore : public QObject {
   void addStep(const moekd::StepMetrics& m);
   void addEvaluation(const moekd::EvalResult& r);
   void addRouting(const moekd::RoutingSnapshot& s);
+  void setGeneration(const moekd::GenerationSample& g);  // on-policy runs: the latest written answer
 
   // Readers.
   QString method() const { return method_; }  // the run's method; empty when unknown
@@ -35,17 +37,20 @@ class RunStore : public QObject {
   const moekd::RoutingSnapshot* firstRouting(const QString& model) const;
   const moekd::RoutingSnapshot* latestRouting(const QString& model) const;
   int routingCount(const QString& model) const;
+  const std::optional<moekd::GenerationSample>& generation() const { return generation_; }
 
  Q_SIGNALS:
   void reset();  // everything may have changed: views redraw from scratch
   void stepAdded();
   void evaluationAdded();
   void routingAdded(const QString& model);
+  void generationChanged();
 
  private:
   std::vector<moekd::StepMetrics> steps_;
   std::vector<moekd::EvalResult> evals_;
   std::vector<moekd::RoutingSnapshot> routing_;
+  std::optional<moekd::GenerationSample> generation_;
   QStringList models_;
   QString method_;
 };

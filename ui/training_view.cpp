@@ -25,13 +25,10 @@ namespace moekd::ui {
 
 namespace {
 // Indexed by MetricField::Chart.
-const char* const kChartSlugs[] = {"losses", "learning-rate", "grad-norm", "tokens-per-s"};
+const char* const kChartSlugs[] = {"losses", "learning-rate", "grad-norm", "tokens-per-s", "on-policy"};
 
 QString num(double v) { return QString::number(v, 'g', QLocale::FloatingPointShortest); }
 
-bool isAuxiliaryLoss(const MetricField& f) {
-  return std::string(f.key) == "router_loss" || std::string(f.key) == "balance_loss";
-}
 
 // Log-axis ticks at 1, 2, 5 (or 1, 2, 3, 5 within about a decade) times powers of ten: readable
 // whether the range spans less than a decade (a loss from 2 to 5) or several (a warm-up).
@@ -102,10 +99,14 @@ TrainingView::TrainingView(const RunStore* store, QWidget* parent) : QWidget(par
   outer->addLayout(bar);
 
   auto* grid = new QGridLayout;
-  grid->addWidget(makePlot(tr("Losses"), tr("loss")), 0, 0, 1, 3);
+  grid->addWidget(makePlot(tr("Losses"), tr("loss")), 0, 0, 1, 4);
   grid->addWidget(makePlot(tr("Learning rate"), tr("lr")), 1, 0);
   grid->addWidget(makePlot(tr("Gradient norm"), tr("norm before clipping")), 1, 1);
   grid->addWidget(makePlot(tr("Throughput"), tr("tokens / s")), 1, 2);
+  // Shown for runs with on-policy batches only (distill.on_policy > 0).
+  grid->addWidget(makePlot(tr("On-policy sampling"), tr("tokens per step")), 1, 3);
+  plots_[MetricField::OnPolicy]->yAxis2->setLabel(tr("% of the step (right)"));
+  plots_[MetricField::OnPolicy]->setVisible(false);
   grid->setRowStretch(0, 3);
   grid->setRowStretch(1, 2);
   outer->addLayout(grid, 1);
@@ -117,10 +118,8 @@ TrainingView::TrainingView(const RunStore* store, QWidget* parent) : QWidget(par
     QCustomPlot* plot = plots_[f.chart];
     QColor faint = seriesColor(f.color);
     faint.setAlpha(70);
-    // Auxiliary losses (SAR's router loss, the balance loss) live on a scale of their own: on the
-    // loss axis a balance loss near 2 crossed the training loss and flattened it.
-    QCPAxis* y = isAuxiliaryLoss(f) ? plot->yAxis2 : plot->yAxis;
-    if (isAuxiliaryLoss(f)) plot->yAxis2->setLabel(tr("auxiliary losses (right)"));
+    QCPAxis* y = f.right_axis ? plot->yAxis2 : plot->yAxis;
+    if (f.right_axis && f.chart == MetricField::Losses) plot->yAxis2->setLabel(tr("auxiliary losses (right)"));
     s.raw = plot->addGraph(plot->xAxis, y);
     s.raw->setPen(QPen(faint, 1));
     s.raw->removeFromLegend();
@@ -255,7 +254,7 @@ void TrainingView::rebuild() {
   keys.reserve(static_cast<int>(steps.size()));
   for (const auto& m : steps) keys.push_back(static_cast<double>(m.step));
   std::vector<bool> chartHasData(plots_.size(), false);
-  bool auxiliary = false;  // an auxiliary loss on the losses chart's right axis
+  std::vector<bool> rightHasData(plots_.size(), false);
   std::vector<double> values(steps.size());
   for (auto& s : series_) {
     bool present = false;
@@ -272,9 +271,9 @@ void TrainingView::rebuild() {
     s.smooth->setScatterStyle(steps.size() == 1 ? QCPScatterStyle(QCPScatterStyle::ssDisc, 6) : QCPScatterStyle());
     if (present) {
       s.smooth->addToLegend();
-      s.smooth->setName(tr(s.field->label) + (isAuxiliaryLoss(*s.field) ? tr(" (right axis)") : QString()));
+      s.smooth->setName(tr(s.field->label) + (s.field->right_axis ? tr(" (right axis)") : QString()));
       chartHasData[s.field->chart] = true;
-      if (isAuxiliaryLoss(*s.field)) auxiliary = true;
+      if (s.field->right_axis) rightHasData[s.field->chart] = true;
     } else {
       s.smooth->removeFromLegend();
     }
@@ -288,7 +287,8 @@ void TrainingView::rebuild() {
   valGraph_->setData(evalSteps, evalLoss, true);
   if (!evalSteps.isEmpty()) valGraph_->addToLegend();
   else valGraph_->removeFromLegend();
-  plots_[MetricField::Losses]->yAxis2->setVisible(auxiliary);
+  for (int i = 0; i < plots_.size(); ++i) plots_[i]->yAxis2->setVisible(rightHasData[i]);
+  plots_[MetricField::OnPolicy]->setVisible(chartHasData[MetricField::OnPolicy]);
   for (int i = 0; i < plots_.size(); ++i) {
     QCustomPlot* plot = plots_[i];
     // One series needs no legend: the chart's title names it.

@@ -67,6 +67,8 @@ void add_bench(CLI::App& app) {
   distill->add_option("--cases", d->cases, "cases to run (default: all)")
       ->delimiter(',')
       ->check(CLI::IsMember({"kd", "ka", "ka_sequential", "sar"}));
+  distill->add_flag("--on-policy", d->on_policy,
+                    "every case on the student's own answers: it writes the second half of each sequence");
   distill->add_flag("--checkpoint-activations", d->checkpoint_activations, "train.checkpoint_activations in every case");
   distill->add_option("--profile", d->profile_steps, "profile N more steps per case: where the time goes")
       ->check(CLI::Range(1, 100));
@@ -105,6 +107,13 @@ void add_bench(CLI::App& app) {
                       r["ms"].get<double>() / steps, static_cast<long long>(r["calls"].get<int64_t>() / steps),
                       r["name"].get<std::string>().c_str());
       }
+    if (j.contains("split"))
+      for (const auto& [name, p] : j["split"].items())
+        std::printf("  %s on-policy: sampling %.0f%%, teacher %.0f%%, student %.0f%% of the step; %.0f tokens "
+                    "written per step, %.0f per second of sampling\n",
+                    name.c_str(), 100 * p["sampling"].get<double>(), 100 * p["teacher"].get<double>(),
+                    100 * p["student"].get<double>(), p["generated_tokens"].get<double>(),
+                    p["generated_per_s"].get<double>());
     if (j.contains("ka") && j.contains("ka_sequential"))
       std::printf("  ka batched over sequential: %.2fx (M = %lld, lambda = %g)\n",
                   j["ka"].get<double>() / j["ka_sequential"].get<double>(), static_cast<long long>(d->ka_m), d->ka_lambda);

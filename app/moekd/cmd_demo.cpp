@@ -3,6 +3,7 @@
 // distils one fresh dense student (same seed, same data) with sft (no teacher), kd, ka and sar,
 // and prints the comparison. results.json keeps the table, which teacher was used, and the BLAS
 // kernels that computed it (other kernels round differently, and the numbers differ with them).
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -83,7 +84,7 @@ void add_demo(CLI::App& app) {
   struct Args {
     std::string out = "moekd-demo", device = "cpu";
     double scale = 1.0;
-    std::vector<std::string> methods = {"sft", "kd", "ka", "sar"};
+    std::vector<std::string> methods = demo_methods();
     bool quiet = false, train_teacher = false;
   };
   auto a = std::make_shared<Args>();
@@ -100,8 +101,11 @@ void add_demo(CLI::App& app) {
   cmd->add_flag("--quiet", a->quiet, "print only each run's end and the table");
   cmd->callback([a] {
     for (const auto& m : a->methods)
-      if (m != "sft" && m != "kd" && m != "ka" && m != "sar")
-        fail("--methods: `", m, "` is not a distillation method; expected sft, kd, ka or sar");
+      if (std::find(demo_methods().begin(), demo_methods().end(), m) == demo_methods().end()) {
+        std::string known;
+        for (const auto& k : demo_methods()) known += (known.empty() ? "" : ", ") + k;
+        fail("--methods: `", m, "` is not a demo run; expected one of ", known);
+      }
     const fs::path out(a->out);
     if (fs::exists(out / "results.json") || fs::exists(out / "teacher-run"))
       fail(a->out, ": already holds a demo; choose another --out");

@@ -7,6 +7,8 @@
 #include "backend/torch_compat.h"
 #include "data/random_tokens.h"
 #include "run/demo_recipe.h"
+#include "distill/on_policy.h"
+#include "distill/teacher_targets.h"
 #include "distill/trainer.h"
 #include "model/flop_model.h"
 #include "session/models.h"
@@ -32,6 +34,8 @@ json bench_distill(const DistillBenchOptions& opt) {
   const auto vocab = teacher_shape.vocab_size;
   const auto teacher_count = teacher_shape.parameter_count();
   const auto data = random_token_data(vocab, opt.batch * 4, opt.seq_len, opt.seed);
+  if (opt.on_policy)  // the first half is the prompt, the student writes the rest
+    for (auto& e : data->train) e.response_start = opt.seq_len / 2;
   auto tok = std::make_shared<IdsOnlyTokenizer>(vocab);
 
   const Precision precision = resolve_precision(parse_name<Precision>(opt.precision), device);
@@ -41,6 +45,7 @@ json bench_distill(const DistillBenchOptions& opt) {
               {"seq_len", opt.seq_len},
               {"ka_m", opt.ka_m},
               {"ka_lambda", opt.ka_lambda},
+              {"on_policy", opt.on_policy},
               {"teacher_params", teacher_count.total},
               {"teacher_active_params", teacher_count.active}};
   struct Case {
@@ -51,7 +56,8 @@ json bench_distill(const DistillBenchOptions& opt) {
   const auto student_shape = source_config(student_src, "student");
   const double peak = peak_flops(device, scalar_type_of(precision));
   out["peak_flops"] = peak;
-  json mfu = json::object(), flops = json::object(), memory = json::object(), profiles = json::object();
+  json mfu = json::object(), flops = json::object(), memory = json::object(), profiles = json::object(),
+       split = json::object();
   for (const auto& c : {Case{"kd", "kd", true}, Case{"ka", "ka", true}, Case{"ka_sequential", "ka", false},
                         Case{"sar", "sar", true}}) {
     if (!opt.cases.empty() && std::find(opt.cases.begin(), opt.cases.end(), c.key) == opt.cases.end()) continue;
@@ -66,6 +72,7 @@ json bench_distill(const DistillBenchOptions& opt) {
          {"train", {{"batch_size", opt.batch}, {"steps", 1000000}, {"warmup_steps", 0}, {"device", opt.device},
                     {"precision", opt.precision}, {"checkpoint_activations", opt.checkpoint_activations}}},
          {"data", {{"max_len", opt.seq_len}}},
+         {"distill", {{"on_policy", opt.on_policy ? 1.0 : 0.0}, {"sampling", {{"max_new_tokens", opt.seq_len}}}}},
          {"ka", {{"m", opt.ka_m}, {"lambda", opt.ka_lambda}, {"batched", c.batched}}},
          {"routing_every", 0}},
         "bench distill");
@@ -79,12 +86,33 @@ json bench_distill(const DistillBenchOptions& opt) {
       fail("bench distill: teacher and student vocabularies differ (", vocab, " and ", student->config.vocab_size, ")");
     Trainer trainer(cfg, student, t, tok, data, device, compute);
     for (int i = 0; i < 2; ++i) trainer.step(false);
+    trainer.step(true);  // also empties the metrics window: the timed steps' sampling alone below
     synchronize(device);
     const auto start = std::chrono::steady_clock::now();
-    for (int64_t i = 0; i < opt.steps; ++i) trainer.step(false);
+    std::optional<StepMetrics> window;
+    for (int64_t i = 0; i < opt.steps; ++i) window = trainer.step(opt.on_policy && i + 1 == opt.steps);
     synchronize(device);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const double tokens_per_s = static_cast<double>(opt.steps * opt.batch * opt.seq_len) / seconds;
+    if (opt.on_policy && window) {
+      // The teacher's share: its targets for one on-policy batch of this shape, timed alone.
+      std::vector<const TokenizedExample*> examples;
+      for (int64_t i = 0; i < opt.batch; ++i) examples.push_back(&data->train[i]);
+      const auto b = student_written_batch(trainer.student(), examples, cfg, 0, 0, tok->eos_id(), tok->pad_id(),
+                                           static_cast<int64_t>(data->dataset.categories.size()), device);
+      const ComputeIn in(device, compute);
+      synchronize(device);
+      const auto t0 = std::chrono::steady_clock::now();
+      for (int64_t i = 0; i < opt.steps; ++i) teacher_targets(trainer.teacher(), b, cfg, nullptr);
+      synchronize(device);
+      const double teacher_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / opt.steps;
+      const double step_s = seconds / opt.steps, sampling_s = window->sampling_seconds;
+      split[c.key] = {{"sampling", sampling_s / step_s},
+                      {"teacher", teacher_s / step_s},
+                      {"student", std::max(0.0, 1 - (sampling_s + teacher_s) / step_s)},
+                      {"generated_tokens", window->generated_tokens},
+                      {"generated_per_s", window->generated_tokens / std::max(sampling_s, 1e-9)}};
+    }
     out[c.key] = tokens_per_s;
     flops[c.key] = step_flops_per_token(cfg.method, teacher_shape, student_shape, opt.seq_len, opt.ka_m);
     if (peak > 0) mfu[c.key] = flops[c.key].get<double>() * tokens_per_s / peak;
@@ -97,6 +125,7 @@ json bench_distill(const DistillBenchOptions& opt) {
   out["peak_memory"] = memory;
   if (peak > 0) out["mfu"] = mfu;
   if (opt.profile_steps > 0) out["profile"] = profiles;
+  if (opt.on_policy) out["split"] = split;
   return out;
 }
 

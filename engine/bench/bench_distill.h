@@ -19,12 +19,17 @@ struct DistillBenchOptions {
   bool checkpoint_activations = false;
   int64_t profile_steps = 0;  // > 0: profile that many more steps per case (bench/step_profile.h)
   std::vector<std::string> cases;  // of kd, ka, ka_sequential, sar; empty: all four
+  // Every case on-policy (distill.on_policy = 1): the student writes the second half of each
+  // sequence (seq_len / 2 new tokens from a prompt of seq_len / 2), the teacher scores it.
+  bool on_policy = false;
 };
 
 // Keys: kd, ka, ka_sequential, sar (tokens/s of each case run), shapes, parameter counts, and per
 // case flops_per_token (model/flop_model.h), peak_memory (bytes) and, where the device's peak is
 // known (backend/system_info.h: peak_flops), mfu: model FLOPs utilisation; with profile_steps,
-// profile: per case the most expensive kernels or operators.
+// profile: per case the most expensive kernels or operators. On-policy: per case `split`, the
+// shares of a step spent sampling, scoring with the teacher and in the student's update (the rest),
+// and generated_per_s, the tokens the student wrote per second of sampling.
 nlohmann::json bench_distill(const DistillBenchOptions& opt);
 
 }  // namespace moekd

@@ -1,6 +1,7 @@
 #include "data/spm_library.h"
 
 #include <dlfcn.h>
+#include <link.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -43,6 +44,20 @@ std::vector<std::string> candidates() {
   return out;
 }
 
+// Whether the shared protobuf runtime (libprotobuf.so, which LibTorch loads) is in the process:
+// sentencepiece's embedded protobuf aborts beside it unless bound apart with RTLD_DEEPBIND.
+bool shared_protobuf_loaded() {
+  bool found = false;
+  dl_iterate_phdr(
+      [](dl_phdr_info* info, size_t, void* data) {
+        const std::string name = info->dlpi_name ? info->dlpi_name : "";
+        if (fs::path(name).filename().string().rfind("libprotobuf.so", 0) == 0) *static_cast<bool*>(data) = true;
+        return 0;
+      },
+      &found);
+  return found;
+}
+
 template <typename Fn>
 Fn symbol(void* handle, const char* name, const std::string& path) {
   auto* f = reinterpret_cast<Fn>(dlsym(handle, name));
@@ -61,7 +76,7 @@ SpmApi load_api() {
     // AddressSanitizer refuses DEEPBIND (its interceptors must stay first): a sanitized build
     // binds normally, which holds only where no other protobuf is loaded (the fuzz targets,
     // test_data); beside LibTorch's it would abort the process, so it is refused by name.
-    if (kAddressSanitizer && dlsym(RTLD_DEFAULT, "_ZN6google8protobuf8internal13VerifyVersionEiiPKc"))
+    if (kAddressSanitizer && shared_protobuf_loaded())
       fail("SentencePiece cannot be loaded in this process: a build with AddressSanitizer cannot keep its protobuf "
            "apart from the one LibTorch loaded (RTLD_DEEPBIND is refused by the sanitizer)");
     void* h = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | (kAddressSanitizer ? 0 : RTLD_DEEPBIND));

@@ -14,7 +14,8 @@ torch::Tensor to_device(const torch::Tensor& host, const torch::Device& device) 
 }
 }  // namespace
 
-Batch make_batch(const std::vector<const TokenizedExample*>& examples, int64_t pad_id, const torch::Device& device) {
+Batch make_batch(const std::vector<const TokenizedExample*>& examples, int64_t pad_id, const torch::Device& device,
+                 int64_t response_category) {
   if (examples.empty()) fail("make_batch: no examples");
   int64_t T = 0;
   for (const auto* e : examples) T = std::max<int64_t>(T, static_cast<int64_t>(e->ids.size()));
@@ -41,7 +42,9 @@ Batch make_batch(const std::vector<const TokenizedExample*>& examples, int64_t p
   b.target_tokens = targets_cpu.sum().item<int64_t>();
   b.target_index = to_device(targets_cpu.reshape(-1).nonzero().squeeze(1), device);
   b.real = to_device(attn.reshape(-1).to(torch::kBool), device);
-  b.token_category = to_device(torch::tensor(b.categories, torch::kLong).unsqueeze(1).expand({B, T}).reshape(-1), device);
+  auto category = torch::tensor(b.categories, torch::kLong).unsqueeze(1).expand({B, T});
+  if (response_category >= 0) category = category.masked_fill(loss, response_category);
+  b.token_category = to_device(category.reshape(-1).contiguous(), device);
   b.ids = to_device(ids, device);
   b.attention_mask = to_device(attn, device);
   b.targets = b.ids.narrow(1, 1, T - 1);

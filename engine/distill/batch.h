@@ -23,9 +23,13 @@ struct Batch {
   std::vector<int64_t> categories;  // per sequence
   int64_t tokens = 0;            // real tokens (host-side counts: no device sync to read them)
   int64_t target_tokens = 0;
+  int64_t generated_tokens = 0;  // on-policy batches: the response tokens the student wrote
 };
 
-Batch make_batch(const std::vector<const TokenizedExample*>& examples, int64_t pad_id, const torch::Device& device);
+// `response_category` >= 0: the response tokens count under that category in the routing
+// statistics instead of their example's (on-policy batches: "generated").
+Batch make_batch(const std::vector<const TokenizedExample*>& examples, int64_t pad_id, const torch::Device& device,
+                 int64_t response_category = -1);
 
 // The logit rows [N, V] at the batch's target positions, from a [B, T, V] forward of its ids
 // (position t predicts token t + 1): what every loss of the step compares.

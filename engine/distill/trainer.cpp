@@ -1,11 +1,13 @@
 #include "distill/trainer.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "backend/precision.h"
 #include "backend/system_info.h"
 #include "distill/balance.h"
 #include "distill/evaluation.h"
+#include "distill/on_policy.h"
 #include "distill/teacher_targets.h"
 #include "model/memory_model.h"
 #include "run/run_folder.h"
@@ -40,7 +42,8 @@ Trainer::Trainer(const RunConfig& config, CausalLM student, CausalLM teacher, st
   opt_ = std::make_unique<AdamW>(params, names, o);
 
   const bool track = cfg_.routing_every > 0;
-  const auto categories = static_cast<int64_t>(data_->dataset.categories.size());
+  // On-policy runs count the student's written tokens under a category of their own, "generated".
+  const auto categories = static_cast<int64_t>(data_->dataset.categories.size()) + (cfg_.on_policy > 0 ? 1 : 0);
   auto accumulator = [&](const CausalLM& m) {
     return std::make_unique<RoutingAccumulator>(m->config.num_layers(), m->config.moe.num_experts, categories);
   };
@@ -118,12 +121,29 @@ int64_t Trainer::ka_sequences_in_memory() const {
   return std::max<int64_t>(cfg_.train.batch_size, std::min(all, budget / per_sequence));
 }
 
+// The step's micro-batches: the dataset's examples, or (distill.on_policy) their prompts with
+// the student's own responses, written before anything of this step trains it.
 std::vector<Batch> Trainer::next_batches() {
   std::vector<Batch> batches;
   for (int64_t i = 0; i < cfg_.train.grad_accum; ++i) {
     std::vector<const TokenizedExample*> examples;
     for (auto index : sampler_.next(cfg_.train.batch_size)) examples.push_back(&data_->train[index]);
-    batches.push_back(make_batch(examples, tok_->pad_id(), device_));
+    if (!on_policy_micro_batch(cfg_, step_, i)) {
+      batches.push_back(make_batch(examples, tok_->pad_id(), device_));
+      continue;
+    }
+    const auto start = std::chrono::steady_clock::now();
+    const ComputeIn precision(device_, compute_);
+    const auto generated = static_cast<int64_t>(data_->dataset.categories.size());
+    batches.push_back(student_written_batch(student_, examples, cfg_, step_, i, tok_->eos_id(), tok_->pad_id(),
+                                            generated, device_));
+    window_generated_ += batches.back().generated_tokens;
+    const TokenizedExample& first = *examples[0];
+    written_prompt_ = on_policy_prompt_length(first, cfg_);
+    written_category_ = first.category;
+    // Real tokens only: the prompt, then what the student wrote (the rest of the row is padding).
+    written_ids_ = batches.back().ids[0].narrow(0, 0, batches.back().attention_mask[0].sum().item<int64_t>());
+    window_sampling_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   }
   return batches;
 }
@@ -182,7 +202,7 @@ Trainer::Terms Trainer::student_loss(const Batch& b, const StudentForward& s) {
     case Method::SAR: {  // SAR: against the teacher as its routers were just updated
       const auto targets = teacher_targets(teacher_, b, cfg_, teacher_routing_.get());
       t.divergence = distillation_loss(targets, s.rows, cfg_.divergence);
-      t.loss = (1 - cfg_.alpha) * t.ce + cfg_.alpha * t.divergence;
+      t.loss = cfg_.cross_entropy_weight() * t.ce + cfg_.alpha * t.divergence;
       break;
     }
   }
@@ -214,15 +234,32 @@ StepMetrics Trainer::read_window(double lr) {
   m.tokens = window_tokens_;
   m.tokens_per_s = window_tokens_ / std::max(1e-9, window_seconds_);
   m.peak_memory = peak_memory_bytes(device_);
+  m.generated_tokens = static_cast<double>(window_generated_) / n;
+  m.sampling_seconds = window_sampling_seconds_ / n;
   window_sums_.zero_();
-  window_steps_ = window_tokens_ = 0;
-  window_seconds_ = 0;
+  window_steps_ = window_tokens_ = window_generated_ = 0;
+  window_seconds_ = window_sampling_seconds_ = 0;
   return m;
+}
+
+std::optional<GenerationSample> Trainer::take_generation() {
+  if (!written_ids_.defined()) return std::nullopt;
+  // KA's teacher samples its experts from the global generator: shown under its top-k routing
+  // instead, so that looking does not change the run.
+  const RoutingPolicy policy = cfg_.method == Method::KA ? RoutingPolicy{} : cfg_.teacher_policy;
+  const ComputeIn precision(device_, compute_);
+  auto g = score_generation(teacher_, policy, student_, written_ids_, written_prompt_, *tok_);
+  g.step = step_;
+  const auto& cats = data_->dataset.categories;
+  if (written_category_ >= 0 && written_category_ < static_cast<int64_t>(cats.size())) g.category = cats[written_category_];
+  written_ids_ = torch::Tensor();
+  return g;
 }
 
 std::vector<RoutingSnapshot> Trainer::take_routing() {
   std::vector<RoutingSnapshot> out;
-  const auto& cats = data_->dataset.categories;
+  auto cats = data_->dataset.categories;
+  if (cfg_.on_policy > 0) cats.push_back("generated");
   if (teacher_routing_ && !teacher_routing_->empty()) {
     out.push_back(teacher_routing_->snapshot(step_, "teacher", cats, sar_ ? sar_->drift() : std::vector<double>{}));
     teacher_routing_->reset();

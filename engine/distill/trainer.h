@@ -48,6 +48,9 @@ class Trainer {
   EvalResult evaluate(int64_t max_samples, bool test_split);
   // Routing since the last call, for the teacher (distillation) and any MoE student.
   std::vector<RoutingSnapshot> take_routing();
+  // On-policy runs: the first response of the latest on-policy micro-batch since the last call,
+  // scored by both models (distill/on_policy.h); empty when none was written since.
+  std::optional<GenerationSample> take_generation();
   // Throws when a loss or gradient norm was not finite since the last check (reads the device).
   void check_finite() const { guard_.check(); }
 
@@ -96,8 +99,11 @@ class Trainer {
   // Sums since the metrics were last read, on the device: loss, ce, divergence, router loss,
   // balance loss, gradient norm.
   torch::Tensor window_sums_;
-  int64_t window_steps_ = 0, window_tokens_ = 0;
-  double window_seconds_ = 0;
+  // The first row of the latest on-policy micro-batch: its real tokens and where its prompt ends.
+  torch::Tensor written_ids_;
+  int64_t written_prompt_ = 0, written_category_ = 0;
+  int64_t window_steps_ = 0, window_tokens_ = 0, window_generated_ = 0;
+  double window_seconds_ = 0, window_sampling_seconds_ = 0;
 };
 
 }  // namespace moekd

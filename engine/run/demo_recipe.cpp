@@ -76,13 +76,24 @@ json demo_teacher_run(const std::string& run_dir, double scale, const std::strin
   return j;
 }
 
-json demo_student_run(const std::string& method, const std::string& run_dir, const std::string& teacher_dir,
+const std::vector<std::string>& demo_methods() {
+  static const std::vector<std::string> methods = {"sft", "kd", "ka", "sar", "kd-on-policy", "ka-on-policy"};
+  return methods;
+}
+
+json demo_student_run(const std::string& name, const std::string& run_dir, const std::string& teacher_dir,
                       double scale, const std::string& device) {
-  json j = demo_run(method, run_dir, scaled(800, scale), device);
+  const std::string suffix = "-on-policy";
+  const bool on_policy = name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+  const std::string method = on_policy ? name.substr(0, name.size() - suffix.size()) : name;
+  json j = demo_run(name, run_dir, scaled(800, scale), device);
   j["method"] = method;
   j["student"] = {{"init", demo_student_config()}, {"init_std", 0.02}};
   if (method != "sft") j["teacher"] = {{"path", teacher_dir}};
   j["distill"] = {{"divergence", "forward_kl"}, {"alpha", 0.5}, {"temperature", 1.0}};
+  if (on_policy)  // the answers are short: 16 new tokens, as evaluation writes
+    j["distill"] = {{"divergence", "reverse_kl"}, {"alpha", 1.0}, {"ce_weight", 0.0}, {"temperature", 1.0},
+                    {"on_policy", 1.0}, {"sampling", {{"max_new_tokens", 16}}}};
   if (method == "ka") j["ka"] = {{"m", 2}, {"lambda", 0.1}};
   if (method == "sar") j["sar"] = {{"router_lr", 1e-3}, {"direction", "forward"}, {"balance_weight", 0.01}};
   return j;

@@ -6,6 +6,7 @@
 // project as a Hugging Face folder: resources/demo-teacher.
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 namespace moekd {
 
@@ -14,8 +15,12 @@ nlohmann::json demo_student_config();
 
 // The teacher's training run (method train-teacher), its steps multiplied by `scale`.
 nlohmann::json demo_teacher_run(const std::string& run_dir, double scale = 1.0, const std::string& device = "cpu");
-// One student run of `method` (sft, kd, ka, sar) distilled from `teacher_dir`: one shape, one
-// seed and one data order for every method, so that only the method differs.
+// The demo's student runs: sft, kd, ka, sar on the dataset's responses, and kd-on-policy,
+// ka-on-policy on the student's own (distill.on_policy = 1 with the paper authors' loss: the
+// reverse KL alone).
+const std::vector<std::string>& demo_methods();
+// One student run of `method` (one of demo_methods()) distilled from `teacher_dir`: one shape,
+// one seed and one data order for every method, so that only the method differs.
 nlohmann::json demo_student_run(const std::string& method, const std::string& run_dir, const std::string& teacher_dir,
                                 double scale = 1.0, const std::string& device = "cpu");
 

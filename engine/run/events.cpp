@@ -13,7 +13,8 @@ json to_json(const StepMetrics& e) {
           {"balance_loss", e.balance_loss}, {"lr", e.lr},
           {"router_lr", e.router_lr}, {"grad_norm", e.grad_norm},
           {"tokens_per_s", e.tokens_per_s}, {"step_seconds", e.step_seconds},
-          {"tokens", e.tokens},     {"peak_memory", e.peak_memory}};
+          {"tokens", e.tokens},     {"peak_memory", e.peak_memory},
+          {"generated_tokens", e.generated_tokens}, {"sampling_seconds", e.sampling_seconds}};
 }
 
 json to_json(const RoutingSnapshot& e) {
@@ -64,6 +65,30 @@ void read(const json& j, const char* key, T& out) {
 }
 }  // namespace
 
+json to_json(const GenerationSample& e) {
+  return {{"type", "generation"},     {"step", e.step},
+          {"category", e.category},   {"prompt", e.prompt},
+          {"pieces", e.pieces},       {"teacher_logprob", e.teacher_logprob},
+          {"student_logprob", e.student_logprob}};
+}
+
+GenerationSample generation_sample_from_json(const json& j) {
+  GenerationSample e;
+  read(j, "step", e.step);
+  read(j, "category", e.category);
+  read(j, "prompt", e.prompt);
+  read(j, "pieces", e.pieces);
+  read(j, "teacher_logprob", e.teacher_logprob);
+  read(j, "student_logprob", e.student_logprob);
+  // A damaged line must not pair a piece with another's number: all three as long, or none.
+  if (e.teacher_logprob.size() != e.pieces.size() || e.student_logprob.size() != e.pieces.size()) {
+    e.pieces.clear();
+    e.teacher_logprob.clear();
+    e.student_logprob.clear();
+  }
+  return e;
+}
+
 StepMetrics step_metrics_from_json(const json& j) {
   StepMetrics e;
   read(j, "step", e.step);
@@ -79,6 +104,8 @@ StepMetrics step_metrics_from_json(const json& j) {
   read(j, "step_seconds", e.step_seconds);
   read(j, "tokens", e.tokens);
   read(j, "peak_memory", e.peak_memory);
+  read(j, "generated_tokens", e.generated_tokens);
+  read(j, "sampling_seconds", e.sampling_seconds);
   return e;
 }
 

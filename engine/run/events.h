@@ -15,6 +15,9 @@ struct StepMetrics {
   double tokens_per_s = 0, step_seconds = 0;
   int64_t tokens = 0;       // target tokens in the step
   int64_t peak_memory = 0;  // bytes: the run's peak so far (CUDA: allocated; CPU: resident set)
+  // On-policy batches (distill.on_policy): response tokens the student wrote per step, and the
+  // seconds per step spent writing them (part of step_seconds).
+  double generated_tokens = 0, sampling_seconds = 0;
 };
 
 // Per layer x expert statistics of one model over the last `routing_every` steps.
@@ -46,6 +49,16 @@ struct Sample {
   std::string category, prompt, reference, student, teacher;
 };
 
+// The latest response the student wrote in an on-policy batch (the first row of the last such
+// micro-batch before a logged step), token by token, with each token's log-probability under the
+// teacher and under the student: where the teacher disagrees with what the student wrote.
+struct GenerationSample {
+  int64_t step = 0;
+  std::string category, prompt;
+  std::vector<std::string> pieces;                      // the response, one decoded token each
+  std::vector<double> teacher_logprob, student_logprob;  // per piece, natural log
+};
+
 struct EvalResult {
   int64_t step = 0;
   double val_loss = 0, perplexity = 0, rouge_l = 0, exact_match = 0;
@@ -73,6 +86,7 @@ struct RunFailed {
 nlohmann::json to_json(const StepMetrics& e);
 nlohmann::json to_json(const RoutingSnapshot& e);
 nlohmann::json to_json(const EvalResult& e);
+nlohmann::json to_json(const GenerationSample& e);
 nlohmann::json to_json(const CheckpointSaved& e);
 nlohmann::json to_json(const RunFinished& e);
 nlohmann::json to_json(const RunFailed& e);
@@ -83,6 +97,7 @@ nlohmann::json to_json(const RunFailed& e);
 StepMetrics step_metrics_from_json(const nlohmann::json& j);
 RoutingSnapshot routing_snapshot_from_json(const nlohmann::json& j);
 EvalResult eval_result_from_json(const nlohmann::json& j);
+GenerationSample generation_sample_from_json(const nlohmann::json& j);
 CheckpointSaved checkpoint_saved_from_json(const nlohmann::json& j);
 RunFinished run_finished_from_json(const nlohmann::json& j);
 RunFailed run_failed_from_json(const nlohmann::json& j);
@@ -94,6 +109,7 @@ class RunObserver {
   virtual void on_step(const StepMetrics&) {}
   virtual void on_routing(const RoutingSnapshot&) {}
   virtual void on_eval(const EvalResult&) {}
+  virtual void on_generation(const GenerationSample&) {}
   virtual void on_checkpoint(const CheckpointSaved&) {}
   virtual void on_finished(const RunFinished&) {}
   virtual void on_failed(const RunFailed&) {}

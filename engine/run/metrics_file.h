@@ -19,6 +19,7 @@ class MetricsFileObserver : public RunObserver {
   void on_step(const StepMetrics& e) override { write(to_json(e)); }
   void on_routing(const RoutingSnapshot& e) override { write(to_json(e)); }
   void on_eval(const EvalResult& e) override { write(to_json(e)); }
+  void on_generation(const GenerationSample& e) override { write(to_json(e)); }
   void on_checkpoint(const CheckpointSaved& e) override { write(to_json(e)); }
   void on_finished(const RunFinished& e) override { write(to_json(e)); }
   void on_failed(const RunFailed& e) override { write(to_json(e)); }

@@ -123,6 +123,17 @@ class Section {
       out = v->get<bool>();
     }
   }
+  // A number in its range, or absent / null: left unset.
+  void optional_number(const std::string& key, std::optional<double>& out, double lo, double hi) {
+    if (find(key)) {
+      double x = out.value_or(lo);
+      const auto before = sink_ ? sink_->size() : 0;
+      number(key, x, lo, hi);
+      if (!sink_ || sink_->size() == before) out = x;
+    } else {
+      out.reset();
+    }
+  }
   // true, false, or "auto" (also null): left unset, to be decided where it is used.
   void optional_boolean(const std::string& key, std::optional<bool>& out) {
     if (const auto* v = find(key)) {
@@ -237,7 +248,20 @@ RunConfig read_run(const json& j, const std::string& src, std::vector<ConfigProb
     s.number("skew_alpha", c.divergence.skew_alpha, 0.0, 1.0);
     s.integer("chunk_rows", c.divergence.chunk_rows, 1, 1 << 24);
     s.number("alpha", c.alpha, 0.0, 1.0);
+    s.optional_number("ce_weight", c.ce_weight, 0.0, 100.0);
+    s.number("on_policy", c.on_policy, 0.0, 1.0);
+    auto g = s.child("sampling");
+    g.number("temperature", c.sampling.temperature, 0.0, 100.0, true);
+    g.integer("top_k", c.sampling.top_k, 0, 1 << 24);
+    g.number("top_p", c.sampling.top_p, 0.0, 1.0, true);
+    g.integer("max_new_tokens", c.sampling.max_new_tokens, 1, 1 << 16);
   }
+  if (c.on_policy > 0 && !c.needs_teacher())
+    top.problem("distill.on_policy",
+                std::string("`distill.on_policy` needs a teacher to score the student's responses; method `") +
+                    name_of(c.method) + "` has none (set it to 0)",
+                std::string("needs a teacher to score what the student writes; method ") + name_of(c.method) +
+                    " has none: set it to 0");
   {
     auto s = top.child("ka");
     s.integer("m", c.ka.m, 1, 256);
@@ -354,7 +378,14 @@ json to_json(const RunConfig& c) {
                   {"jsd_beta", c.divergence.jsd_beta},
                   {"skew_alpha", c.divergence.skew_alpha},
                   {"chunk_rows", c.divergence.chunk_rows},
-                  {"alpha", c.alpha}};
+                  {"alpha", c.alpha},
+                  {"ce_weight", c.ce_weight ? json(*c.ce_weight) : json()},
+                  {"on_policy", c.on_policy},
+                  {"sampling",
+                   {{"temperature", c.sampling.temperature},
+                    {"top_k", c.sampling.top_k},
+                    {"top_p", c.sampling.top_p},
+                    {"max_new_tokens", c.sampling.max_new_tokens}}}};
   j["ka"] = {{"m", c.ka.m}, {"lambda", c.ka.lambda}, {"k_prime", c.ka.k_prime}, {"batched", c.ka.batched ? json(*c.ka.batched) : json("auto")},
              {"max_teacher_batch", c.ka.max_teacher_batch}};
   j["sar"] = {{"router_lr", c.sar.router_lr},       {"direction", name_of(c.sar.direction)},

@@ -82,6 +82,15 @@ struct EvalConfig {
   bool teacher = false;      // also generate with the teacher (side-by-side samples)
 };
 
+// How the student writes its own responses in on-policy batches (distill.sampling). The defaults
+// are those of the paper authors' scripts: plain sampling from the full distribution.
+struct SamplingConfig {
+  double temperature = 1.0;
+  int64_t top_k = 0;              // 0 = every token
+  double top_p = 1.0;             // 1 = no nucleus cut
+  int64_t max_new_tokens = 256;   // also bounded by data.max_len
+};
+
 struct RunConfig {
   std::string name = "run";
   std::string run_dir;       // where config.json, metrics.jsonl and checkpoints go (run/run_folder.h)
@@ -90,7 +99,12 @@ struct RunConfig {
   RoutingPolicy teacher_policy;  // kd: usually topk; ka and sar set their own
   DataConfig data;
   DivergenceSpec divergence;
-  double alpha = 0.5;        // L = (1 - alpha) CE + alpha D
+  double alpha = 0.5;        // L = ce_weight CE + alpha D
+  std::optional<double> ce_weight;  // unset: 1 - alpha
+  // The probability that a micro-batch's responses are written by the student (GKD's mixing):
+  // 0 = always the dataset's, 1 = always the student's own (the authors' KA-with-SGO and SAR runs).
+  double on_policy = 0;
+  SamplingConfig sampling;
   KAConfig ka;
   SARConfig sar;
   TrainConfig train;
@@ -99,6 +113,7 @@ struct RunConfig {
   int64_t routing_every = 50;
   int64_t checkpoint_every = 200;
 
+  double cross_entropy_weight() const { return ce_weight.value_or(1 - alpha); }
   bool needs_teacher() const { return method != Method::SFT && method != Method::TrainTeacher; }
 };
 

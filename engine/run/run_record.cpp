@@ -123,6 +123,8 @@ RunRecord load_run(const std::string& dir_in, RunDetail detail) {
         if (detail == RunDetail::Summary) r.evals.back().samples.clear();
       } else if (type == "routing") {
         if (detail == RunDetail::Full) r.routing.push_back(routing_snapshot_from_json(e));
+      } else if (type == "generation") {
+        r.generation = generation_sample_from_json(e);
       } else if (type == "checkpoint") {
         r.checkpoints.push_back(checkpoint_saved_from_json(e));
       } else if (type == "finished") {

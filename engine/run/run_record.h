@@ -40,6 +40,7 @@ struct RunRecord {
   std::vector<EvalResult> evals;
   std::vector<RoutingSnapshot> routing;
   std::vector<CheckpointSaved> checkpoints;
+  std::optional<GenerationSample> generation;  // on-policy runs: the latest the student wrote
   std::vector<std::string> messages;
   std::optional<RunFinished> finished;  // the run's last ending, unless training went on after it
   std::optional<RunFailed> failed;

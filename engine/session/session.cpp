@@ -186,8 +186,13 @@ bool Session::run() {
       auto metrics = t.step(next % cfg_.log_every == 0 || last);
       step = t.steps_done();
       if (metrics) emit([&](RunObserver& o) { o.on_step(*metrics); });
-      if (cfg_.routing_every > 0 && (step % cfg_.routing_every == 0 || last))
+      const bool routing_now = cfg_.routing_every > 0 && (step % cfg_.routing_every == 0 || last);
+      if (routing_now)
         for (const auto& snap : t.take_routing()) emit([&](RunObserver& o) { o.on_routing(snap); });
+      // On-policy runs: the latest response the student wrote, as often as the routing (with the
+      // metrics when routing is off).
+      if (routing_now || (cfg_.routing_every == 0 && metrics))
+        if (const auto g = t.take_generation()) emit([&](RunObserver& o) { o.on_generation(*g); });
       if (cfg_.eval.every > 0 && step % cfg_.eval.every == 0 && !last) evaluate_and_checkpoint();
       if (cfg_.checkpoint_every > 0 && step % cfg_.checkpoint_every == 0 && !last) save_checkpoint(Checkpoint::Last);
     }

@@ -275,6 +275,40 @@ class TestCli : public QObject {
   }
 
   // The whole pipeline, as a person would run it.
+  // The demo's on-policy runs end to end: the student writes every batch's answers, the metrics
+  // say how many tokens and how long, and the table lists the runs by name.
+  void onPolicyDemoRuns() {
+    QTemporaryDir tmp;
+    const auto r = moekd_cli({"demo", "--out", tmp.filePath("demo"), "--scale", "0.005", "--methods", "kd-on-policy",
+                              "ka-on-policy", "--quiet"});
+    QVERIFY2(r.code == 0, qPrintable(r.err + r.out));
+    for (const char* name : {"kd-on-policy", "ka-on-policy"}) {
+      QVERIFY2(r.out.contains(name), qPrintable(r.out));
+      const QString run = tmp.filePath(QString("demo/") + name);
+      std::ifstream in((run + "/config.json").toStdString());
+      const auto config = json::parse(in);
+      QCOMPARE(config["distill"]["on_policy"].get<double>(), 1.0);
+      QCOMPARE(config["method"].get<std::string>(), std::string(name).substr(0, 2));
+      int steps = 0, generations = 0;
+      for (const auto& e : events_of(run)) {
+        if (e["type"] == "generation") {
+          ++generations;
+          QCOMPARE(e["pieces"].size(), e["teacher_logprob"].size());
+          QVERIFY(!e["pieces"].empty());
+        }
+        if (e["type"] == "step") {
+          ++steps;
+          QVERIFY(e["generated_tokens"].get<double>() >= 32);  // batch 32, at least one token each
+          QVERIFY(e["generated_tokens"].get<double>() <= 32 * 16);
+          QVERIFY(e["sampling_seconds"].get<double>() > 0);
+          QVERIFY(e["divergence"].get<double>() > 0);
+        }
+      }
+      QCOMPARE(steps, 4);
+      QCOMPARE(generations, 4);  // with each routing snapshot: every step at this length
+    }
+  }
+
   void trainTeacherDistillEvalExport() {
     QTemporaryDir tmp;
     const auto teacher_run = tmp.path() + "/teacher-run";

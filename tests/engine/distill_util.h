@@ -44,11 +44,13 @@ inline json tiny_run(const std::string& method, const std::string& run_dir) {
 // A trainer built the way a session builds it, without a run directory.
 struct Rig {
   RunConfig cfg;
+  std::shared_ptr<const Tokenizer> tok;
+  std::shared_ptr<const RunData> data;
   std::unique_ptr<Trainer> trainer;
   explicit Rig(const json& j) : cfg(parse_run_config(j, "test")) {
     torch::manual_seed(cfg.train.seed);
-    auto tok = std::shared_ptr<const Tokenizer>(make_builtin_tokenizer());
-    auto data = std::make_shared<RunData>(build_run_data(cfg.data, *tok));
+    tok = std::shared_ptr<const Tokenizer>(make_builtin_tokenizer());
+    data = std::make_shared<RunData>(build_run_data(cfg.data, *tok));
     auto student = load_or_init_model(cfg.student, "student", torch::kCPU);
     CausalLM teacher{nullptr};
     if (cfg.needs_teacher()) teacher = load_or_init_model(cfg.teacher, "teacher", torch::kCPU);

@@ -13,6 +13,26 @@ void TestUi::presetsLoad() {
   QCOMPARE(view.config()["student"]["init"]["hidden_size"], json(2048));
   auto* preset = view.findChild<QComboBox*>("preset");
   QVERIFY(preset && preset->currentData().toString() == "paper-like");
+  // The authors' on-policy recipes: the divergence alone on the student's own answers.
+  for (const char* name : {"paper-ka-sgo", "paper-sar"}) {
+    QVERIFY(view.loadPreset(name));
+    const auto c = view.config();
+    QCOMPARE(c["distill"]["on_policy"], json(1.0));
+    QCOMPARE(c["distill"]["ce_weight"], json(0.0));
+    QCOMPARE(c["train"]["batch_size"], json(4));
+    QCOMPARE(view.findChild<QLineEdit*>("distill.on_policy")->text(), QString("1"));
+    QCOMPARE(view.findChild<QLineEdit*>("distill.ce_weight")->text(), QString("0"));
+  }
+  QCOMPARE(view.config()["sar"]["router_lr"], json(5e-6));
+  // The demo's on-policy KD distils from the shipped teacher and is ready to start; an empty
+  // cross-entropy weight is "1 - alpha" (null in the config), not an error.
+  QVERIFY(view.loadPreset("demo-kd-on-policy"));
+  QVERIFY2(view.isValid(), qPrintable(view.validationMessage()));
+  QCOMPARE(view.config()["method"], json("kd"));
+  QVERIFY(view.loadPreset("demo-kd"));
+  QVERIFY(view.config()["distill"]["ce_weight"].is_null());
+  QVERIFY(view.findChild<QLineEdit*>("distill.ce_weight")->text().isEmpty());
+  QVERIFY2(view.isValid(), qPrintable(view.validationMessage()));
   // A loaded run or file is not a preset: the box says so instead of naming the last preset.
   QTemporaryDir tmp;
   view.setConfig(tinyRun(tmp.filePath("run"), 10));
@@ -62,6 +82,10 @@ void TestUi::formJsonRoundTrip_data() {
   sar["eval"]["teacher"] = true;
   sar["routing_every"] = 7;
   QTest::newRow("sar, jsonl") << QByteArray::fromStdString(sar.dump());
+  json op = sar;  // on-policy: mixing, the divergence alone, sampling settings
+  op["distill"] = {{"on_policy", 0.25}, {"ce_weight", 0.0}, {"divergence", "reverse_kl"},
+                   {"sampling", {{"temperature", 0.7}, {"top_k", 20}, {"top_p", 0.95}, {"max_new_tokens", 48}}}};
+  QTest::newRow("sar, on-policy") << QByteArray::fromStdString(op.dump());
 }
 
 void TestUi::formJsonRoundTrip() {

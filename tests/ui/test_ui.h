@@ -45,6 +45,7 @@
 #include "experts_view.h"
 #include "export_dialog.h"
 #include "field_marks.h"
+#include "generation_band.h"
 #include "layer_expert_heatmap.h"
 #include "main_window.h"
 #include "plot_style.h"
@@ -124,6 +125,8 @@ class TestUi : public QObject {
   void expertsRoutingSplit();
   void resumedRunReadsAsOneRun();
   void routerView();
+  void onPolicyChart();
+  void generationBand();
   void runFromWindow();
   void resumeFromWindow();
   void runsOpenFromDisk();

@@ -206,6 +206,74 @@ void TestUi::resumedRunReadsAsOneRun() {
   QCOMPARE(int(h.steps.size()), 4);
 }
 
+// On-policy runs get a chart of what the student wrote per step and the share of each step spent
+// writing it (right axis); off-policy runs do not show it at all.
+void TestUi::onPolicyChart() {
+  moekd::ui::RunStore store;
+  moekd::ui::TrainingView view(&store);
+  view.resize(1400, 700);
+  store.clear("kd");
+  for (int i = 1; i <= 20; ++i) {
+    moekd::StepMetrics m;
+    m.step = i;
+    m.loss = 3.0 / i;
+    m.tokens_per_s = 900;
+    m.step_seconds = 0.5;
+    store.addStep(m);
+  }
+  view.replotNow();
+  auto* chart = view.findChild<QCustomPlot*>("plot-on-policy");
+  QVERIFY(chart);
+  QVERIFY(chart->isHidden());
+  store.clear("kd");
+  for (int i = 1; i <= 20; ++i) {
+    moekd::StepMetrics m;
+    m.step = i;
+    m.loss = 3.0 / i;
+    m.divergence = 2.0 / i;
+    m.tokens_per_s = 600;
+    m.step_seconds = 0.5;
+    m.generated_tokens = 200 + 10 * (i % 3);
+    m.sampling_seconds = 0.2;
+    store.addStep(m);
+  }
+  view.replotNow();
+  QVERIFY(!chart->isHidden());
+  QCOMPARE(view.drawnPoints("generated_tokens"), 20);
+  QCOMPARE(view.drawnPoints("sampling_share"), 20);
+  QVERIFY(chart->yAxis2->visible());
+  QVERIFY(chart->yAxis2->range().contains(40.0));  // 0.2 s of 0.5 s: 40%
+  QVERIFY(chart->yAxis->range().contains(210.0));
+  saveShot(&view, "training-on-policy.png");
+}
+
+// The Evaluation view shows the student's latest own answer token by token on the teacher's
+// probability of each token; a new run clears it.
+void TestUi::generationBand() {
+  moekd::ui::RunStore store;
+  moekd::ui::EvaluationView view(&store);
+  view.resize(1200, 800);
+  auto* band = view.generationBand();
+  QVERIFY(band && band->isHidden());
+  moekd::GenerationSample g;
+  g.step = 40;
+  g.category = "add";
+  g.prompt = "add 17 25 =";
+  g.pieces = {" 4", "2", " ", "<"};
+  g.teacher_logprob = {std::log(0.9), std::log(0.3), std::log(0.05), std::log(0.001)};
+  g.student_logprob = {std::log(0.8), std::log(0.6), std::log(0.5), std::log(0.4)};
+  store.clear("kd");
+  store.setGeneration(g);
+  QVERIFY(!band->isHidden());
+  for (int b = 0; b < 4; ++b) QCOMPARE(band->bandCounts()[b], 1);
+  QVERIFY2(band->text().contains("&lt;") && band->text().contains("step 40"), qPrintable(band->text()));
+  QVERIFY(band->toolTip().contains("4 tokens written"));
+  QVERIFY(moekd::ui::GenerationBand::bandColor(std::log(0.9)) != moekd::ui::GenerationBand::bandColor(std::log(0.001)));
+  saveShot(&view, "evaluation-on-policy.png");
+  store.clear("kd");
+  QVERIFY(band->isHidden());
+}
+
 void TestUi::routerView() {
   // Without a teacher snapshot that drifted, the drift chart gives way to an explanation.
   {
