@@ -61,16 +61,20 @@ json blas_report() {
 
 void print_table(const json& results) {
   std::printf("\nthe last evaluation of each run, and its best ROUGE-L (the best checkpoint)\n");
-  std::printf("%-8s %6s %9s %9s %12s %14s %9s\n", "method", "step", "val loss", "ROUGE-L", "exact match",
+  std::printf("%-14s %6s %9s %9s %12s %14s %9s\n", "method", "step", "val loss", "ROUGE-L", "exact match",
               "best ROUGE-L", "time");
+  bool from_sft = false;
   for (const auto& r : results["runs"]) {
+    const std::string label = r["method"].get<std::string>() + (r.contains("from") ? " *" : "");
+    from_sft = from_sft || r.contains("from");
     // The shipped teacher was evaluated, not trained here: it has no step of this demo.
     const int64_t step = r["step"].get<int64_t>(), best_step = r["best_step"].get<int64_t>();
     const std::string at = step > 0 ? std::to_string(step) : "-", best_at = step > 0 ? std::to_string(best_step) : "-";
-    std::printf("%-8s %6s %9.4f %9.1f %11.1f%% %6.1f @ %5s %9s\n", r["method"].get<std::string>().c_str(), at.c_str(),
+    std::printf("%-14s %6s %9.4f %9.1f %11.1f%% %6.1f @ %5s %9s\n", label.c_str(), at.c_str(),
                 r["val_loss"].get<double>(), 100 * r["rouge_l"].get<double>(), 100 * r["exact_match"].get<double>(),
                 100 * r["best_rouge_l"].get<double>(), best_at.c_str(), format_duration(r["seconds"].get<double>()).c_str());
   }
+  if (from_sft) std::printf("* started from the sft run's student, then trained on its own answers\n");
   std::printf("\nteacher: %s\n", results["teacher"].get<std::string>().c_str());
   const auto& blas = results["blas"];
   std::printf("BLAS kernels: %s (%s); numbers differ under other kernels\n",
@@ -145,8 +149,19 @@ void add_demo(CLI::App& app) {
     }
 
     // 2. One student shape, one seed, one data order: only the method differs.
-    for (const auto& method : a->methods)
-      run(demo_student_run(method, (out / method).string(), teacher, a->scale, a->device), method);
+    //    The on-policy runs start from the sft run's student when it ran first (the paper authors
+    //    fine-tune their students before distilling on the students' own answers).
+    std::string sft_student;
+    for (const auto& method : a->methods) {
+      const bool from_sft = demo_run_is_on_policy(method) && !sft_student.empty();
+      run(demo_student_run(method, (out / method).string(), teacher, a->scale, a->device, from_sft ? sft_student : ""),
+          method);
+      if (from_sft) results["runs"].back()["from"] = "sft";
+      if (method == "sft") {
+        sft_student = (out / "sft-student").string();
+        export_student((out / "sft").string(), Checkpoint::Best, sft_student);
+      }
+    }
 
     results["seconds"] = seconds_since(start);
     std::ofstream(out / "results.json") << results.dump(2) << "\n";

@@ -81,14 +81,23 @@ const std::vector<std::string>& demo_methods() {
   return methods;
 }
 
+namespace {
+const std::string kOnPolicySuffix = "-on-policy";
+}  // namespace
+
+bool demo_run_is_on_policy(const std::string& name) {
+  const auto& s = kOnPolicySuffix;
+  return name.size() > s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0;
+}
+
 json demo_student_run(const std::string& name, const std::string& run_dir, const std::string& teacher_dir,
-                      double scale, const std::string& device) {
-  const std::string suffix = "-on-policy";
-  const bool on_policy = name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
-  const std::string method = on_policy ? name.substr(0, name.size() - suffix.size()) : name;
+                      double scale, const std::string& device, const std::string& student_dir) {
+  const bool on_policy = demo_run_is_on_policy(name);
+  const std::string method = on_policy ? name.substr(0, name.size() - kOnPolicySuffix.size()) : name;
   json j = demo_run(name, run_dir, scaled(800, scale), device);
   j["method"] = method;
   j["student"] = {{"init", demo_student_config()}, {"init_std", 0.02}};
+  if (!student_dir.empty()) j["student"] = {{"path", student_dir}};
   if (method != "sft") j["teacher"] = {{"path", teacher_dir}};
   j["distill"] = {{"divergence", "forward_kl"}, {"alpha", 0.5}, {"temperature", 1.0}};
   if (on_policy)  // the answers are short: 16 new tokens, as evaluation writes

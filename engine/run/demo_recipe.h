@@ -20,9 +20,14 @@ nlohmann::json demo_teacher_run(const std::string& run_dir, double scale = 1.0, 
 // reverse KL alone).
 const std::vector<std::string>& demo_methods();
 // One student run of `method` (one of demo_methods()) distilled from `teacher_dir`: one shape,
-// one seed and one data order for every method, so that only the method differs.
+// one seed and one data order for every method, so that only the method differs. `student_dir`,
+// when given, is the model the student starts from (the on-policy runs start from the sft run's
+// student, as the paper authors' runs start from a fine-tuned one).
 nlohmann::json demo_student_run(const std::string& method, const std::string& run_dir, const std::string& teacher_dir,
-                                double scale = 1.0, const std::string& device = "cpu");
+                                double scale = 1.0, const std::string& device = "cpu",
+                                const std::string& student_dir = "");
+// Whether a demo run's student writes its own answers (kd-on-policy, ka-on-policy).
+bool demo_run_is_on_policy(const std::string& method);
 
 // The shipped teacher's folder (run/resources.h); throws naming where it looked.
 std::string shipped_demo_teacher();

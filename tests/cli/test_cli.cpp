@@ -279,9 +279,16 @@ class TestCli : public QObject {
   // say how many tokens and how long, and the table lists the runs by name.
   void onPolicyDemoRuns() {
     QTemporaryDir tmp;
-    const auto r = moekd_cli({"demo", "--out", tmp.filePath("demo"), "--scale", "0.005", "--methods", "kd-on-policy",
-                              "ka-on-policy", "--quiet"});
+    const auto r = moekd_cli({"demo", "--out", tmp.filePath("demo"), "--scale", "0.005", "--methods", "sft",
+                              "kd-on-policy", "ka-on-policy", "--quiet"});
     QVERIFY2(r.code == 0, qPrintable(r.err + r.out));
+    // They start from the sft run's student, as the authors' runs start from a fine-tuned one.
+    std::ifstream results_file(tmp.filePath("demo/results.json").toStdString());
+    const auto results = json::parse(results_file);
+    QCOMPARE(results["runs"].size(), size_t{4});
+    QVERIFY(!results["runs"][1].contains("from"));
+    QCOMPARE(results["runs"][2]["from"], json("sft"));
+    QVERIFY2(r.out.contains("started from the sft run's student"), qPrintable(r.out));
     for (const char* name : {"kd-on-policy", "ka-on-policy"}) {
       QVERIFY2(r.out.contains(name), qPrintable(r.out));
       const QString run = tmp.filePath(QString("demo/") + name);
@@ -289,6 +296,7 @@ class TestCli : public QObject {
       const auto config = json::parse(in);
       QCOMPARE(config["distill"]["on_policy"].get<double>(), 1.0);
       QCOMPARE(config["method"].get<std::string>(), std::string(name).substr(0, 2));
+      QVERIFY(config["student"]["path"].get<std::string>().find("sft-student") != std::string::npos);
       int steps = 0, generations = 0;
       for (const auto& e : events_of(run)) {
         if (e["type"] == "generation") {

@@ -231,7 +231,10 @@ void TestUi::onPolicyChart() {
     m.step = i;
     m.loss = 3.0 / i;
     m.divergence = 2.0 / i;
-    m.tokens_per_s = 600;
+    m.ce = 2.5 / i + 0.4;
+    m.lr = 1e-3 * std::min(1.0, i / 4.0);
+    m.grad_norm = 1.5 / std::sqrt(static_cast<double>(i));
+    m.tokens_per_s = 600 + 5 * (i % 4);
     m.step_seconds = 0.5;
     m.generated_tokens = 200 + 10 * (i % 3);
     m.sampling_seconds = 0.2;
