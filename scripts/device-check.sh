@@ -137,6 +137,10 @@ else
   reference small 8 512 8
   ours large 8 1024 5 --profile 2
   reference large 8 1024 5 --profile
+  # On-policy: the student writes half of each sequence (256 tokens) before every step.
+  phase 200 "moekd bench distill --on-policy: small pair, batch 8 x 512" "$MOEKD" bench distill --device "$DEV" \
+    --teacher "$PAIRS/small/teacher" --student "$PAIRS/small/student" --batch 8 --seq-len 512 --steps 3 \
+    --cases kd,ka,sar --on-policy --output "$OUT/moekd-small-on-policy.json"
 fi
 
 # moekd plan from the config files alone, for the large pair's bench shapes.

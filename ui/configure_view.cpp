@@ -80,8 +80,8 @@ ConfigureView::ConfigureView(QWidget* parent)
   // student, fine-tuned first, writes the responses; the teacher's path and the data are the user's.
   preset_->addItem(tr("KA with student-generated outputs (paper)"), "paper-ka-sgo");
   preset_->setItemData(preset_->count() - 1,
-                       tr("M = 4 sampled-expert passes, lambda 0.05, k' = 15 (of 16 experts: set it to the teacher's "
-                          "count minus one), the reverse KL alone on the student's own answers, lr 1e-5 constant, batch 4"),
+                       tr("M = 4 sampled-expert passes, lambda 0.05, k' = 15 of 16 experts (all but one of the "
+                          "teacher you choose), the reverse KL alone on the student's own answers, lr 1e-5 constant, batch 4"),
                        Qt::ToolTipRole);
   preset_->addItem(tr("SAR (paper)"), "paper-sar");
   preset_->setItemData(preset_->count() - 1,
@@ -499,6 +499,13 @@ void ConfigureView::inspectTeacher(bool userChoice) {
       // The student speaks the teacher's vocabulary, and usually its tokenizer.
       if (info.contains("vocab_size")) student_->setVocabulary(info["vocab_size"].get<int64_t>());
       if (tokenizer_->text().trimmed().isEmpty()) tokenizer_->setText(path);
+      // The paper's KA samples k' = 15 of its teacher's 16 experts: all but one, for this teacher.
+      auto* kPrime = findChild<QSpinBox*>("ka.k_prime");
+      if (preset_->currentData().toString() == "paper-ka-sgo" && experts > 1 && kPrime) {
+        kPrime->setValue(static_cast<int>(experts - 1));
+        showInline(teacherInfo_, text + tr("<br>k' set to %1: all experts but one, as the paper's 15 of 16").arg(experts - 1),
+                   false);
+      }
     }
   } catch (const std::exception& e) {
     showInline(teacherInfo_, qs(e.what()), true);

@@ -321,6 +321,8 @@ void TrainingView::rebuild() {
         // wiggles are not blown up to the chart's height.
         QCPRange aux = padded(plot->yAxis2->range());
         if (!logScale_ && aux.lower > 0) aux.lower = 0;
+        // A share of the step reads against its whole: 0-100%, not magnified to the chart's height.
+        if (i == MetricField::OnPolicy && !logScale_) aux = QCPRange(0, std::max(100.0, aux.upper));
         plot->yAxis2->setRange(aux);
       }
       if (plot->xAxis->range().size() < 1) plot->xAxis->setRange(plot->xAxis->range().lower - 1, plot->xAxis->range().upper + 1);

@@ -481,6 +481,7 @@ class TestCli : public QObject {
     QCOMPARE(groups["divergence"], 7);   // six divergences and KA's
     QCOMPARE(groups["step"], 3 * 2 * 2); // kd, ka, sar x float32, bfloat16 x losses, update
     QVERIFY(groups["bfloat16"] >= 10 && groups["ka"] == 2);
+    QCOMPARE(groups["token"], 1);        // the on-policy sampler against its distribution
     QVERIFY(r.err.contains("0 failed"));
   }
 

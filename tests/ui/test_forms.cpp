@@ -24,6 +24,14 @@ void TestUi::presetsLoad() {
     QCOMPARE(view.findChild<QLineEdit*>("distill.ce_weight")->text(), QString("0"));
   }
   QCOMPARE(view.config()["sar"]["router_lr"], json(5e-6));
+  // The paper's KA preset takes all experts but one of the teacher the user chooses (15 of 16 there).
+  QVERIFY(view.loadPreset("paper-ka-sgo"));
+  QCOMPARE(view.config()["ka"]["k_prime"], json(15));
+  auto* teacherPath = view.findChild<QLineEdit*>("teacher.path");
+  QVERIFY(teacherPath);
+  teacherPath->setText(QString(MOEKD_TEST_DATA) + "/hf/mixtral");  // 4 experts
+  Q_EMIT teacherPath->editingFinished();
+  QCOMPARE(view.config()["ka"]["k_prime"], json(3));
   // The demo's on-policy KD distils from the shipped teacher and is ready to start; an empty
   // cross-entropy weight is "1 - alpha" (null in the config), not an error.
   QVERIFY(view.loadPreset("demo-kd-on-policy"));
