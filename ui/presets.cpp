@@ -14,7 +14,9 @@ namespace moekd::ui {
 using json = nlohmann::json;
 namespace fs = std::filesystem;
 
-QString latestTeacherModel(const QString& workspace) {
+QString latestTeacherModel(const QString& workspace) { return latestRunModel(workspace, Method::TrainTeacher); }
+
+QString latestRunModel(const QString& workspace, Method method) {
   std::string found;
   fs::file_time_type newest{};
   std::error_code ec;
@@ -22,7 +24,7 @@ QString latestTeacherModel(const QString& workspace) {
   for (const auto& dir : list_runs(workspace.toStdString())) {
     const RunFolder run(dir);
     try {
-      if (read_json_file(run.config().string()).value("method", std::string()) != name_of(Method::TrainTeacher)) continue;
+      if (read_json_file(run.config().string()).value("method", std::string()) != name_of(method)) continue;
     } catch (const std::exception&) {
       continue;
     }
@@ -54,7 +56,11 @@ std::optional<json> presetConfig(const QString& name, const QString& workspace) 
         // Not installed and no source tree: the form asks for the teacher's folder.
       }
     }
-    config = demo_student_run(method, "runs/" + name.toStdString(), teacher.toStdString());
+    // The on-policy runs start from the workspace's latest sft student, as `moekd demo` starts
+    // them from its sft run's (a fresh student writes little worth scoring).
+    const QString sft = demo_run_is_on_policy(method) ? latestRunModel(workspace, Method::SFT) : QString();
+    config = demo_student_run(method, "runs/" + name.toStdString(), teacher.toStdString(), 1.0, "cpu",
+                              sft.toStdString());
     config["name"] = name.toStdString();
     // In the studio the teacher's answers show beside the student's (Evaluation); the CLI demo
     // leaves them out for time.

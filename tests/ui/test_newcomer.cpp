@@ -106,6 +106,22 @@ void TestUi::guidedDemoPath() {
   QCOMPARE(view->findChild<QLineEdit*>("run_dir")->text(), QDir(ws.path()).filePath("kd-long"));
   QVERIFY2(view->findChild<QLabel*>("run_dir.where")->text().contains(QDir(ws.path()).filePath("kd-long")),
            qPrintable(view->findChild<QLabel*>("run_dir.where")->text()));
+
+  // The on-policy presets start from the workspace's latest sft student, a fresh one without it.
+  QVERIFY(view->loadPreset("demo-kd-on-policy"));
+  QCOMPARE(view->config()["student"]["init"], moekd::demo_student_config());
+  const QString sft = QDir(ws.path()).filePath("demo-sft");
+  QVERIFY(QDir().mkpath(sft + "/checkpoints/best/model"));
+  for (const auto& [file, text] : {std::pair<QString, QByteArray>{"config.json", R"({"method": "sft"})"},
+                                   {"metrics.jsonl", "{\"type\": \"step\", \"step\": 1}\n"},
+                                   {"checkpoints/best/model/config.json", "{}"}}) {
+    QFile f(sft + "/" + file);
+    QVERIFY(f.open(QIODevice::WriteOnly));
+    f.write(text);
+  }
+  QVERIFY(view->loadPreset("demo-kd-on-policy"));
+  QCOMPARE(view->config()["student"]["path"], json((sft + "/checkpoints/best/model").toStdString()));
+  QCOMPARE(view->config()["distill"]["on_policy"], json(1.0));
 }
 
 // A workspace copied whole: the copy's runs open, resume and export with the paths beside them,
