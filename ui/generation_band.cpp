@@ -13,6 +13,12 @@ int bandOf(double logprob) {
     if (p >= kBandFloors[b]) return b;
   return 3;
 }
+// Light enough that the text on them reads in light and dark palettes alike (dark text).
+QColor colorOfBand(int band) {
+  static const QColor colors[] = {QColor(0xb7, 0xe4, 0xc7), QColor(0xff, 0xe9, 0xa8), QColor(0xff, 0xc2, 0x8a),
+                                  QColor(0xf4, 0x8c, 0x8c)};
+  return colors[band];
+}
 // Visible text of a piece: spaces stay visible inside their coloured box, newlines read as ↵.
 QString shown(const std::string& piece) {
   QString t = QString::fromUtf8(piece.data(), static_cast<int>(piece.size())).toHtmlEscaped();
@@ -30,12 +36,7 @@ GenerationBand::GenerationBand(QWidget* parent) : QLabel(parent) {
   setVisible(false);
 }
 
-QColor GenerationBand::bandColor(double teacher_logprob) {
-  // Light enough that the text on them reads in light and dark palettes alike (dark text).
-  static const QColor colors[] = {QColor(0xb7, 0xe4, 0xc7), QColor(0xff, 0xe9, 0xa8), QColor(0xff, 0xc2, 0x8a),
-                                  QColor(0xf4, 0x8c, 0x8c)};
-  return colors[bandOf(teacher_logprob)];
-}
+QColor GenerationBand::bandColor(double teacher_logprob) { return colorOfBand(bandOf(teacher_logprob)); }
 
 void GenerationBand::clearSample() {
   for (int& c : counts_) c = 0;
@@ -56,7 +57,7 @@ void GenerationBand::showSample(const moekd::GenerationSample& g) {
   const char* names[] = {"&ge; 50%", "10&ndash;50%", "1&ndash;10%", "&lt; 1%"};
   for (int b = 0; b < 4; ++b)
     legend += QString("<span style=\"background-color:%1; color:#1a1a1a\">&nbsp;%2&nbsp;</span> ")
-                  .arg(bandColor(std::log(b < 3 ? kBandFloors[b] : 0.001)).name(), names[b]);
+                  .arg(colorOfBand(b).name(), names[b]);
   QString prompt = QString::fromStdString(g.prompt).toHtmlEscaped();
   if (prompt.size() > 160) prompt = prompt.left(80) + " &hellip; " + prompt.right(60);
   prompt.replace('\n', QString::fromUtf8(" \u21b5 "));

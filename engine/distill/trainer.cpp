@@ -141,8 +141,8 @@ std::vector<Batch> Trainer::next_batches() {
     const TokenizedExample& first = *examples[0];
     written_prompt_ = on_policy_prompt_length(first, cfg_);
     written_category_ = first.category;
-    // Real tokens only: the prompt, then what the student wrote (the rest of the row is padding).
-    written_ids_ = batches.back().ids[0].narrow(0, 0, batches.back().attention_mask[0].sum().item<int64_t>());
+    written_ids_ = batches.back().ids[0];
+    written_mask_ = batches.back().attention_mask[0];
     window_sampling_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   }
   return batches;
@@ -248,11 +248,13 @@ std::optional<GenerationSample> Trainer::take_generation() {
   // instead, so that looking does not change the run.
   const RoutingPolicy policy = cfg_.method == Method::KA ? RoutingPolicy{} : cfg_.teacher_policy;
   const ComputeIn precision(device_, compute_);
-  auto g = score_generation(teacher_, policy, student_, written_ids_, written_prompt_, *tok_);
+  // Real tokens only: the prompt, then what the student wrote (the rest of the row is padding).
+  const auto real = written_ids_.narrow(0, 0, written_mask_.sum().item<int64_t>());
+  auto g = score_generation(teacher_, policy, student_, real, written_prompt_, *tok_);
   g.step = step_;
   const auto& cats = data_->dataset.categories;
   if (written_category_ >= 0 && written_category_ < static_cast<int64_t>(cats.size())) g.category = cats[written_category_];
-  written_ids_ = torch::Tensor();
+  written_ids_ = written_mask_ = torch::Tensor();
   return g;
 }
 

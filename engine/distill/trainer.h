@@ -99,8 +99,9 @@ class Trainer {
   // Sums since the metrics were last read, on the device: loss, ce, divergence, router loss,
   // balance loss, gradient norm.
   torch::Tensor window_sums_;
-  // The first row of the latest on-policy micro-batch: its real tokens and where its prompt ends.
-  torch::Tensor written_ids_;
+  // The first row of the latest on-policy micro-batch (padded, with its attention mask) and where
+  // its prompt ends: kept as device tensors, trimmed only when take_generation() reads them.
+  torch::Tensor written_ids_, written_mask_;
   int64_t written_prompt_ = 0, written_category_ = 0;
   int64_t window_steps_ = 0, window_tokens_ = 0, window_generated_ = 0;
   double window_seconds_ = 0, window_sampling_seconds_ = 0;
