@@ -1,21 +1,78 @@
-# Install rules for the desktop integration files and the CPack settings (DEB and TGZ). Included
-# at the end of the top-level CMakeLists.txt, after every target exists.
+# SPDX-License-Identifier: MIT
+# Install rules for the desktop integration files, the package's documentation and manual pages,
+# and the CPack settings (DEB and TGZ). Included by the top-level CMakeLists.txt once the programs'
+# targets exist.
 #
-#   cmake --build build -j2 && (cd build && cpack -G DEB)   # -> build/moekd-studio_0.1.0_amd64.deb
+#   cmake --build build -j2 && (cd build && cpack -G DEB)   # -> build/moekd-studio_<version>_amd64.deb
 #
 # Installed layout (prefix /usr in the .deb, CMAKE_INSTALL_PREFIX for `cmake --install`):
 #   bin/moekd, bin/moekd-studio
-#   lib/moekd/libmoekd_spm.so   (dlopen()ed from <exe dir>/../lib/moekd, engine/data/spm_library.cpp)
+#   lib/moekd/plugins/libmoekd_spm.so   (dlopen()ed from <exe dir>/../lib/moekd/plugins,
+#                                engine/data/spm_library.cpp)
 #   share/moekd/demo-teacher/, share/moekd/presets/   (found from <exe dir>/../share/moekd,
 #                                engine/run/resources.cpp: the demo's shipped teacher, the presets)
 #   share/applications/org.moekd.Studio.desktop, share/metainfo/org.moekd.Studio.metainfo.xml
 #   share/icons/hicolor/{scalable,48x48,64x64,128x128,256x256}/apps/org.moekd.Studio.{svg,png}
+#   share/doc/moekd-studio/{copyright,changelog.gz}, share/man/man1/{moekd,moekd-studio}.1.gz
 
 set(_moekd_pkg ${CMAKE_CURRENT_LIST_DIR})
 
 # What the programs read at run time: the shipped demo teacher (`moekd demo`) and the presets.
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/resources/demo-teacher ${CMAKE_SOURCE_DIR}/resources/presets
         DESTINATION share/moekd)
+
+# The changelog and the metainfo name the release being built: refuse a version bump that forgot them.
+file(STRINGS ${_moekd_pkg}/debian/changelog _moekd_changelog_top LIMIT_COUNT 1)
+if(NOT _moekd_changelog_top MATCHES "^moekd-studio \\(${PROJECT_VERSION}\\) ")
+  message(FATAL_ERROR "packaging/debian/changelog starts with `${_moekd_changelog_top}`, "
+                      "not with an entry for version ${PROJECT_VERSION} (CMakeLists.txt)")
+endif()
+file(READ ${_moekd_pkg}/org.moekd.Studio.metainfo.xml _moekd_metainfo)
+if(NOT _moekd_metainfo MATCHES "<release version=\"${PROJECT_VERSION}\"")
+  message(FATAL_ERROR "packaging/org.moekd.Studio.metainfo.xml has no <release> for version ${PROJECT_VERSION}")
+endif()
+
+# Debian's documentation of the package: the machine-readable copyright file and the changelog,
+# compressed as policy wants it (gzip -9n: no time stamp, the same bytes from build to build).
+set(_moekd_doc share/doc/moekd-studio)  # the package name (CPACK_PACKAGE_NAME below)
+find_program(MOEKD_GZIP gzip REQUIRED)
+set(_moekd_changelog_gz ${CMAKE_BINARY_DIR}/packaging/changelog.gz)
+add_custom_command(OUTPUT ${_moekd_changelog_gz}
+  COMMAND ${CMAKE_COMMAND} -E copy ${_moekd_pkg}/debian/changelog ${CMAKE_BINARY_DIR}/packaging/changelog
+  COMMAND ${MOEKD_GZIP} -9nf ${CMAKE_BINARY_DIR}/packaging/changelog
+  DEPENDS ${_moekd_pkg}/debian/changelog
+  COMMENT "Compressing the changelog" VERBATIM)
+set(_moekd_package_files ${_moekd_changelog_gz})
+install(FILES ${_moekd_pkg}/debian/copyright ${_moekd_changelog_gz} DESTINATION ${_moekd_doc})
+
+# Manual pages from the programs' own --help and --version (help2man, Debian's help2man package),
+# so that they cannot fall behind the options. Not in a sanitized build: nothing packages that one,
+# and its programs would need sanitizer settings to run at build time.
+find_program(MOEKD_HELP2MAN help2man)
+if(MOEKD_HELP2MAN AND NOT MOEKD_SANITIZE)
+  set(_moekd_man_programs moekd)
+  if(TARGET moekd-studio)
+    list(APPEND _moekd_man_programs moekd-studio)
+  endif()
+  foreach(_program IN LISTS _moekd_man_programs)
+    set(_page ${CMAKE_BINARY_DIR}/packaging/man/${_program}.1.gz)
+    set(_subcommands OFF)
+    if(_program STREQUAL "moekd")
+      set(_subcommands ON)
+    endif()
+    add_custom_command(OUTPUT ${_page}
+      COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_BINARY_DIR}/packaging/man
+      COMMAND ${CMAKE_COMMAND} -DPROGRAM=$<TARGET_FILE:${_program}> -DINCLUDE=${_moekd_pkg}/man/${_program}.h2m
+              -DOUT=${_page} -DSUBCOMMANDS=${_subcommands} -P ${_moekd_pkg}/man_page.cmake
+      DEPENDS ${_program} ${_moekd_pkg}/man/${_program}.h2m ${_moekd_pkg}/man_page.cmake
+      COMMENT "Writing the manual page ${_program}.1" VERBATIM)
+    list(APPEND _moekd_package_files ${_page})
+    install(FILES ${_page} DESTINATION share/man/man1)
+  endforeach()
+elseif(NOT MOEKD_SANITIZE)
+  message(STATUS "help2man not found: no manual pages (scripts/setup.sh installs it)")
+endif()
+add_custom_target(moekd_package_files ALL DEPENDS ${_moekd_package_files})
 
 # The studio's desktop entry, AppStream metadata and icons go with the studio only.
 if(TARGET moekd-studio)
@@ -36,15 +93,18 @@ set(CPACK_PACKAGE_VERSION "${PROJECT_VERSION}")
 set(CPACK_PACKAGE_VENDOR "MoE-KD Studio team")
 set(CPACK_PACKAGE_CONTACT "MoE-KD Studio team <team@moekd.org>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "distil Mixture-of-Experts language models into small students")
+# Lines of at most 80 characters: dpkg shows them as written (lintian: extended-description-line-too-long).
 set(CPACK_PACKAGE_DESCRIPTION
-  "MoE-KD Studio distils a large Mixture-of-Experts language model (Mixtral, Qwen-MoE, OLMoE, \
-LLaMA-MoE) into a small student with classic knowledge distillation and the two MoE-specific \
-methods of \"Every Expert Matters\": Knowledge Augmentation and the Student-Aware Router. \
-Training runs on LibTorch, on the CPU or a CUDA GPU, and the student is exported in Hugging Face \
-format.
+  "MoE-KD Studio distils a large Mixture-of-Experts language model (Mixtral,
+Qwen-MoE, OLMoE, LLaMA-MoE) into a small student with classic knowledge
+distillation and the two MoE-specific methods of \"Every Expert Matters\":
+Knowledge Augmentation and the Student-Aware Router. Training runs on
+LibTorch, on the CPU or a CUDA GPU, and the student is exported in Hugging
+Face format.
 
-The package holds the headless command line tool moekd and, when built with the studio, the Qt 6 \
-desktop application moekd-studio with live loss charts, expert heatmaps and router views.")
+The package holds the headless command line tool moekd and, when built with
+the studio, the Qt 6 desktop application moekd-studio with live loss charts,
+expert heatmaps and router views.")
 set(CPACK_STRIP_FILES ON)
 
 # Debian: moekd-studio_<version>_<arch>.deb, installed under /usr.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Installs exactly what MoE-KD Studio needs from Debian 12 packages. Idempotent; quiet unless
 # something fails (the apt log is printed then). Run as root.
 set -euo pipefail
@@ -8,7 +9,7 @@ packages=(
   libtorch-dev libopenblas0-pthread
   nlohmann-json3-dev libcli11-dev libsentencepiece-dev
   qt6-base-dev libqcustomplot-dev libqcustomplot2.1-qt6 libgl-dev
-  desktop-file-utils appstream
+  desktop-file-utils appstream help2man
 )
 
 missing=()

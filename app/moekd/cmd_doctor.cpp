@@ -1,11 +1,43 @@
+// SPDX-License-Identifier: MIT
+#include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "backend/openblas_core.h"
 #include "backend/system_info.h"
 #include "commands.h"
+#include "data/spm_library.h"
+#include "run/resources.h"
+#include "util/error.h"
 
 namespace moekd::cli {
+
+namespace {
+
+// What an installation found of its own files: where the presets and the demo teacher come from,
+// and which SentencePiece plugin loads (or why none does).
+struct InstallInfo {
+  std::string resources, sentencepiece;
+  bool sentencepiece_ok = false;
+};
+
+InstallInfo probe_install() {
+  InstallInfo out;
+  try {
+    out.resources = std::filesystem::path(find_resource("presets")).parent_path().string();
+  } catch (const Error& e) {
+    out.resources = e.what();
+  }
+  try {
+    out.sentencepiece = spm_api().path;
+    out.sentencepiece_ok = true;
+  } catch (const Error& e) {
+    out.sentencepiece = e.what();
+  }
+  return out;
+}
+
+}  // namespace
 
 void add_doctor(CLI::App& app) {
   auto* cmd = app.add_subcommand("doctor", "LibTorch build, BLAS in use and its measured speed, threads, CUDA devices");
@@ -17,6 +49,7 @@ void add_doctor(CLI::App& app) {
     const auto info = probe_system(parse_device(*device));
     const auto core = openblas_core();  // after the probe: its matmul has loaded the BLAS
     const auto features = feature_names(detect_cpu_features());
+    const auto install = probe_install();
     std::string check;
     const bool check_ok = core.loaded && blas_self_check(&check);
     // The CPU could run faster kernels than those in use (a core type set by hand, or refused).
@@ -26,7 +59,9 @@ void add_doctor(CLI::App& app) {
                           {"blas_path", info.blas_path},         {"blas_optimised", info.blas_optimised},
                           {"gflops", info.gflops},               {"matmul_size", info.matmul_size},
                           {"threads", info.threads},             {"cuda_devices", info.cuda_devices},
-                          {"device", info.device},               {"cpu_features", features}};
+                          {"device", info.device},               {"cpu_features", features},
+                          {"resources", install.resources},      {"sentencepiece", install.sentencepiece},
+                          {"sentencepiece_ok", install.sentencepiece_ok}};
       if (core.loaded)
         j["openblas"] = {{"core", core.in_use},       {"detected", core.detected}, {"source", core.source},
                          {"best_for_cpu", core.best}, {"rejected", core.rejected}, {"config", core.config},
@@ -50,6 +85,8 @@ void add_doctor(CLI::App& app) {
     }
     std::printf("threads       %d\n", info.threads);
     std::printf("CUDA devices  %d\n", info.cuda_devices);
+    std::printf("resources     %s\n", install.resources.c_str());
+    std::printf("SentencePiece %s%s\n", install.sentencepiece_ok ? "" : "not available: ", install.sentencepiece.c_str());
     if (slower)
       std::printf("\nnote: this CPU supports OpenBLAS's %s kernels, faster than %s: %s\n", core.best.c_str(),
                   core.in_use.c_str(),

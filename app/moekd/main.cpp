@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // moekd: the headless face of MoE-KD Studio. Every failure ends with one readable line on stderr
 // and exit code 1, a wrong flag or value included (130 after Ctrl-C).
 #include <c10/util/Exception.h>
@@ -14,8 +15,10 @@
 int main(int argc, char** argv) {
   moekd::choose_openblas_core(argv);  // may re-execute this program with better BLAS kernels
   moekd::configure_allocator();       // large tensors reuse the heap instead of mmap/munmap per step
-  CLI::App app{"moekd: distil Mixture-of-Experts language models (MoE-KD Studio engine)"};
+  CLI::App app{"moekd: distil Mixture-of-Experts language models (MoE-KD Studio engine)", "moekd"};
   app.require_subcommand(1);
+  // help2man reads this for the manual page (packaging/man_page.cmake): name, version, licence.
+  app.set_version_flag("--version", "moekd " MOEKD_VERSION "\nCopyright 2026 MoE-KD Studio team. MIT License.");
   int threads = 0;
   app.add_option("--threads", threads, "LibTorch intra-op threads (default: as OMP_NUM_THREADS / LibTorch decide)")
       ->check(moekd::cli::thread_count());

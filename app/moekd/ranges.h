@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // Ranges for the CLI's numeric flags. CLI11's Range lets NaN through (every comparison with it is
 // false): these refuse NaN and infinities by name, then check the bounds.
@@ -30,10 +31,26 @@ inline CLI::Validator finite_in(double lo, double hi, bool open_lo = false) {
 }
 
 // Threads: at least 1, at most four per core (more only oversubscribes).
+// The help text names no figure of this machine (the manual page is made from it at build time);
+// the error does.
 inline CLI::Validator thread_count() {
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-  return CLI::Range(1u, 4 * cores, "THREADS in [1, " + std::to_string(4 * cores) + "] (" + std::to_string(cores) +
-                                       " cores here)");
+  return CLI::Validator(
+      [cores](std::string& text) -> std::string {
+        long v = 0;
+        size_t used = 0;
+        try {
+          v = std::stol(text, &used);
+        } catch (const std::exception&) {
+          return "`" + text + "` is not a whole number";
+        }
+        if (used != text.size()) return "`" + text + "` is not a whole number";
+        if (v < 1 || v > static_cast<long>(4 * cores))
+          return "`" + text + "` is not in [1, " + std::to_string(4 * cores) + "] (" + std::to_string(cores) +
+                 " cores here)";
+        return {};
+      },
+      "THREADS in [1, 4 x cores]");
 }
 
 }  // namespace moekd::cli

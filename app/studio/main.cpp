@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // moekd-studio: the desktop studio. `moekd-studio [run.json]` opens on that config, otherwise on
 // the demo preset; --start starts that run at once, --workspace lists another folder's runs, --open
 // shows a finished run, and --screenshot writes a picture of the window and quits (how the
@@ -10,6 +11,7 @@
 #include <QTimer>
 #include <cstdio>
 #include <cstdlib>
+#include <string_view>
 
 #include "app_icon.h"
 #include "backend/allocator.h"
@@ -19,44 +21,82 @@
 #include "runs_model.h"
 #include "runs_view.h"
 
+namespace {
+
+// The studio's command line. Built twice at most: once without a display for --help and --version
+// (so that they work on a server and help2man can read them at build time), once for the window.
+struct StudioOptions {
+  QCommandLineOption workspace{QStringLiteral("workspace"), QStringLiteral("list the runs of this folder"),
+                               QStringLiteral("dir")};
+  QCommandLineOption open{QStringLiteral("open"), QStringLiteral("open this run folder in every view"),
+                          QStringLiteral("run-dir")};
+  QCommandLineOption tab{QStringLiteral("tab"),
+                         QStringLiteral("show this view first: configure, training, experts, router, evaluation, runs"),
+                         QStringLiteral("view")};
+  QCommandLineOption overlay{QStringLiteral("overlay"),
+                             QStringLiteral("overlay these runs of the workspace on the Runs chart: folder "
+                                            "names separated by commas, or `all`"),
+                             QStringLiteral("runs")};
+  QCommandLineOption metric{QStringLiteral("metric"),
+                            QStringLiteral("the Runs chart's metric: loss, val_loss, rouge_l, exact_match, ce, "
+                                           "divergence, lr, grad_norm, tokens_per_s"),
+                            QStringLiteral("key")};
+  QCommandLineOption screenshot{QStringLiteral("screenshot"),
+                                QStringLiteral("write a PNG of the window once it is drawn, then quit"),
+                                QStringLiteral("png")};
+  QCommandLineOption start{QStringLiteral("start"),
+                           QStringLiteral("start the given run configuration at once (as pressing Start)")};
+
+  void addTo(QCommandLineParser& parser) const {
+    parser.setApplicationDescription(QStringLiteral("Distil Mixture-of-Experts language models"));
+    parser.addHelpOption();
+    parser.addVersionOption();
+    parser.addPositionalArgument(QStringLiteral("config"), QStringLiteral("a run configuration (JSON) to open"),
+                                 QStringLiteral("[config]"));
+    parser.addOptions({workspace, open, tab, overlay, metric, screenshot, start});
+  }
+};
+
+void setIdentity() {
+  QCoreApplication::setOrganizationName(QStringLiteral("MoE-KD Studio"));
+  QCoreApplication::setApplicationName(QStringLiteral("moekd-studio"));
+  QCoreApplication::setApplicationVersion(QStringLiteral(MOEKD_VERSION));
+}
+
+bool asksOnlyForText(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    if (a == "-h" || a == "--help" || a == "-?" || a == "--help-all" || a == "-v" || a == "--version") return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
+  const StudioOptions options;
+  if (asksOnlyForText(argc, argv)) {
+    QCoreApplication core(argc, argv);
+    setIdentity();
+    QCommandLineParser parser;
+    options.addTo(parser);
+    parser.process(core);  // prints the help or the version and exits
+    return 0;
+  }
   moekd::choose_openblas_core(argv);  // may re-execute this program with better BLAS kernels
   moekd::configure_allocator();       // large tensors reuse the heap instead of mmap/munmap per step
   QApplication app(argc, argv);
-  QApplication::setOrganizationName(QStringLiteral("MoE-KD Studio"));
-  QApplication::setApplicationName(QStringLiteral("MoE-KD Studio"));
-  QApplication::setApplicationVersion(QStringLiteral("0.1.0"));
+  setIdentity();
+  QApplication::setApplicationDisplayName(QStringLiteral("MoE-KD Studio"));
   QGuiApplication::setDesktopFileName(QStringLiteral("org.moekd.Studio"));
   QApplication::setWindowIcon(moekd::ui::appIcon());
 
   QCommandLineParser parser;
-  parser.setApplicationDescription(QStringLiteral("Distil Mixture-of-Experts language models"));
-  parser.addHelpOption();
-  parser.addVersionOption();
-  parser.addPositionalArgument(QStringLiteral("config"), QStringLiteral("a run configuration (JSON) to open"),
-                               QStringLiteral("[config]"));
-  const QCommandLineOption workspace(QStringLiteral("workspace"), QStringLiteral("list the runs of this folder"),
-                                     QStringLiteral("dir"));
-  const QCommandLineOption open(QStringLiteral("open"), QStringLiteral("open this run folder in every view"),
-                                QStringLiteral("run-dir"));
-  const QCommandLineOption tab(QStringLiteral("tab"),
-                               QStringLiteral("show this view first: configure, training, experts, router, evaluation, runs"),
-                               QStringLiteral("view"));
-  const QCommandLineOption overlay(QStringLiteral("overlay"),
-                                   QStringLiteral("overlay these runs of the workspace on the Runs chart: folder "
-                                                  "names separated by commas, or `all`"),
-                                   QStringLiteral("runs"));
-  const QCommandLineOption metric(QStringLiteral("metric"),
-                                  QStringLiteral("the Runs chart's metric: loss, val_loss, rouge_l, exact_match, ce, "
-                                                 "divergence, lr, grad_norm, tokens_per_s"),
-                                  QStringLiteral("key"));
-  const QCommandLineOption screenshot(QStringLiteral("screenshot"),
-                                      QStringLiteral("write a PNG of the window once it is drawn, then quit"),
-                                      QStringLiteral("png"));
-  const QCommandLineOption start(QStringLiteral("start"),
-                                 QStringLiteral("start the given run configuration at once (as pressing Start)"));
-  parser.addOptions({workspace, open, tab, overlay, metric, screenshot, start});
+  options.addTo(parser);
   parser.process(app);
+  const QCommandLineOption &workspace = options.workspace, &open = options.open, &tab = options.tab,
+                           &overlay = options.overlay, &metric = options.metric, &screenshot = options.screenshot,
+                           &start = options.start;
 
   moekd::ui::MainWindow window;
   if (parser.isSet(screenshot)) window.resize(1400, 900);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "data/spm_library.h"
 
 #include <dlfcn.h>
@@ -36,7 +37,7 @@ std::vector<std::string> candidates() {
   const auto exe = fs::read_symlink("/proc/self/exe", ec);
   if (!ec) {
     out.push_back((exe.parent_path() / "libmoekd_spm.so").string());
-    out.push_back((exe.parent_path() / ".." / "lib" / "moekd" / "libmoekd_spm.so").string());
+    out.push_back((exe.parent_path() / ".." / "lib" / "moekd" / "plugins" / "libmoekd_spm.so").string());
   }
 #ifdef MOEKD_SPM_BUILD_PATH
   out.emplace_back(MOEKD_SPM_BUILD_PATH);
@@ -95,6 +96,7 @@ SpmApi load_api() {
     api.pad_id = symbol<decltype(api.pad_id)>(h, "moekd_spm_pad_id", path);
     api.unk_id = symbol<decltype(api.unk_id)>(h, "moekd_spm_unk_id", path);
     api.is_control = symbol<decltype(api.is_control)>(h, "moekd_spm_is_control", path);
+    api.path = path;
     return api;
   }
 #ifdef MOEKD_NO_SENTENCEPIECE

@@ -1,5 +1,8 @@
+// SPDX-License-Identifier: MIT
 #pragma once
 // Finds and loads libmoekd_spm (see spm_shim.h) once per process.
+#include <string>
+
 #include "data/spm_shim.h"
 
 namespace moekd {
@@ -15,9 +18,10 @@ struct SpmApi {
   decltype(&moekd_spm_pad_id) pad_id;
   decltype(&moekd_spm_unk_id) unk_id;
   decltype(&moekd_spm_is_control) is_control;
+  std::string path;  // the library loaded (moekd doctor shows it)
 };
 
-// Looks in $MOEKD_SPM_LIBRARY, next to the executable, in ../lib/moekd beside it, and in the build
+// Looks in $MOEKD_SPM_LIBRARY, next to the executable, in ../lib/moekd/plugins beside it, and in the build
 // tree; throws Error listing the places when none holds it.
 const SpmApi& spm_api();
 

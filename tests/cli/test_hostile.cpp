@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // `moekd` against hostile input: every case exits 1 within seconds with one line that names the
 // file or field, never a crash, a hang, a huge allocation or a half-written run folder.
 #include <QDir>
@@ -174,7 +175,7 @@ class TestHostile : public QObject {
     }
 
     // Flags: ranges, NaN, threads.
-    QTest::newRow("threads 1000") << QStringList{"--threads", "1000", "doctor"} << "--threads: Value 1000 not in range";
+    QTest::newRow("threads 1000") << QStringList{"--threads", "1000", "doctor"} << "--threads: `1000` is not in [1, ";
     QTest::newRow("k' -1") << QStringList{"forward", "--model", llama, "--tokens", "1", "--k-prime", "-1", "--out", out}
                            << "--k-prime: Value -1 not in range";
     QTest::newRow("lambda nan") << QStringList{"forward", "--model", llama, "--tokens", "1", "--policy", "ka", "--lambda",

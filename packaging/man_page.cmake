@@ -1,0 +1,81 @@
+# SPDX-License-Identifier: MIT
+# Writes a gzipped manual page for one program with help2man, at build time (packaging.cmake).
+#   cmake -DPROGRAM=<exe> -DINCLUDE=<static .h2m> -DOUT=<page.1.gz> [-DSUBCOMMANDS=ON] -P man_page.cmake
+# With SUBCOMMANDS, the page gets a COMMANDS section holding every subcommand's own --help, so
+# that the page lists (and stays in step with) every subcommand `PROGRAM --help` names.
+cmake_minimum_required(VERSION 3.18)
+find_program(HELP2MAN help2man REQUIRED)
+find_program(GZIP gzip REQUIRED)
+get_filename_component(_name "${OUT}" NAME)
+string(REGEX REPLACE "\\.1\\.gz$" "" _name "${_name}")
+set(_include "${OUT}.h2m")
+file(READ "${INCLUDE}" _static)
+
+# roff: a backslash is \e, a line must not start with a dot or an apostrophe (a request).
+function(roff_verbatim text out)
+  string(REPLACE "\\" "\\e" text "${text}")
+  string(REGEX REPLACE "(^|\n)([.'])" "\\1\\\\&\\2" text "${text}")
+  set(${out} "${text}" PARENT_SCOPE)
+endfunction()
+
+# The subcommands a CLI11 help text lists under "SUBCOMMANDS:" (or "Subcommands:"), name first.
+function(subcommands_of help out)
+  set(names)
+  if(help MATCHES "[Ss][Uu][Bb][Cc][Oo][Mm][Mm][Aa][Nn][Dd][Ss]:\n(.*)")
+    string(REGEX MATCHALL "(^|\n)  [a-z][a-z0-9-]*" entries "${CMAKE_MATCH_1}")
+    foreach(entry IN LISTS entries)
+      string(STRIP "${entry}" entry)
+      list(APPEND names "${entry}")
+    endforeach()
+  endif()
+  set(${out} "${names}" PARENT_SCOPE)
+endfunction()
+
+# A subsection with `PROGRAM <words> --help` verbatim, then one for each of its own subcommands.
+function(command_section words out)
+  execute_process(COMMAND "${PROGRAM}" ${words} --help OUTPUT_VARIABLE help RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "${PROGRAM} ${words} --help failed (${rc})")
+  endif()
+  string(STRIP "${help}" text)
+  roff_verbatim("${text}" text)
+  string(REPLACE ";" " " title "${words}")
+  set(section ".SS \"${_name} ${title}\"\n.nf\n${text}\n.fi\n")
+  subcommands_of("${help}" subs)
+  foreach(sub IN LISTS subs)
+    command_section("${words};${sub}" nested)
+    string(APPEND section "${nested}")
+  endforeach()
+  set(${out} "${section}" PARENT_SCOPE)
+endfunction()
+
+if(SUBCOMMANDS)
+  execute_process(COMMAND "${PROGRAM}" --help OUTPUT_VARIABLE _help RESULT_VARIABLE _rc)
+  if(NOT _rc EQUAL 0)
+    message(FATAL_ERROR "${PROGRAM} --help failed (${_rc})")
+  endif()
+  subcommands_of("${_help}" _subs)
+  if(NOT _subs)
+    message(FATAL_ERROR "${PROGRAM} --help lists no subcommands")
+  endif()
+  set(_commands "[COMMANDS]\n")
+  foreach(_sub IN LISTS _subs)
+    command_section("${_sub}" _section)
+    string(APPEND _commands "${_section}")
+  endforeach()
+  file(WRITE "${_include}" "${_static}\n${_commands}")
+else()
+  file(WRITE "${_include}" "${_static}")
+endif()
+
+string(REGEX REPLACE "\\.gz$" "" _page "${OUT}")
+execute_process(COMMAND "${HELP2MAN}" --no-info --section=1 --include=${_include} --output=${_page} "${PROGRAM}"
+                RESULT_VARIABLE _rc ERROR_VARIABLE _err)
+if(NOT _rc EQUAL 0)
+  message(FATAL_ERROR "help2man ${PROGRAM} failed: ${_err}")
+endif()
+# -n: no name or time stamp in the gzip header, so the page is the same from build to build.
+execute_process(COMMAND "${GZIP}" -9nf "${_page}" RESULT_VARIABLE _rc)
+if(NOT _rc EQUAL 0)
+  message(FATAL_ERROR "gzip ${_page} failed")
+endif()
