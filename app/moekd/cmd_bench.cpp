@@ -1,4 +1,7 @@
+// SPDX-License-Identifier: MIT
 #include <algorithm>
+#include <chrono>
+#include <fstream>
 #include <iostream>
 
 #include "bench/bench_distill.h"
@@ -7,6 +10,9 @@
 #include "ranges.h"
 #include "format.h"
 #include "backend/system_info.h"
+#include "data/tokenizer.h"
+#include "util/error.h"
+#include "util/input_file.h"
 #include "util/json_file.h"
 
 namespace moekd::cli {
@@ -117,6 +123,56 @@ void add_bench(CLI::App& app) {
     if (j.contains("ka") && j.contains("ka_sequential"))
       std::printf("  ka batched over sequential: %.2fx (M = %lld, lambda = %g)\n",
                   j["ka"].get<double>() / j["ka_sequential"].get<double>(), static_cast<long long>(d->ka_m), d->ka_lambda);
+  });
+
+  // Encoding speed of a tokenizer on a JSONL file of strings (as `moekd tokenize --input` reads),
+  // one thread; bench/reference/tokenize_speed.py times the `tokenizers` library on the same file.
+  struct TokenizeArgs {
+    std::string tokenizer, input;
+    double seconds = 2.0;
+    bool json = false;
+  };
+  auto t = std::make_shared<TokenizeArgs>();
+  auto* tokenize = bench->add_subcommand("tokenize", "encoding speed of a tokenizer (MB/s of UTF-8 text, tokens/s)");
+  tokenize->add_option("--tokenizer", t->tokenizer, "a model folder, a tokenizer file, or builtin")->required();
+  tokenize->add_option("--input", t->input, "a JSONL file of strings")->required();
+  tokenize->add_option("--seconds", t->seconds, "minimum timed seconds")->capture_default_str()->check(finite_in(0.01, 600.0));
+  tokenize->add_flag("--json", t->json, "machine-readable output");
+  tokenize->callback([t] {
+    expect_file(t->input, "--input");
+    std::ifstream in(t->input, std::ios::binary);
+    std::vector<std::string> texts;
+    std::string line;
+    size_t bytes = 0;
+    for (size_t n = 1; std::getline(in, line); ++n) {
+      if (line.empty()) continue;
+      const auto s = parse_json(line, t->input + ":" + std::to_string(n));
+      if (!s.is_string()) fail(t->input, ":", n, ": expected a JSON string");
+      texts.push_back(s.get<std::string>());
+      bytes += texts.back().size();
+    }
+    if (texts.empty()) fail(t->input, ": holds no strings");
+    const auto tok = load_tokenizer(t->tokenizer);
+    using clock = std::chrono::steady_clock;
+    size_t tokens = 0, passes = 0;
+    const auto start = clock::now();
+    double elapsed = 0;
+    while (elapsed < t->seconds) {
+      for (const auto& s : texts) tokens += tok->encode_with_special_tokens(s).size();
+      ++passes;
+      elapsed = std::chrono::duration<double>(clock::now() - start).count();
+    }
+    const double mb_s = static_cast<double>(bytes) * passes / elapsed / 1e6;
+    const double tok_s = static_cast<double>(tokens) / elapsed;
+    if (t->json) {
+      std::cout << nlohmann::json{{"tokenizer", tok->describe()}, {"strings", texts.size()}, {"bytes", bytes},
+                                  {"passes", passes}, {"seconds", elapsed}, {"mb_per_s", mb_s}, {"tokens_per_s", tok_s}}
+                       .dump(2)
+                << "\n";
+      return;
+    }
+    std::printf("%s\n  %zu strings, %s of text, %zu passes in %.2f s: %.2f MB/s, %.0f tokens/s (one thread)\n",
+                tok->describe().c_str(), texts.size(), human_bytes(bytes).c_str(), passes, elapsed, mb_s, tok_s);
   });
 }
 

@@ -14,5 +14,6 @@ void add_demo(CLI::App& app);
 void add_runs(CLI::App& app);   // compare run folders
 void add_plan(CLI::App& app);   // memory a run needs
 void add_selftest(CLI::App& app);  // numerical checks on a device
+void add_tokenize(CLI::App& app);  // text <-> ids with a model's tokenizer
 
 }  // namespace moekd::cli

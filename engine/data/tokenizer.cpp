@@ -1,5 +1,9 @@
 #include "data/tokenizer.h"
 
+#ifdef MOEKD_WITH_TOKENIZER_JSON
+#include "data/hf_tokenizer.h"
+#endif
+
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -153,26 +157,35 @@ std::unique_ptr<Tokenizer> load_sentencepiece(const std::string& model_path) {
   return std::make_unique<SentencePieceTokenizer>(model_path);
 }
 
+namespace {
+
+std::unique_ptr<Tokenizer> load_tokenizer_json(const std::string& path) {
+#ifdef MOEKD_WITH_TOKENIZER_JSON
+  return HfTokenizer::load(path);
+#else
+  fail("tokenizer: ", path, " is a tokenizer.json, and this build of moekd has no tokenizer.json support "
+       "(configured with MOEKD_WITH_TOKENIZER_JSON=OFF)");
+#endif
+}
+
+}  // namespace
+
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& spec) {
   if (spec == "builtin") return make_builtin_tokenizer();
-  if (spec.empty())
-    fail(
-        "tokenizer: empty spec (expected \"builtin\", a model folder with tokenizer.model, or a "
-        ".model file)");
+  const char* expected =
+      "expected \"builtin\", a model folder with tokenizer.json or tokenizer.model, a tokenizer.json file, or a "
+      ".model file";
+  if (spec.empty()) fail("tokenizer: empty spec (", expected, ")");
   std::error_code ec;
   if (fs::is_directory(spec, ec)) {
-    const fs::path model = fs::path(spec) / "tokenizer.model";
-    if (!fs::exists(model, ec)) {
-      const bool has_json = fs::exists(fs::path(spec) / "tokenizer.json", ec);
-      fail("tokenizer: folder '", spec, "' has no tokenizer.model (expected a SentencePiece model",
-           has_json ? "; tokenizer.json-only (byte-level BPE) tokenizers are not supported" : "", ")");
-    }
-    return load_sentencepiece(model.string());
+    // A folder with both (Mixtral, Llama 2): tokenizer.json, as transformers' fast tokenizers take it.
+    const fs::path json = fs::path(spec) / "tokenizer.json", model = fs::path(spec) / "tokenizer.model";
+    if (fs::exists(json, ec)) return load_tokenizer_json(json.string());
+    if (fs::exists(model, ec)) return load_sentencepiece(model.string());
+    fail("tokenizer: folder '", spec, "' has neither tokenizer.json nor tokenizer.model (", expected, ")");
   }
-  if (!fs::exists(spec, ec))
-    fail("tokenizer: '", spec,
-         "' does not exist (expected \"builtin\", a model folder with "
-         "tokenizer.model, or a .model file)");
+  if (!fs::exists(spec, ec)) fail("tokenizer: '", spec, "' does not exist (", expected, ")");
+  if (fs::path(spec).extension() == ".json") return load_tokenizer_json(spec);
   return load_sentencepiece(spec);
 }
 

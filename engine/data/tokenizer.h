@@ -1,7 +1,8 @@
 #pragma once
-// Text <-> token ids. Two kinds: a fixed character vocabulary for the built-in tasks (no files
-// needed, tiny embedding tables) and SentencePiece models, the tokenizer.model shipped with
-// Llama, Mixtral and LLaMA-MoE checkpoints. Plain C++17: no LibTorch, no Qt.
+// Text <-> token ids. Three kinds: a fixed character vocabulary for the built-in tasks (no files
+// needed, tiny embedding tables), SentencePiece models (the tokenizer.model of Llama, Mixtral and
+// LLaMA-MoE checkpoints) and Hugging Face tokenizer.json files (Qwen2, OLMoE, Llama 3, and most
+// folders beside their tokenizer.model; data/hf_tokenizer.h). Plain C++17: no LibTorch, no Qt.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -24,8 +25,18 @@ class Tokenizer {
   virtual int64_t eos_id() const = 0;
   // Never -1 when the model has an eos: Llama models define no pad, and eos is the customary pad.
   virtual int64_t pad_id() const = 0;
-  virtual std::string kind() const = 0;      // "builtin" or "sentencepiece"
+  virtual std::string kind() const = 0;      // "builtin", "sentencepiece" or "tokenizer.json"
   virtual std::string describe() const = 0;  // one line for logs and the UI
+
+  // As a model sees text on its own (Hugging Face's encode(text, add_special_tokens=True)): the
+  // tokenizer's template, BOS here, around the ids. moekd tokenize shows this.
+  virtual std::vector<int64_t> encode_with_special_tokens(const std::string& text) const {
+    std::vector<int64_t> ids = encode(text);
+    if (bos_id() >= 0) ids.insert(ids.begin(), bos_id());
+    return ids;
+  }
+  // The vocabulary's own text of one token, for tables ("Ġthe", "▁the"); by default its decoding.
+  virtual std::string token_text(int64_t id) const { return decode({id}); }
 };
 
 // Character tokenizer for the built-in tasks: <pad>=0, <bos>=1, <eos>=2, <unk>=3, then the 95
@@ -36,8 +47,9 @@ std::unique_ptr<Tokenizer> make_builtin_tokenizer();
 // A SentencePiece model file. Missing, empty or corrupt file -> Error naming the path.
 std::unique_ptr<Tokenizer> load_sentencepiece(const std::string& model_path);
 
-// "builtin" -> the character tokenizer; a folder -> its tokenizer.model; any other path -> a
-// SentencePiece model file. Anything else -> Error naming the spec and what was expected.
+// "builtin" -> the character tokenizer; a folder -> its tokenizer.json, else its tokenizer.model;
+// a .json file -> tokenizer.json; any other path -> a SentencePiece model file. Anything else ->
+// Error naming the spec and what was expected.
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& spec);
 
 // Distillation compares the two models' distributions token by token, so teacher and student must

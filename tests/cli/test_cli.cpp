@@ -2,6 +2,7 @@
 // reference implementations' own outputs, and readable errors with non-zero exit codes.
 #include <QFile>
 #include <QProcess>
+#include <QTemporaryDir>
 #include <QtTest>
 
 #include <csignal>
@@ -152,6 +153,36 @@ class TestCli : public QObject {
     QVERIFY(results["runs"][0]["exact_match"].get<double>() >= 0.9);  // evaluated, not trained
     QCOMPARE(results["runs"][1]["method"], json("kd"));
     QVERIFY2(r.out.contains("BLAS kernels:"), qPrintable(r.out));
+  }
+
+  // moekd tokenize --input: the ids the `tokenizers` library gives with special tokens, the text
+  // decoded without them; a line that is not a string is refused with its file and line.
+  void tokenizeMatchesTheLibrary() {
+    const json fixtures = json::parse(std::ifstream(MOEKD_TEST_DATA "/tokenizers/strings.json"));
+    QTemporaryDir dir;
+    const QString input = dir.filePath("strings.jsonl");
+    {
+      std::ofstream out(input.toStdString());
+      for (size_t i = 0; i < 40; ++i) out << fixtures["strings"][i].dump() << "\n";
+    }
+    const Run r = moekd_cli({"tokenize", "--tokenizer", MOEKD_TEST_DATA "/tokenizers/llama3", "--input", input});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    const QStringList lines = r.out.split('\n', Qt::SkipEmptyParts);
+    QCOMPARE(lines.size(), 40);
+    for (int i = 0; i < 40; ++i) {
+      const json got = json::parse(lines[i].toStdString());
+      const json& want = fixtures["expected"]["llama3"][i];
+      QCOMPARE(got["ids"].dump(), want["ids"].dump());
+      QCOMPARE(QString::fromStdString(got["text"].get<std::string>()), QString::fromStdString(want["text"].get<std::string>()));
+    }
+    const Run decoded = moekd_cli({"tokenize", "--tokenizer", MOEKD_TEST_DATA "/tokenizers/llama3", "--decode",
+                                   QString::fromStdString(json::parse(lines[3].toStdString())["ids"].dump())});
+    QCOMPARE(decoded.code, 0);
+    QCOMPARE(decoded.out, QString::fromStdString(fixtures["expected"]["llama3"][3]["text"].get<std::string>()) + "\n");
+    std::ofstream(input.toStdString(), std::ios::app) << "{\"not\": \"a string\"}\n";
+    const Run bad = moekd_cli({"tokenize", "--tokenizer", MOEKD_TEST_DATA "/tokenizers/llama3", "--input", input});
+    QCOMPARE(bad.code, 1);
+    QVERIFY2(bad.err.contains(input + ":41: expected a JSON string, found object"), qPrintable(bad.err));
   }
 
   void inspectDescribesEachArchitecture_data() {
