@@ -86,25 +86,10 @@ Decoder make_decoder(const json& spec, const Where& w) {
     };
   }
   if (type == "Replace") {
-    const json& p = member(spec, "pattern", w);
-    const Where pw = w.at("pattern");
-    const HfPattern pattern = p.is_object() && p.contains("Regex") ? HfPattern::regex(string_field(p, "Regex", pw), pw.name())
-                              : p.is_object() && p.contains("String")
-                                  ? HfPattern::literal(string_field(p, "String", pw), pw.name())
-                                  : (refuse(pw, "must be {\"Regex\": ...} or {\"String\": ...}"), HfPattern());
+    const HfPattern pattern = pattern_field(spec, w);
     const std::string content = string_field(spec, "content", w);
     return [pattern, content](std::vector<std::string> tokens) {
-      for (auto& t : tokens) {
-        std::string out;
-        size_t prev = 0;
-        for (const auto& [b, e] : pattern.find_all(t)) {
-          out.append(t, prev, b - prev);
-          out += content;
-          prev = e;
-        }
-        out.append(t, prev, std::string::npos);
-        t = std::move(out);
-      }
+      for (auto& t : tokens) t = pattern.replace_all(t, content);
       return tokens;
     };
   }

@@ -124,4 +124,16 @@ std::vector<std::pair<size_t, size_t>> HfPattern::find_all(std::string_view text
   return out;
 }
 
+std::string HfPattern::replace_all(std::string_view text, const std::string& content) const {
+  std::string out;
+  size_t prev = 0;
+  for (const auto& [b, e] : find_all(text)) {
+    out.append(text.substr(prev, b - prev));
+    out += content;
+    prev = e;
+  }
+  out.append(text.substr(prev));
+  return out;
+}
+
 }  // namespace moekd

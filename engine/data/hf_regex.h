@@ -19,6 +19,8 @@ class HfPattern {
 
   // Every non-overlapping match, left to right, as [begin, end) byte offsets.
   std::vector<std::pair<size_t, size_t>> find_all(std::string_view text) const;
+  // Every match replaced by `content` (the Replace normalizer and decoder).
+  std::string replace_all(std::string_view text, const std::string& content) const;
 
  private:
   struct Compiled;

@@ -109,26 +109,6 @@ std::vector<std::pair<size_t, size_t>> char_matches(const std::string& s, Pred p
   return out;
 }
 
-HfPattern pattern_of(const json& spec, const Where& w) {
-  const json& p = member(spec, "pattern", w);
-  const Where pw = w.at("pattern");
-  if (p.is_object() && p.contains("Regex")) return HfPattern::regex(string_field(p, "Regex", pw), pw.name());
-  if (p.is_object() && p.contains("String")) return HfPattern::literal(string_field(p, "String", pw), pw.name());
-  refuse(pw, "must be {\"Regex\": ...} or {\"String\": ...}");
-}
-
-std::string replace_all(const std::string& s, const HfPattern& pattern, const std::string& content) {
-  std::string out;
-  size_t prev = 0;
-  for (const auto& [b, e] : pattern.find_all(s)) {
-    out.append(s, prev, b - prev);
-    out += content;
-    prev = e;
-  }
-  out.append(s, prev, std::string::npos);
-  return out;
-}
-
 // Metaspace's replacement must be one character (the library stores a char).
 std::string replacement_of(const json& spec, const Where& w) {
   const std::string r = string_field(spec, "replacement", w);
@@ -155,6 +135,14 @@ Prepend prepend_scheme_of(const json& spec, const Where& w) {
 bool starts_with(const std::string& s, const std::string& prefix) { return s.compare(0, prefix.size(), prefix) == 0; }
 
 }  // namespace
+
+HfPattern pattern_field(const json& spec, const Where& w) {
+  const json& p = member(spec, "pattern", w);
+  const Where pw = w.at("pattern");
+  if (p.is_object() && p.contains("Regex")) return HfPattern::regex(string_field(p, "Regex", pw), pw.name());
+  if (p.is_object() && p.contains("String")) return HfPattern::literal(string_field(p, "String", pw), pw.name());
+  refuse(pw, "must be {\"Regex\": ...} or {\"String\": ...}");
+}
 
 const std::string& byte_to_char(unsigned char byte) {
   static const std::array<std::string, 256> table = [] {
@@ -197,9 +185,9 @@ Normalizer make_normalizer(const json& spec, const Where& w) {
     return [prefix](const std::string& s) { return s.empty() ? s : prefix + s; };
   }
   if (type == "Replace") {
-    const HfPattern pattern = pattern_of(spec, w);
+    const HfPattern pattern = pattern_field(spec, w);
     const std::string content = string_field(spec, "content", w);
-    return [pattern, content](const std::string& s) { return replace_all(s, pattern, content); };
+    return [pattern, content](const std::string& s) { return pattern.replace_all(s, content); };
   }
   if (type == "Sequence") {
     const json& list = array_field(spec, "normalizers", w);
@@ -238,7 +226,7 @@ PreTokenizer make_pre_tokenizer(const json& spec, const Where& w) {
     };
   }
   if (type == "Split") {
-    const HfPattern pattern = pattern_of(spec, w);
+    const HfPattern pattern = pattern_field(spec, w);
     const Behavior behavior = behavior_of(spec, w);
     const bool invert = bool_field(spec, "invert", false, w);
     return [pattern, behavior, invert](std::vector<Piece>& pieces) {
@@ -254,7 +242,7 @@ PreTokenizer make_pre_tokenizer(const json& spec, const Where& w) {
     const HfPattern space = HfPattern::literal(" ", w.name()), marker = HfPattern::literal(rep, w.name());
     return [rep, scheme, split, space, marker](std::vector<Piece>& pieces) {
       split_all(pieces, [&](Piece& p, std::vector<Piece>& out) {
-        p.text = replace_all(p.text, space, rep);
+        p.text = space.replace_all(p.text, rep);
         if ((scheme == Prepend::Always || (scheme == Prepend::First && p.at_origin)) && !starts_with(p.text, rep))
           p.text.insert(0, rep);
         if (split) split_piece(p, marker.find_all(p.text), Behavior::MergedWithNext, false, out);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "data/hf_json.h"
+#include "data/hf_regex.h"
 
 namespace moekd::hf {
 
@@ -25,6 +26,9 @@ Normalizer make_normalizer(const json& spec, const Where& where);
 // Cuts and rewrites the pieces in place, leaving added tokens alone; empty for a null spec.
 using PreTokenizer = std::function<void(std::vector<Piece>&)>;
 PreTokenizer make_pre_tokenizer(const json& spec, const Where& where);
+
+// A component's "pattern": {"Regex": ...} or {"String": ...}.
+HfPattern pattern_field(const json& spec, const Where& where);
 
 // GPT-2's reversible map from bytes to printable characters (ByteLevel), and back.
 const std::string& byte_to_char(unsigned char byte);

@@ -222,6 +222,52 @@ class TestSession : public QObject {
     QCOMPARE(plan_memory(cfg, "cpu", p.teacher_weights).max_batch_size, int64_t{0});  // weights alone do not fit
   }
 
+  // The end to end: a Qwen2-MoE-shaped teacher into a Qwen2 student on Dolly-format JSONL,
+  // both reading the fixture tokenizer.json (byte-level BPE, Qwen2's regex, 900 tokens), KD with a
+  // teacher that sees the same ids; the evaluation's texts decode through the same tokenizer.
+  void qwenPairWithTokenizerJson_data() {
+    QTest::addColumn<QString>("method");
+    QTest::newRow("kd") << "kd";
+    QTest::newRow("sar") << "sar";
+  }
+  void qwenPairWithTokenizerJson() {
+#ifndef MOEKD_WITH_TOKENIZER_JSON
+    QSKIP("built with MOEKD_WITH_TOKENIZER_JSON=OFF");
+#endif
+    QFETCH(QString, method);
+    QTemporaryDir tmp;
+    auto j = tiny_run(method.toStdString(), tmp.path().toStdString() + "/run");
+    json teacher = config_to_hf(tiny_config(Family::Qwen2Moe));
+    json student = config_to_hf(tiny_config(Family::Qwen2, 1));
+    teacher["vocab_size"] = student["vocab_size"] = 900;
+    j["teacher"] = {{"init", teacher}, {"init_std", 0.2}};
+    j["student"] = {{"init", student}, {"init_std", 0.1}};
+    j["data"] = {{"kind", "jsonl"}, {"path", data_dir("jsonl/dolly_small.jsonl")}, {"validation_fraction", 0.2},
+                 {"test_fraction", 0.0}, {"max_len", 96}, {"tokenizer", data_dir("tokenizers/qwen2")}};
+    j["train"]["steps"] = 4;
+    j["eval"]["samples"] = 2;
+    Session session(parse_run_config(j, "test"));
+    struct Last : RunObserver {
+      void on_step(const StepMetrics& m) override { losses.push_back(m.loss); }
+      void on_eval(const EvalResult& r) override { eval = r; }
+      void on_failed(const RunFailed& f) override { error = f.message; }
+      std::vector<double> losses;
+      EvalResult eval;
+      std::string error;
+    } last;
+    session.add_observer(&last);
+    QVERIFY2(session.run(), last.error.c_str());
+    QCOMPARE(static_cast<int>(last.losses.size()), 4);
+    for (const double l : last.losses) QVERIFY(std::isfinite(l) && l > 0);
+    QVERIFY(std::isfinite(last.eval.val_loss) && last.eval.val_loss > 0);
+    // Untrained on 900 tokens, the validation loss sits near ln(900) = 6.80 (the response's tokens).
+    QVERIFY2(std::abs(last.eval.val_loss - std::log(900.0)) < 1.0, qPrintable(QString::number(last.eval.val_loss)));
+    QCOMPARE(static_cast<int>(last.eval.samples.size()), 2);
+    const json recorded = json::parse(std::ifstream(tmp.path().toStdString() + "/run/config.json"));
+    QCOMPARE(QString::fromStdString(recorded["data"]["tokenizer"].get<std::string>()),
+             QString::fromStdString(data_dir("tokenizers/qwen2")));
+  }
+
   void dollyRunWithSentencePiece() {
     if (!kSentencePieceBesideLibTorch) QSKIP("a sanitized build cannot load SentencePiece beside LibTorch");
     QTemporaryDir tmp;
