@@ -54,6 +54,7 @@ int refusals_allowed(Body&& body) {
   X(text)                     \
   X(metrics)                  \
   X(state)                    \
-  X(sentencepiece)
+  X(sentencepiece)            \
+  X(tokenizer_json)
 #define MOEKD_DECLARE_FUZZ_TARGET(name) int moekd_fuzz_##name(const uint8_t* data, size_t size);
 MOEKD_FUZZ_TARGETS(MOEKD_DECLARE_FUZZ_TARGET)
