@@ -1,18 +1,17 @@
 // SPDX-License-Identifier: MIT
 #include <algorithm>
 #include <chrono>
-#include <fstream>
 #include <iostream>
 
 #include "bench/bench_distill.h"
 #include "bench/bench_moe.h"
 #include "commands.h"
+#include "jsonl_strings.h"
 #include "ranges.h"
 #include "format.h"
 #include "backend/system_info.h"
 #include "data/tokenizer.h"
 #include "util/error.h"
-#include "util/input_file.h"
 #include "util/json_file.h"
 
 namespace moekd::cli {
@@ -139,18 +138,12 @@ void add_bench(CLI::App& app) {
   tokenize->add_option("--seconds", t->seconds, "minimum timed seconds")->capture_default_str()->check(finite_in(0.01, 600.0));
   tokenize->add_flag("--json", t->json, "machine-readable output");
   tokenize->callback([t] {
-    expect_file(t->input, "--input");
-    std::ifstream in(t->input, std::ios::binary);
     std::vector<std::string> texts;
-    std::string line;
     size_t bytes = 0;
-    for (size_t n = 1; std::getline(in, line); ++n) {
-      if (line.empty()) continue;
-      const auto s = parse_json(line, t->input + ":" + std::to_string(n));
-      if (!s.is_string()) fail(t->input, ":", n, ": expected a JSON string");
-      texts.push_back(s.get<std::string>());
-      bytes += texts.back().size();
-    }
+    for_each_jsonl_string(t->input, "--input", [&](const std::string& s) {
+      texts.push_back(s);
+      bytes += s.size();
+    });
     if (texts.empty()) fail(t->input, ": holds no strings");
     const auto tok = load_tokenizer(t->tokenizer);
     using clock = std::chrono::steady_clock;

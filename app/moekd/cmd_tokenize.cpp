@@ -2,14 +2,13 @@
 // moekd tokenize: what a tokenizer makes of text, as the model sees it (the tokenizer's template,
 // BOS or EOS, included), and ids back to text.
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "jsonl_strings.h"
 #include "data/tokenizer.h"
 #include "util/error.h"
-#include "util/input_file.h"
 
 namespace moekd::cli {
 
@@ -81,24 +80,11 @@ void add_tokenize(CLI::App& app) {
   cmd->callback([a, text, input] {
     if (!*text && !*input && a->decode.empty()) fail("tokenize: give --text, --input or --decode");
     const auto tok = load_tokenizer(a->tokenizer);
-    if (*input) {
-      expect_file(a->input, "--input");
-      std::ifstream in(a->input, std::ios::binary);
-      std::string line;
-      for (size_t n = 1; std::getline(in, line); ++n) {
-        if (!line.empty() && line.back() == '\r') line.pop_back();
-        if (line.empty()) continue;
-        json s;
-        try {
-          s = json::parse(line);
-        } catch (const json::parse_error& e) {
-          fail(a->input, ":", n, ": not JSON (", e.what(), ")");
-        }
-        if (!s.is_string()) fail(a->input, ":", n, ": expected a JSON string, found ", s.type_name());
-        const auto ids = tok->encode_with_special_tokens(s.get<std::string>());
+    if (*input)
+      for_each_jsonl_string(a->input, "--input", [&](const std::string& s) {
+        const auto ids = tok->encode_with_special_tokens(s);
         std::cout << dump_line({{"ids", ids}, {"text", tok->decode(ids)}}) << "\n";
-      }
-    }
+      });
     if (*text) {
       const auto ids = tok->encode_with_special_tokens(a->text);
       std::printf("%s\n%zu tokens\n\n%8s  %8s  %s\n", tok->describe().c_str(), ids.size(), "position", "id", "token");

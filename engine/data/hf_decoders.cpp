@@ -34,13 +34,6 @@ int byte_token(const std::string& t) {
   return hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
 }
 
-char32_t single_char(const json& spec, const std::string& key, const Where& w) {
-  const std::string s = string_field(spec, key, w);
-  const auto cps = code_points(s);
-  if (cps.size() != 1) refuse(w.at(key), "must be a single character");
-  return cps[0];
-}
-
 }  // namespace
 
 Decoder make_decoder(const json& spec, const Where& w) {
@@ -66,13 +59,8 @@ Decoder make_decoder(const json& spec, const Where& w) {
     };
   }
   if (type == "Metaspace") {
-    const char32_t rep = single_char(spec, "replacement", w);
-    std::string scheme = "always";
-    if (spec.contains("prepend_scheme") && !spec["prepend_scheme"].is_null()) scheme = string_field(spec, "prepend_scheme", w);
-    else if (!bool_field(spec, "add_prefix_space", true, w)) scheme = "never";
-    if (scheme != "always" && scheme != "first" && scheme != "never")
-      refuse(w.at("prepend_scheme"), "is `" + scheme + "`; expected always, first or never");
-    const bool drop_first = scheme != "never";
+    const char32_t rep = code_points(char_field(spec, "replacement", w))[0];
+    const bool drop_first = prepend_scheme_field(spec, w) != Prepend::Never;
     return [rep, drop_first](std::vector<std::string> tokens) {
       for (size_t i = 0; i < tokens.size(); ++i) {
         std::string out;
@@ -125,7 +113,7 @@ Decoder make_decoder(const json& spec, const Where& w) {
     };
   }
   if (type == "Strip") {
-    const char32_t content = single_char(spec, "content", w);
+    const char32_t content = code_points(char_field(spec, "content", w))[0];
     const int64_t start = int_field(spec, "start", 0, 1 << 20, w), stop = int_field(spec, "stop", 0, 1 << 20, w);
     return [content, start, stop](std::vector<std::string> tokens) {
       for (auto& t : tokens) {

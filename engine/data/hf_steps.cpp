@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "data/hf_steps.h"
 
+#include <algorithm>
 #include <array>
 #include <unordered_map>
 
@@ -109,18 +110,18 @@ std::vector<std::pair<size_t, size_t>> char_matches(const std::string& s, Pred p
   return out;
 }
 
-// Metaspace's replacement must be one character (the library stores a char).
-std::string replacement_of(const json& spec, const Where& w) {
-  const std::string r = string_field(spec, "replacement", w);
+bool starts_with(const std::string& s, const std::string& prefix) { return s.compare(0, prefix.size(), prefix) == 0; }
+
+}  // namespace
+
+std::string char_field(const json& spec, const std::string& key, const Where& w) {
+  const std::string r = string_field(spec, key, w);
   size_t n = 0;
-  if (r.empty() || (unicode::code_point_at(r, 0, &n), n != r.size()))
-    refuse(w.at("replacement"), "must be a single character");
+  if (r.empty() || (unicode::code_point_at(r, 0, &n), n != r.size())) refuse(w.at(key), "must be a single character");
   return r;
 }
 
-enum class Prepend { Always, First, Never };
-
-Prepend prepend_scheme_of(const json& spec, const Where& w) {
+Prepend prepend_scheme_field(const json& spec, const Where& w) {
   if (spec.contains("prepend_scheme") && !spec["prepend_scheme"].is_null()) {
     const std::string s = string_field(spec, "prepend_scheme", w);
     if (s == "always") return Prepend::Always;
@@ -128,13 +129,8 @@ Prepend prepend_scheme_of(const json& spec, const Where& w) {
     if (s == "never") return Prepend::Never;
     refuse(w.at("prepend_scheme"), "is `" + s + "`; expected always, first or never");
   }
-  // Files written before prepend_scheme existed say add_prefix_space.
   return bool_field(spec, "add_prefix_space", true, w) ? Prepend::Always : Prepend::Never;
 }
-
-bool starts_with(const std::string& s, const std::string& prefix) { return s.compare(0, prefix.size(), prefix) == 0; }
-
-}  // namespace
 
 HfPattern pattern_field(const json& spec, const Where& w) {
   const json& p = member(spec, "pattern", w);
@@ -236,8 +232,8 @@ PreTokenizer make_pre_tokenizer(const json& spec, const Where& w) {
     };
   }
   if (type == "Metaspace") {
-    const std::string rep = replacement_of(spec, w);
-    const Prepend scheme = prepend_scheme_of(spec, w);
+    const std::string rep = char_field(spec, "replacement", w);
+    const Prepend scheme = prepend_scheme_field(spec, w);
     const bool split = bool_field(spec, "split", true, w);
     const HfPattern space = HfPattern::literal(" ", w.name()), marker = HfPattern::literal(rep, w.name());
     return [rep, scheme, split, space, marker](std::vector<Piece>& pieces) {

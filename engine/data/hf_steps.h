@@ -30,6 +30,14 @@ PreTokenizer make_pre_tokenizer(const json& spec, const Where& where);
 // A component's "pattern": {"Regex": ...} or {"String": ...}.
 HfPattern pattern_field(const json& spec, const Where& where);
 
+// A field holding exactly one character (Metaspace's replacement, Strip's content), as UTF-8.
+std::string char_field(const json& spec, const std::string& key, const Where& where);
+
+// Metaspace's prepend_scheme (pre-tokenizer and decoder); files written before it existed say
+// add_prefix_space.
+enum class Prepend { Always, First, Never };
+Prepend prepend_scheme_field(const json& spec, const Where& where);
+
 // GPT-2's reversible map from bytes to printable characters (ByteLevel), and back.
 const std::string& byte_to_char(unsigned char byte);
 // -1 when `c` is not one of the 256 characters.

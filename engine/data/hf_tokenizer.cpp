@@ -250,12 +250,12 @@ std::unique_ptr<HfTokenizer> HfTokenizer::load(const std::string& path) {
   const fs::path config_path = fs::path(path).parent_path() / "tokenizer_config.json";
   std::error_code ec;
   if (fs::is_regular_file(config_path, ec)) config = read_json_file(config_path.string());
-  HfTokenizer tok(std::move(impl));
+  Impl& im = *impl;
   auto id_of = [&](const std::string& token) -> int64_t {
-    for (const auto& t : tok.impl_->added)
+    for (const auto& t : im.added)
       if (t.content == token) return t.id;
-    const auto it = tok.impl_->model->vocab().find(token);
-    return it == tok.impl_->model->vocab().end() ? -1 : it->second;
+    const auto it = im.model->vocab().find(token);
+    return it == im.model->vocab().end() ? -1 : it->second;
   };
   auto named = [&](const char* key, std::initializer_list<const char*> customary) -> int64_t {
     if (const auto t = config_token(config, key)) {
@@ -267,13 +267,12 @@ std::unique_ptr<HfTokenizer> HfTokenizer::load(const std::string& path) {
       if (const int64_t id = id_of(c); id >= 0) return id;
     return -1;
   };
-  Impl& im = *tok.impl_;
   im.bos = named("bos_token", {"<s>", "<|begin_of_text|>"});
   if (!config_token(config, "bos_token") && !im.templ.before.empty()) im.bos = im.templ.before.front();
   im.eos = named("eos_token", {"</s>", "<|end_of_text|>", "<|endoftext|>", "<|im_end|>", "<|eot_id|>"});
   im.pad = named("pad_token", {"<pad>", "<|pad|>"});
   if (im.pad < 0) im.pad = im.eos;
-  return std::unique_ptr<HfTokenizer>(new HfTokenizer(std::move(tok.impl_)));
+  return std::unique_ptr<HfTokenizer>(new HfTokenizer(std::move(impl)));
 }
 
 std::vector<int64_t> HfTokenizer::encode_with(const std::string& text, bool add_special_tokens,
