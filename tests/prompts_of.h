@@ -9,7 +9,7 @@ namespace moekd::test {
 
 inline std::vector<std::string> prompts_of(const std::vector<Example>& split) {
   std::vector<std::string> p;
-  for (const auto& ex : split) p.push_back(ex.prompt);
+  for (const auto& ex : split) p.push_back(ex.instruction);
   return p;
 }
 

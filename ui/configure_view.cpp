@@ -259,17 +259,30 @@ QWidget* ConfigureView::buildDataGroup() {
   dataKind_ = fields_.choice("data.kind", all_names<DataKind>());
   auto* dataPath = fields_.text("data.path", tr("Dolly-format .jsonl or a text file"));
   dataPathRow_ = withBrowse(dataPath, false, tr("Data (*.jsonl *.json *.txt);;All files (*)"));
-  tokenizer_ = fields_.text("data.tokenizer", tr("builtin, a tokenizer.model or a folder holding one"));
+  tokenizer_ = fields_.text("data.tokenizer", tr("builtin, a tokenizer.json or .model, or a folder holding one"));
+  // A built-in template or a custom string; JSONL only (built-in tasks and text are used as they are).
+  auto* promptTemplate = fields_.choice("data.template", prompt_template_names());
+  promptTemplate->setEditable(true);
+  promptTemplate->setInsertPolicy(QComboBox::NoInsert);
+  promptTemplate->setToolTip(
+      tr("How a JSONL row becomes the text the models read: dolly (the paper's), chatml (Qwen), llama3, mistral, "
+         "plain, or your own string with {instruction}, {context} and {response}. The loss covers the response and "
+         "what follows {response}; markup typed in the data never becomes a control token."));
   form->addRow(tr("Kind"), dataKind_);
   form->addRow(tr("File"), dataPathRow_);
   form->addRow(tr("Seed"), fields_.unsignedNumber("data.seed"));
   form->addRow(tr("Max length"), fields_.integer("data.max_len", 1, 1 << 16));
-  form->addRow(tr("Tokenizer"), withBrowse(tokenizer_, false, tr("SentencePiece (*.model);;All files (*)")));
+  form->addRow(tr("Tokenizer"),
+               withBrowse(tokenizer_, false, tr("Tokenizers (tokenizer.json *.model);;All files (*)")));
+  form->addRow(tr("Template"), promptTemplate);
   v->addLayout(form);
   preview_ = new DataPreview;
   v->addWidget(preview_, 1);
   connect(dataKind_, &QComboBox::currentTextChanged, this,
-          [this](const QString& kind) { dataPathRow_->setEnabled(kind != name_of(DataKind::Builtin)); });
+          [this, promptTemplate](const QString& kind) {
+            dataPathRow_->setEnabled(kind != name_of(DataKind::Builtin));
+            promptTemplate->setEnabled(kind == name_of(DataKind::Jsonl));
+          });
   return box;
 }
 

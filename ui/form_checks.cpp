@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "data/prompt_template.h"
 #include "io/hf_config.h"
 #include "run/run_folder.h"
 
@@ -62,10 +63,17 @@ void checkInputs(const RunConfig& c, std::vector<moekd::ConfigProblem>& problems
   if (c.data.kind != DataKind::Builtin && !c.data.path.empty() && !fs::is_regular_file(c.data.path))
     add("data.path", QObject::tr("does not exist: %1").arg(QString::fromStdString(c.data.path)));
   if (c.data.tokenizer.empty())
-    add("data.tokenizer", QObject::tr("is empty: write builtin, or choose a SentencePiece tokenizer.model or a "
+    add("data.tokenizer", QObject::tr("is empty: write builtin, or choose a tokenizer.json, a tokenizer.model or a "
                                       "folder holding one (usually the teacher's)"));
   else if (c.data.tokenizer != "builtin" && !fs::exists(c.data.tokenizer))
     add("data.tokenizer", QObject::tr("does not exist: %1").arg(QString::fromStdString(c.data.tokenizer)));
+  if (c.data.kind == DataKind::Jsonl && !hasProblem(problems, "data.template")) {
+    try {
+      parse_prompt_template(c.data.prompt_template);
+    } catch (const std::exception& e) {
+      add("data.template", QString::fromStdString(e.what()));
+    }
+  }
 }
 
 }  // namespace

@@ -98,7 +98,7 @@ json bench_distill(const DistillBenchOptions& opt) {
       // The teacher's share: its targets for one on-policy batch of this shape, timed alone.
       std::vector<const TokenizedExample*> examples;
       for (int64_t i = 0; i < opt.batch; ++i) examples.push_back(&data->train[i]);
-      const auto b = student_written_batch(trainer.student(), examples, cfg, 0, 0, tok->eos_id(), tok->pad_id(),
+      const auto b = student_written_batch(trainer.student(), examples, cfg, 0, 0, data->stop_id, tok->pad_id(),
                                            static_cast<int64_t>(data->dataset.categories.size()), device);
       const ComputeIn in(device, compute);
       synchronize(device);

@@ -99,23 +99,14 @@ std::string parse_dolly_row(const std::string& line, Example& ex) {
   for (const std::string& why : {required("instruction", instruction), required("response", response),
                                  optional("context", context), optional("category", category)})
     if (!why.empty()) return why;
-  ex.prompt = dolly_prompt(instruction, context);
+  ex.instruction = instruction;
+  ex.context = is_blank(context) ? "" : context;
   ex.response = response;
   ex.category = is_blank(category) ? "general" : category;
   return "";
 }
 
 }  // namespace
-
-std::string dolly_prompt(const std::string& instruction, const std::string& context) {
-  if (is_blank(context))
-    return "Below is an instruction that describes a task. Write a response that appropriately "
-           "completes the request.\n\n### Instruction:\n" +
-           instruction + "\n\n### Response:\n";
-  return "Below is an instruction that describes a task, paired with an input that provides further "
-         "context. Write a response that appropriately completes the request.\n\n### Instruction:\n" +
-         instruction + "\n\n### Input:\n" + context + "\n\n### Response:\n";
-}
 
 Dataset load_dolly_jsonl(const std::string& path, double validation_fraction, double test_fraction,
                          uint64_t seed) {
@@ -186,7 +177,7 @@ Dataset load_text(const std::string& path, int64_t chunk_chars, double validatio
       }
     }
     std::string chunk = trim(text.substr(pos, end - pos));
-    if (!chunk.empty()) chunks.push_back({"", std::move(chunk), "text"});
+    if (!chunk.empty()) chunks.push_back({"", std::move(chunk), "text", ""});
     pos = end;
   }
   if (chunks.empty()) fail("text file '", path, "' is empty (expected plain text to train on)");
@@ -197,15 +188,20 @@ Dataset load_text(const std::string& path, int64_t chunk_chars, double validatio
   return d;
 }
 
-TokenizedExample tokenize_example(const Tokenizer& tok, const Example& ex, int64_t max_len,
-                                  int64_t category_index) {
+TokenizedExample tokenize_example(const Tokenizer& tok, const PromptTemplate& templ, const Example& ex,
+                                  int64_t max_len, int64_t category_index) {
   if (max_len < 2) fail("tokenize_example: max_len must be at least 2 (bos and one target), got ", max_len);
-  const std::vector<int64_t> prompt = ex.prompt.empty() ? std::vector<int64_t>{} : tok.encode(ex.prompt);
-  const std::vector<int64_t> full = tok.encode(ex.prompt + ex.response);
+  std::vector<TextPart> parts = render_prompt(templ, ex);
+  const std::vector<int64_t> prompt = tok.encode_parts(parts);
+  parts.push_back({ex.response, false});
+  parts.push_back({templ.ending, true});
+  const std::vector<int64_t> full = tok.encode_parts(parts);
   size_t common = 0;
   while (common < prompt.size() && common < full.size() && prompt[common] == full[common]) ++common;
 
-  const bool has_bos = tok.bos_id() >= 0, has_eos = tok.eos_id() >= 0;
+  // A one-token ending (chatml's <|im_end|>) is the stop token itself; otherwise eos follows.
+  const bool has_bos = tok.bos_id() >= 0;
+  const bool has_eos = tok.eos_id() >= 0 && ending_token(templ, tok) < 0;
   const size_t budget = static_cast<size_t>(max_len) - (has_bos ? 1 : 0);
   size_t prompt_begin = 0, prompt_len = common, response_len = full.size() - common;
   bool keep_eos = has_eos;

@@ -277,18 +277,46 @@ std::unique_ptr<HfTokenizer> HfTokenizer::load(const std::string& path) {
 
 std::vector<int64_t> HfTokenizer::encode_with(const std::string& text, bool add_special_tokens,
                                               bool split_special_tokens) const {
-  if (!is_valid_utf8(text)) fail("text to tokenize is not valid UTF-8");
+  std::vector<int64_t> ids;
+  if (add_special_tokens) ids = impl_->templ.before;
+  const std::vector<int64_t> body = encode_parts({{text, !split_special_tokens}});
+  ids.insert(ids.end(), body.begin(), body.end());
+  if (add_special_tokens) ids.insert(ids.end(), impl_->templ.after.begin(), impl_->templ.after.end());
+  return ids;
+}
+
+std::vector<int64_t> HfTokenizer::encode_parts(const std::vector<TextPart>& parts) const {
   const Impl& im = *impl_;
+  // The library splits the whole rendered string at its added tokens, then runs the pipeline on
+  // each stretch between them. Each part is split on its own (special tokens matched in markup
+  // only); neighbouring stretches of text are joined again, so "### Response:\n" and the response
+  // after it are normalized, pre-tokenized and merged as the one string they are in the library.
   std::vector<hf::Piece> pieces;
-  const hf::Piece whole{text, true, -1};
-  if (im.raw_matcher.empty()) {
-    if (!text.empty()) pieces.push_back(whole);
-  } else {
-    im.raw_matcher.split(whole, split_special_tokens, pieces);
+  std::vector<bool> guarded;  // the piece holds user text: special tokens are not matched in it
+  size_t offset = 0;
+  std::vector<hf::Piece> cut;
+  for (const auto& part : parts) {
+    if (part.text.empty()) continue;
+    if (!is_valid_utf8(part.text)) fail("text to tokenize is not valid UTF-8");
+    const hf::Piece whole{part.text, offset == 0, -1};
+    offset += part.text.size();
+    cut.clear();
+    if (im.raw_matcher.empty()) cut.push_back(whole);
+    else im.raw_matcher.split(whole, !part.markup, cut);
+    for (auto& p : cut) {
+      if (p.added_id < 0 && !pieces.empty() && pieces.back().added_id < 0) {
+        pieces.back().text += p.text;
+        if (!part.markup) guarded.back() = true;
+        continue;
+      }
+      pieces.push_back(std::move(p));
+      guarded.push_back(!part.markup);
+    }
   }
   std::vector<hf::Piece> normalized;
   normalized.reserve(pieces.size());
-  for (auto& p : pieces) {
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    auto& p = pieces[i];
     if (p.added_id >= 0) {
       normalized.push_back(std::move(p));
       continue;
@@ -296,16 +324,14 @@ std::vector<int64_t> HfTokenizer::encode_with(const std::string& text, bool add_
     if (im.normalizer) p.text = im.normalizer(p.text);
     if (p.text.empty()) continue;
     if (im.normalized_matcher.empty()) normalized.push_back(std::move(p));
-    else im.normalized_matcher.split(p, split_special_tokens, normalized);
+    else im.normalized_matcher.split(p, guarded[i], normalized);
   }
   if (im.pre_tokenizer) im.pre_tokenizer(normalized);
   std::vector<int64_t> ids;
-  if (add_special_tokens) ids = im.templ.before;
   for (const auto& p : normalized) {
     if (p.added_id >= 0) ids.push_back(p.added_id);
     else im.model->tokenize(p.text, ids);
   }
-  if (add_special_tokens) ids.insert(ids.end(), im.templ.after.begin(), im.templ.after.end());
   return ids;
 }
 

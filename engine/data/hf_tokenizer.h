@@ -35,6 +35,9 @@ class HfTokenizer : public Tokenizer {
   int64_t pad_id() const override;
   std::string kind() const override { return "tokenizer.json"; }
   std::string describe() const override;
+  // Markup parts are read as encode_with(.., split_special_tokens = false) reads text, user parts as
+  // encode() does; neighbouring text of both kinds is encoded as one string (data/prompt_template.h).
+  std::vector<int64_t> encode_parts(const std::vector<TextPart>& parts) const override;
   std::vector<int64_t> encode_with_special_tokens(const std::string& text) const override {
     return encode_with(text, true, false);
   }

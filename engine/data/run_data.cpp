@@ -42,12 +42,20 @@ int64_t RunData::category_index(const std::string& category) const {
   return static_cast<int64_t>(std::lower_bound(cats.begin(), cats.end(), category) - cats.begin());
 }
 
+PromptTemplate run_prompt_template(const DataConfig& d) {
+  return d.kind == DataKind::Jsonl ? parse_prompt_template(d.prompt_template) : verbatim_template();
+}
+
 RunData build_run_data(const DataConfig& d, const Tokenizer& tok) {
   RunData data;
+  data.prompt_template = run_prompt_template(d);
+  check_template_tokens(data.prompt_template, tok);
+  data.stop_id = response_stop_id(data.prompt_template, tok);
   data.dataset = load_run_dataset(d);
   auto tokenize = [&](const std::vector<Example>& split, std::vector<TokenizedExample>& out) {
     out.reserve(split.size());
-    for (const auto& ex : split) out.push_back(tokenize_example(tok, ex, d.max_len, data.category_index(ex.category)));
+    for (const auto& ex : split)
+      out.push_back(tokenize_example(tok, data.prompt_template, ex, d.max_len, data.category_index(ex.category)));
   };
   tokenize(data.dataset.train, data.train);
   tokenize(data.dataset.validation, data.validation);

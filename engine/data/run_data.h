@@ -16,13 +16,19 @@ Dataset load_run_dataset(const DataConfig& d);
 
 struct RunData {
   Dataset dataset;
+  PromptTemplate prompt_template;  // data.template for jsonl, verbatim for builtin tasks and text
+  int64_t stop_id = -1;            // the token that ends a response (response_stop_id): generation stops there
   std::vector<TokenizedExample> train, validation, test;
   // The index of `category` in dataset.categories (what TokenizedExample::category holds).
   int64_t category_index(const std::string& category) const;
 };
 
+// The template a run's examples are rendered with (data.template for jsonl, else verbatim_template).
+PromptTemplate run_prompt_template(const DataConfig& d);
+
 // load_run_dataset, then every split tokenized to at most d.max_len tokens. An empty training or
-// validation split is refused with how much data there was and which setting sizes the split.
+// validation split is refused with how much data there was and which setting sizes the split; a
+// template whose markup needs tokens the tokenizer lacks is refused (check_template_tokens).
 RunData build_run_data(const DataConfig& d, const Tokenizer& tok);
 
 }  // namespace moekd

@@ -96,6 +96,7 @@ SpmApi load_api() {
     api.pad_id = symbol<decltype(api.pad_id)>(h, "moekd_spm_pad_id", path);
     api.unk_id = symbol<decltype(api.unk_id)>(h, "moekd_spm_unk_id", path);
     api.is_control = symbol<decltype(api.is_control)>(h, "moekd_spm_is_control", path);
+    api.id_to_piece = symbol<decltype(api.id_to_piece)>(h, "moekd_spm_id_to_piece", path);
     api.path = path;
     return api;
   }

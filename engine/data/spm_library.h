@@ -18,6 +18,7 @@ struct SpmApi {
   decltype(&moekd_spm_pad_id) pad_id;
   decltype(&moekd_spm_unk_id) unk_id;
   decltype(&moekd_spm_is_control) is_control;
+  decltype(&moekd_spm_id_to_piece) id_to_piece;
   std::string path;  // the library loaded (moekd doctor shows it)
 };
 

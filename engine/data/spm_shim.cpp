@@ -66,4 +66,10 @@ int moekd_spm_eos_id(moekd_spm* sp) { return sp->processor.eos_id(); }
 int moekd_spm_pad_id(moekd_spm* sp) { return sp->processor.pad_id(); }
 int moekd_spm_unk_id(moekd_spm* sp) { return sp->processor.unk_id(); }
 int moekd_spm_is_control(moekd_spm* sp, int id) { return sp->processor.IsControl(id) ? 1 : 0; }
+int moekd_spm_id_to_piece(moekd_spm* sp, int id, char* out, int capacity) {
+  if (id < 0 || id >= sp->processor.GetPieceSize()) return -1;
+  const std::string& piece = sp->processor.IdToPiece(id);
+  std::memcpy(out, piece.data(), std::min<size_t>(piece.size(), static_cast<size_t>(capacity)));
+  return static_cast<int>(piece.size());
+}
 }

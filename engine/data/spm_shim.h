@@ -28,4 +28,7 @@ int moekd_spm_eos_id(moekd_spm* sp);
 int moekd_spm_pad_id(moekd_spm* sp);
 int moekd_spm_unk_id(moekd_spm* sp);
 int moekd_spm_is_control(moekd_spm* sp, int id);
+// The piece of `id` as the model holds it ("\xe2\x96\x81the", "<0x0A>"): returns its byte length
+// (written up to `capacity`), or -1 for an id outside the vocabulary.
+int moekd_spm_id_to_piece(moekd_spm* sp, int id, char* out, int capacity);
 }

@@ -78,7 +78,7 @@ struct Task {
 
 Example make_add(Rng& rng, uint64_t /*label*/) {
   const int64_t a = uniform_int(rng, 0, 99), b = uniform_int(rng, 0, 99);
-  return {"add " + std::to_string(a) + "+" + std::to_string(b) + "=", std::to_string(a + b), "add"};
+  return {"add " + std::to_string(a) + "+" + std::to_string(b) + "=", std::to_string(a + b), "add", ""};
 }
 
 Example make_count(Rng& rng, uint64_t /*label*/) {
@@ -86,7 +86,7 @@ Example make_count(Rng& rng, uint64_t /*label*/) {
   const char letter = alphabet[uniform_below(rng, alphabet.size())];
   const std::string text = random_word(rng, 3, 8, alphabet);
   const auto n = std::count(text.begin(), text.end(), letter);
-  return {std::string("count ") + letter + " in " + text + "=", std::to_string(n), "count"};
+  return {std::string("count ") + letter + " in " + text + "=", std::to_string(n), "count", ""};
 }
 
 Example make_match(Rng& rng, uint64_t label) {
@@ -97,7 +97,7 @@ Example make_match(Rng& rng, uint64_t label) {
   int64_t pairs = 1;
   for (; pick >= kWeight[pairs - 1]; ++pairs) pick -= kWeight[pairs - 1];
   std::string s = random_balanced(rng, 2 * pairs);
-  if (label % 2 == 0) return {"match " + s + "=", "yes", "match"};
+  if (label % 2 == 0) return {"match " + s + "=", "yes", "match", ""};
   if (uniform_below(rng, 2) == 0) {
     // One flipped bracket: the counts differ by two, never balanced.
     char& c = s[uniform_below(rng, s.size())];
@@ -108,19 +108,19 @@ Example make_match(Rng& rng, uint64_t label) {
       portable_shuffle(s, rng);
     } while (balanced(s));
   }
-  return {"match " + s + "=", "no", "match"};
+  return {"match " + s + "=", "no", "match", ""};
 }
 
 Example make_reverse(Rng& rng, uint64_t /*label*/) {
   const std::string w = random_word(rng, 3, 6, kLower);
-  return {"reverse " + w + "=", std::string(w.rbegin(), w.rend()), "reverse"};
+  return {"reverse " + w + "=", std::string(w.rbegin(), w.rend()), "reverse", ""};
 }
 
 Example make_shift(Rng& rng, uint64_t /*label*/) {
   const std::string w = random_word(rng, 3, 6, kLower);
   std::string out = w;
   for (char& c : out) c = c == 'z' ? 'a' : static_cast<char>(c + 1);
-  return {"shift " + w + "=", out, "shift"};
+  return {"shift " + w + "=", out, "shift", ""};
 }
 
 Example make_sort(Rng& rng, uint64_t /*label*/) {
@@ -132,19 +132,19 @@ Example make_sort(Rng& rng, uint64_t /*label*/) {
     if (!out.empty()) out.push_back(' ');
     out.push_back(d);
   }
-  return {prompt, out, "sort"};
+  return {prompt, out, "sort", ""};
 }
 
 Example make_swap(Rng& rng, uint64_t /*label*/) {
   const std::string a = random_word(rng, 2, 4, kLower), b = random_word(rng, 2, 4, kLower);
-  return {"swap " + a + " " + b + "=", b + " " + a, "swap"};
+  return {"swap " + a + " " + b + "=", b + " " + a, "swap", ""};
 }
 
 Example make_upper(Rng& rng, uint64_t /*label*/) {
   const std::string w = random_word(rng, 3, 6, kLower);
   std::string out = w;
   for (char& c : out) c = static_cast<char>(c - 'a' + 'A');
-  return {"upper " + w + "=", out, "upper"};
+  return {"upper " + w + "=", out, "upper", ""};
 }
 
 // Sorted by name, which is also the order of Dataset::categories.
@@ -168,7 +168,7 @@ std::vector<Example> make_split(const char* split, Rng rng, int64_t n,
     for (int draw = 0; draw < kMaxDraws && !fresh; ++draw) {
       if (draw >= kMaxDraws / 2) label = rng();  // this label's prompts may be used up
       Example ex = task.make(rng, label);
-      if (used.insert(ex.prompt).second) {
+      if (used.insert(ex.instruction).second) {
         out.push_back(std::move(ex));
         fresh = true;
       }

@@ -32,8 +32,11 @@
 
 namespace moekd {
 
+// One example as its source gave it. A template (data/prompt_template.h) turns instruction and
+// context into the prompt a model reads; builtin tasks and text chunks use theirs verbatim.
 struct Example {
-  std::string prompt, response, category;
+  std::string instruction, response, category;
+  std::string context;  // Dolly's optional input; empty elsewhere
 };
 
 struct Dataset {

@@ -4,6 +4,8 @@
 #include "data/hf_tokenizer.h"
 #endif
 
+#include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -130,6 +132,17 @@ class SentencePieceTokenizer final : public Tokenizer {
     return text;
   }
 
+  std::string token_text(int64_t id) const override {
+    if (id < 0 || id >= vocab_size()) return "";
+    std::string piece(64, '\0');
+    int len = api_.id_to_piece(sp_, static_cast<int>(id), piece.data(), static_cast<int>(piece.size()));
+    if (len > static_cast<int>(piece.size())) {
+      piece.resize(len);
+      len = api_.id_to_piece(sp_, static_cast<int>(id), piece.data(), len);
+    }
+    piece.resize(std::max(len, 0));
+    return piece;
+  }
   int64_t vocab_size() const override { return api_.piece_size(sp_); }
   int64_t bos_id() const override { return api_.bos_id(sp_); }
   int64_t eos_id() const override { return api_.eos_id(sp_); }
@@ -189,13 +202,63 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::string& spec) {
   return load_sentencepiece(spec);
 }
 
-void check_same_vocabulary(int64_t teacher_vocab, int64_t student_vocab) {
-  if (teacher_vocab <= 0 || student_vocab <= 0)
-    fail("vocabulary sizes must be positive: teacher ", teacher_vocab, ", student ", student_vocab);
-  if (teacher_vocab != student_vocab)
-    fail("teacher vocabulary has ", teacher_vocab, " tokens but the student's has ", student_vocab,
-         "; distillation compares the two distributions token by token, so both models must use "
-         "the same tokenizer");
+namespace {
+
+// A token's text for a message: quoted, with control characters and invalid bytes escaped.
+std::string quoted_token(const std::string& text) {
+  std::string out = "\"";
+  for (const unsigned char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20 || c == 0x7f) {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "\\x%02x", c);
+      out += hex;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+std::string vocabulary_difference(const Tokenizer& a, const std::string& a_name, const Tokenizer& b,
+                                  const std::string& b_name) {
+  const int64_t na = a.vocab_size(), nb = b.vocab_size();
+  const int64_t shared = std::min(na, nb);
+  for (int64_t id = 0; id < shared; ++id) {
+    const std::string ta = a.token_text(id), tb = b.token_text(id);
+    if (ta != tb)
+      return "id " + std::to_string(id) + " is " + quoted_token(ta) + " in " + a_name + " but " + quoted_token(tb) +
+             " in " + b_name;
+  }
+  if (na == nb) return "";
+  const Tokenizer& longer = na > nb ? a : b;
+  return a_name + " has " + std::to_string(na) + " tokens and " + b_name + " " + std::to_string(nb) +
+         "; the first " + std::to_string(shared) + " agree, and id " + std::to_string(shared) + " (" +
+         quoted_token(longer.token_text(shared)) + ") is only in " + (na > nb ? a_name : b_name);
+}
+
+int64_t check_vocabularies(const VocabularySide& teacher, const VocabularySide& student, const Tokenizer& run) {
+  for (const auto* side : {&teacher, &student}) {
+    if (side->rows <= 0) fail("the ", side->role, "'s vocab_size must be positive, got ", side->rows);
+    if (run.vocab_size() > side->rows)
+      fail("the tokenizer (", run.describe(), ") has ", run.vocab_size(), " tokens but the ", side->role,
+           "'s embedding holds only ", side->rows, " rows; distillation compares the two distributions token by "
+           "token, so both models must use the run's tokenizer");
+  }
+  for (const auto* side : {&teacher, &student}) {
+    if (!side->tokenizer) continue;
+    const std::string why = vocabulary_difference(*side->tokenizer, "the " + side->role + "'s tokenizer", run,
+                                                  "the run's (data.tokenizer)");
+    if (!why.empty())
+      fail("the ", side->role, "'s tokenizer (", side->tokenizer->describe(), ") is not the run's: ", why,
+           "; distillation compares the two distributions token by token, so teacher, student and data must "
+           "share one vocabulary");
+  }
+  return std::min(teacher.rows, student.rows);
 }
 
 }  // namespace moekd

@@ -10,6 +10,13 @@
 
 namespace moekd {
 
+// A piece of text to encode: a template's markup (special tokens such as "<|im_start|>" are
+// matched in it) or user text (never: what a user typed stays text).
+struct TextPart {
+  std::string text;
+  bool markup = false;
+};
+
 class Tokenizer {
  public:
   virtual ~Tokenizer() = default;
@@ -35,6 +42,14 @@ class Tokenizer {
     if (bos_id() >= 0) ids.insert(ids.begin(), bos_id());
     return ids;
   }
+  // Parts of one text, encoded as the whole would be. Only tokenizer.json files match markup to
+  // special tokens; the others (SentencePiece, builtin) never turn text into control tokens, so
+  // by default this is encode() of the joined text.
+  virtual std::vector<int64_t> encode_parts(const std::vector<TextPart>& parts) const {
+    std::string all;
+    for (const auto& p : parts) all += p.text;
+    return encode(all);
+  }
   // The vocabulary's own text of one token, for tables ("Ġthe", "▁the"); by default its decoding.
   virtual std::string token_text(int64_t id) const { return decode({id}); }
 };
@@ -53,7 +68,26 @@ std::unique_ptr<Tokenizer> load_sentencepiece(const std::string& model_path);
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& spec);
 
 // Distillation compares the two models' distributions token by token, so teacher and student must
-// share one vocabulary. Throws naming both sizes when they differ (or are not positive).
-void check_same_vocabulary(int64_t teacher_vocab, int64_t student_vocab);
+// read text with one vocabulary. One side of the pair: its embedding rows (config vocab_size, which
+// checkpoints often pad past the tokenizer: Qwen2's 151,936 rows for 151,646 tokens) and the
+// tokenizer of its folder, when the folder has one.
+struct VocabularySide {
+  std::string role;                      // "teacher" or "student"
+  int64_t rows = 0;
+  const Tokenizer* tokenizer = nullptr;  // the model folder's own; null: none there
+};
+
+// Checks the pair against the run's tokenizer (data.tokenizer, which encodes the text both read)
+// and returns the rows the divergence runs over: min(teacher rows, student rows), which holds every
+// token. Refused, with a message naming the side and the numbers:
+//   - rows that are not positive, or fewer than the run's tokenizer has tokens;
+//   - a folder tokenizer whose vocabulary differs from the run's in size or content, naming the
+//     first id that differs and its text on both sides.
+int64_t check_vocabularies(const VocabularySide& teacher, const VocabularySide& student, const Tokenizer& run);
+
+// "" when `a` and `b` have the same tokens (size, and each id's text), else the first difference,
+// worded with the names given ("id 17 is \"Ġthe\" in the teacher's tokenizer, \"the\" in the run's").
+std::string vocabulary_difference(const Tokenizer& a, const std::string& a_name, const Tokenizer& b,
+                                  const std::string& b_name);
 
 }  // namespace moekd

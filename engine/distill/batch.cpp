@@ -54,7 +54,8 @@ Batch make_batch(const std::vector<const TokenizedExample*>& examples, int64_t p
 
 torch::Tensor target_rows(const torch::Tensor& logits, const Batch& b) {
   const auto T = logits.size(1), V = logits.size(2);
-  return logits.narrow(1, 0, T - 1).reshape({-1, V}).index_select(0, b.target_index);
+  const auto rows = logits.narrow(1, 0, T - 1).reshape({-1, V}).index_select(0, b.target_index);
+  return b.vocab > 0 && b.vocab < V ? rows.narrow(1, 0, b.vocab) : rows;
 }
 
 ExampleSampler::ExampleSampler(int64_t size, uint64_t seed) : size_(size), seed_(seed) {

@@ -24,6 +24,9 @@ struct Batch {
   int64_t tokens = 0;            // real tokens (host-side counts: no device sync to read them)
   int64_t target_tokens = 0;
   int64_t generated_tokens = 0;  // on-policy batches: the response tokens the student wrote
+  // > 0: the logit rows compared are the first `vocab` (teacher and student embeddings padded to
+  // different sizes past one tokenizer: check_vocabularies); 0: all of them.
+  int64_t vocab = 0;
 };
 
 // `response_category` >= 0: the response tokens count under that category in the routing
@@ -32,7 +35,7 @@ Batch make_batch(const std::vector<const TokenizedExample*>& examples, int64_t p
                  int64_t response_category = -1);
 
 // The logit rows [N, V] at the batch's target positions, from a [B, T, V] forward of its ids
-// (position t predicts token t + 1): what every loss of the step compares.
+// (position t predicts token t + 1): what every loss of the step compares. V is b.vocab when set.
 torch::Tensor target_rows(const torch::Tensor& logits, const Batch& b);
 
 // Visits the training set in epochs, each a fresh seeded permutation. The state (epoch, position)

@@ -55,11 +55,11 @@ std::vector<size_t> choose_prompts(const std::vector<TokenizedExample>& split, s
   return chosen;
 }
 
-// Greedy continuation of a prompt, without its final eos, as text.
+// Greedy continuation of a prompt up to the token that ends a response, without it, as text.
 std::string generate_text(CausalLM& model, const std::vector<int64_t>& prompt, int64_t max_new_tokens,
-                          const Tokenizer& tok) {
-  auto ids = generate_greedy(model, prompt, max_new_tokens);
-  if (!ids.empty() && ids.back() == tok.eos_id()) ids.pop_back();
+                          const Tokenizer& tok, int64_t stop_id) {
+  auto ids = generate_greedy(model, prompt, max_new_tokens, {}, stop_id);
+  if (!ids.empty() && ids.back() == stop_id) ids.pop_back();
   return tok.decode(ids);
 }
 
@@ -85,7 +85,7 @@ EvalResult evaluate_model(CausalLM& model, CausalLM* teacher, const Tokenizer& t
     const auto& tex = split[i];
     const auto& ex = examples[i];
     const std::vector<int64_t> prompt(tex.ids.begin(), tex.ids.begin() + tex.response_start);
-    const auto text = generate_text(model, prompt, setup.max_new_tokens, tok);
+    const auto text = generate_text(model, prompt, setup.max_new_tokens, tok, data.stop_id);
     const double rl = rouge_l(ex.response, text).fmeasure;
     const double em = exact_match(ex.response, text) ? 1.0 : 0.0;
     const auto c = static_cast<size_t>(tex.category);
@@ -95,8 +95,8 @@ EvalResult evaluate_model(CausalLM& model, CausalLM* teacher, const Tokenizer& t
     r.rouge_l += rl;
     r.exact_match += em;
     if (r.samples.size() < 24) {
-      Sample s{ex.category, ex.prompt, ex.response, text, ""};
-      if (teacher) s.teacher = generate_text(*teacher, prompt, setup.max_new_tokens, tok);
+      Sample s{ex.category, prompt_text(data.prompt_template, ex), ex.response, text, ""};
+      if (teacher) s.teacher = generate_text(*teacher, prompt, setup.max_new_tokens, tok, data.stop_id);
       r.samples.push_back(std::move(s));
     }
   }

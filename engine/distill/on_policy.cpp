@@ -30,7 +30,7 @@ int64_t on_policy_prompt_length(const TokenizedExample& e, const RunConfig& cfg)
 }
 
 Batch student_written_batch(CausalLM& student, const std::vector<const TokenizedExample*>& examples,
-                            const RunConfig& cfg, int64_t step, int64_t micro, int64_t eos, int64_t pad,
+                            const RunConfig& cfg, int64_t step, int64_t micro, int64_t stop_id, int64_t pad,
                             int64_t generated_category, const torch::Device& device) {
   const int64_t max_len = cfg.data.max_len;
   std::vector<std::vector<int64_t>> prompts;
@@ -41,7 +41,7 @@ Batch student_written_batch(CausalLM& student, const std::vector<const Tokenized
     limits.push_back(std::min(cfg.sampling.max_new_tokens, max_len - n));
   }
   auto gen = seeded_generator(device, micro_batch_seed(cfg.train.seed, kSamplingStream, step, micro));
-  const auto written = sample_responses(student, prompts, limits, cfg.sampling, eos, pad, gen);
+  const auto written = sample_responses(student, prompts, limits, cfg.sampling, stop_id, pad, gen);
 
   std::vector<TokenizedExample> rows(examples.size());
   std::vector<const TokenizedExample*> pointers;
@@ -62,13 +62,14 @@ Batch student_written_batch(CausalLM& student, const std::vector<const Tokenized
 
 namespace {
 // log p(ids[t + 1] | ids[..t]) for the written tokens t + 1 >= prompt_length, as doubles.
+// Over the first `vocab` rows: the ones teacher and student share (Batch::vocab).
 std::vector<double> written_logprobs(CausalLM& model, const RoutingPolicy& policy, const torch::Tensor& ids,
-                                     int64_t prompt_length) {
+                                     int64_t prompt_length, int64_t vocab) {
   ForwardOptions opt;
   opt.policy = policy;
   const auto device = model->head_weight().device();
   const auto row = ids.to(device).unsqueeze(0);
-  const auto logits = model->forward(row, opt).logits[0].to(torch::kFloat);
+  const auto logits = model->forward(row, opt).logits[0].narrow(-1, 0, vocab).to(torch::kFloat);
   const auto T = ids.size(0);
   const auto predicted = logits.narrow(0, prompt_length - 1, T - prompt_length);
   const auto tokens = row[0].narrow(0, prompt_length, T - prompt_length).unsqueeze(1);
@@ -93,8 +94,9 @@ GenerationSample score_generation(CausalLM& teacher, const RoutingPolicy& teache
     g.pieces.push_back(now.compare(0, before.size(), before) == 0 ? now.substr(before.size()) : tok.decode({all[t]}));
     before = now;
   }
-  g.teacher_logprob = written_logprobs(teacher, teacher_policy, host, prompt_length);
-  g.student_logprob = written_logprobs(student, RoutingPolicy{}, host, prompt_length);
+  const int64_t vocab = std::min(teacher->config.vocab_size, student->config.vocab_size);
+  g.teacher_logprob = written_logprobs(teacher, teacher_policy, host, prompt_length, vocab);
+  g.student_logprob = written_logprobs(student, RoutingPolicy{}, host, prompt_length, vocab);
   return g;
 }
 

@@ -27,10 +27,11 @@ int64_t on_policy_prompt_length(const TokenizedExample& e, const RunConfig& cfg)
 
 // The batch of `examples` with the dataset's responses replaced by the student's: each prompt
 // (at least one token, cut to data.max_len - 1) followed by what the student sampled, at most
-// distill.sampling.max_new_tokens and never past data.max_len. The written tokens, eos included,
-// are the targets and carry `generated_category` in the routing statistics.
+// distill.sampling.max_new_tokens and never past data.max_len, stopping after `stop_id` (the
+// run's RunData::stop_id). The written tokens, the stop token included, are the targets and carry
+// `generated_category` in the routing statistics.
 Batch student_written_batch(CausalLM& student, const std::vector<const TokenizedExample*>& examples,
-                            const RunConfig& cfg, int64_t step, int64_t micro, int64_t eos, int64_t pad,
+                            const RunConfig& cfg, int64_t step, int64_t micro, int64_t stop_id, int64_t pad,
                             int64_t generated_category, const torch::Device& device);
 
 // What the studio shows of one written response: `ids` [T] (the prompt's `prompt_length` tokens,

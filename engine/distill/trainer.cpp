@@ -135,7 +135,7 @@ std::vector<Batch> Trainer::next_batches() {
     const auto start = std::chrono::steady_clock::now();
     const ComputeIn precision(device_, compute_);
     const auto generated = static_cast<int64_t>(data_->dataset.categories.size());
-    batches.push_back(student_written_batch(student_, examples, cfg_, step_, i, tok_->eos_id(), tok_->pad_id(),
+    batches.push_back(student_written_batch(student_, examples, cfg_, step_, i, data_->stop_id, tok_->pad_id(),
                                             generated, device_));
     window_generated_ += batches.back().generated_tokens;
     const TokenizedExample& first = *examples[0];
@@ -145,6 +145,8 @@ std::vector<Batch> Trainer::next_batches() {
     written_mask_ = batches.back().attention_mask[0];
     window_sampling_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   }
+  if (teacher_)
+    for (auto& b : batches) b.vocab = std::min(teacher_->config.vocab_size, student_->config.vocab_size);
   return batches;
 }
 

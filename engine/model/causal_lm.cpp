@@ -194,8 +194,9 @@ int64_t CausalLMImpl::num_active_parameters() const {
 }
 
 std::vector<int64_t> generate_greedy(CausalLM& model, const std::vector<int64_t>& prompt, int64_t max_new_tokens,
-                                     const RoutingPolicy& policy) {
+                                     const RoutingPolicy& policy, int64_t stop_id) {
   torch::NoGradGuard no_grad;
+  if (stop_id < 0) stop_id = model->config.eos_token_id;
   const auto device = model->head_weight().device();
   KVCache cache;
   ForwardOptions opt;
@@ -208,7 +209,7 @@ std::vector<int64_t> generate_greedy(CausalLM& model, const std::vector<int64_t>
     auto logits = model->forward(input, opt).logits;
     const auto next = logits.argmax(-1).item<int64_t>();
     out.push_back(next);
-    if (next == model->config.eos_token_id) break;
+    if (next == stop_id) break;
     input = torch::full({1, 1}, next, torch::dtype(torch::kLong).device(device));
   }
   return out;

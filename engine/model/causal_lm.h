@@ -72,8 +72,9 @@ struct CausalLMImpl : torch::nn::Module {
 };
 TORCH_MODULE(CausalLM);
 
-// Greedy decoding with the KV cache: appends up to `max_new_tokens` to one prompt, stops at eos.
+// Greedy decoding with the KV cache: appends up to `max_new_tokens` to one prompt, stops after
+// `stop_id` (the token that ends a response under the run's template; -1: the model's eos).
 std::vector<int64_t> generate_greedy(CausalLM& model, const std::vector<int64_t>& prompt, int64_t max_new_tokens,
-                                     const RoutingPolicy& policy = {});
+                                     const RoutingPolicy& policy = {}, int64_t stop_id = -1);
 
 }  // namespace moekd

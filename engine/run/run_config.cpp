@@ -207,6 +207,10 @@ DataConfig read_data(Section s) {
   s.integer("text_chunk_chars", d.text_chunk_chars, 16, 1 << 20);
   s.integer("max_len", d.max_len, 4, 1 << 16);
   s.string("tokenizer", d.tokenizer);
+  s.string("template", d.prompt_template);
+  if (d.kind == DataKind::Jsonl && d.prompt_template.empty())
+    s.problem("template", "`data.template` is empty (expected dolly, chatml, llama3, mistral, plain or a custom string)",
+              "needs a template name or a custom string");
   if (d.kind != DataKind::Builtin && d.path.empty())
     s.problem("path", std::string("`data.path` is required when `data.kind` is ") + name_of(d.kind),
               std::string("is required for ") + name_of(d.kind) + " data: choose the file");
@@ -372,7 +376,8 @@ json to_json(const RunConfig& c) {
                {"test_fraction", d.test_fraction},
                {"text_chunk_chars", d.text_chunk_chars},
                {"max_len", d.max_len},
-               {"tokenizer", d.tokenizer}};
+               {"tokenizer", d.tokenizer},
+               {"template", d.prompt_template}};
   j["distill"] = {{"divergence", name_of(c.divergence.kind)},
                   {"temperature", c.divergence.temperature},
                   {"jsd_beta", c.divergence.jsd_beta},

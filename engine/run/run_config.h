@@ -26,7 +26,10 @@ struct DataConfig {
   double validation_fraction = 0.05, test_fraction = 0.05;                       // jsonl / text
   int64_t text_chunk_chars = 512;
   int64_t max_len = 64;
-  std::string tokenizer = "builtin";  // builtin | a tokenizer.model path | a folder holding one
+  std::string tokenizer = "builtin";  // builtin | a tokenizer.json or tokenizer.model | a folder holding one
+  // jsonl: a built-in template name or a custom string with {instruction}, {context} and
+  // {response} (data/prompt_template.h reads it). Builtin tasks and text chunks are used as they are.
+  std::string prompt_template = "dolly";
 };
 
 struct KAConfig {

@@ -42,6 +42,17 @@ std::string out_of_memory_message(const RunConfig& c, const std::string& detail)
   }
   return s;
 }
+
+// The tokenizer a model folder ships, or null: none there, or the run's own data.tokenizer is that
+// folder (then there is nothing to compare).
+std::unique_ptr<Tokenizer> folder_tokenizer(const ModelSource& source, const std::string& run_spec) {
+  std::error_code ec;
+  if (source.path.empty() || !fs::is_directory(source.path, ec)) return nullptr;
+  const fs::path dir(source.path);
+  if (!fs::exists(dir / "tokenizer.json", ec) && !fs::exists(dir / "tokenizer.model", ec)) return nullptr;
+  if (fs::exists(run_spec, ec) && fs::equivalent(dir, run_spec, ec)) return nullptr;
+  return load_tokenizer(source.path);
+}
 }  // namespace
 
 Session::Session(RunConfig config) : Session(std::move(config), false) {}
@@ -112,7 +123,17 @@ void Session::build() {
   CausalLM teacher{nullptr};
   if (cfg_.needs_teacher()) {
     teacher = load_or_init_model(cfg_.teacher, "teacher", device, compute, cfg_.method == Method::SAR);
-    check_same_vocabulary(teacher->config.vocab_size, student->config.vocab_size);
+    const auto teacher_tok = folder_tokenizer(cfg_.teacher, cfg_.data.tokenizer);
+    const auto student_tok = folder_tokenizer(cfg_.student, cfg_.data.tokenizer);
+    const int64_t shared = check_vocabularies({"teacher", teacher->config.vocab_size, teacher_tok.get()},
+                                              {"student", student->config.vocab_size, student_tok.get()}, *tok);
+    if (teacher->config.vocab_size != student->config.vocab_size)
+      emit([&](RunObserver& o) {
+        o.on_message("vocabularies: the teacher has " + std::to_string(teacher->config.vocab_size) +
+                     " embedding rows, the student " + std::to_string(student->config.vocab_size) +
+                     "; the divergence runs over the " + std::to_string(shared) + " rows both have (the tokenizer's " +
+                     std::to_string(tok->vocab_size()) + " tokens among them)");
+      });
     if (cfg_.method == Method::KA && !teacher->config.is_moe())
       fail("method `ka` samples the teacher's experts, but the teacher (", family_architecture(teacher->config.family),
            ") has no MoE layers");

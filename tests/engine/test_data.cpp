@@ -123,11 +123,17 @@ class TestData : public QObject {
     QVERIFY(!error_of([] { load_tokenizer(""); }).isEmpty());
   }
 
-  void sameVocabulary() {
-    check_same_vocabulary(32000, 32000);
-    const QString e = error_of([] { check_same_vocabulary(32000, 99); });
-    QVERIFY2(e.contains("32000") && e.contains("99"), qPrintable(e));
-    QVERIFY(!error_of([] { check_same_vocabulary(0, 0); }).isEmpty());
+  void vocabularyRows() {
+    const auto tok = make_builtin_tokenizer();  // 99 tokens
+    QCOMPARE(check_vocabularies({"teacher", 99, nullptr}, {"student", 99, nullptr}, *tok), int64_t(99));
+    // Embeddings padded past the tokenizer, differently: the divergence runs over the shared rows.
+    QCOMPARE(check_vocabularies({"teacher", 128, nullptr}, {"student", 112, nullptr}, *tok), int64_t(112));
+    QCOMPARE(check_vocabularies({"teacher", 99, tok.get()}, {"student", 128, tok.get()}, *tok), int64_t(99));
+    // Fewer rows than tokens: the side, its rows and the tokenizer's size are named.
+    QString e = error_of([&] { check_vocabularies({"teacher", 128, nullptr}, {"student", 64, nullptr}, *tok); });
+    QVERIFY2(e.contains("student") && e.contains("64 rows") && e.contains("99 tokens"), qPrintable(e));
+    e = error_of([&] { check_vocabularies({"teacher", 0, nullptr}, {"student", 99, nullptr}, *tok); });
+    QVERIFY2(e.contains("teacher") && e.contains("positive"), qPrintable(e));
   }
 
   void sentencePieceTrainedAtRuntime() {
@@ -172,15 +178,15 @@ class TestData : public QObject {
     // The sequence is the joint encoding of prompt + response; the response starts after its
     // longest common prefix with the prompt's encoding (a token across the boundary is response).
     Example ex{"### Response:\n", "Paris is the capital.", "general"};
-    const auto te = tokenize_example(*tok, ex, 512, 0);
-    const auto joint = tok->encode(ex.prompt + ex.response);
-    const auto prompt = tok->encode(ex.prompt);
+    const auto te = tokenize_example(*tok, verbatim_template(), ex, 512, 0);
+    const auto joint = tok->encode(ex.instruction + ex.response);
+    const auto prompt = tok->encode(ex.instruction);
     QCOMPARE(std::vector<int64_t>(te.ids.begin() + 1, te.ids.end() - 1), joint);
     QCOMPARE(te.ids.back(), tok->eos_id());
     size_t common = 0;
     while (common < prompt.size() && prompt[common] == joint[common]) ++common;
     QCOMPARE(te.response_start, int64_t(1 + common));
-    QCOMPARE(tok->decode(te.ids), ex.prompt + ex.response);
+    QCOMPARE(tok->decode(te.ids), ex.instruction + ex.response);
   }
 
   void sentencePieceCorruptFiles() {
@@ -226,7 +232,9 @@ class TestData : public QObject {
     QCOMPARE(by_response.size(), size_t(20));
 
     const Example& eiffel = by_response.at("The Eiffel Tower was completed in 1889.");
-    QCOMPARE(eiffel.prompt,
+    const PromptTemplate dolly = parse_prompt_template("dolly");
+    QCOMPARE(eiffel.instruction, std::string("When was the Eiffel Tower completed?"));
+    QCOMPARE(prompt_text(dolly, eiffel),
              std::string("Below is an instruction that describes a task, paired with an input that provides "
                          "further context. Write a response that appropriately completes the request.\n\n"
                          "### Instruction:\nWhen was the Eiffel Tower completed?\n\n### Input:\n"
@@ -237,10 +245,10 @@ class TestData : public QObject {
     const std::string no_input =
         "Below is an instruction that describes a task. Write a response that appropriately completes "
         "the request.\n\n### Instruction:\nWhat is the capital of Australia?\n\n### Response:\n";
-    QCOMPARE(by_response.at("The capital of Australia is Canberra.").prompt, no_input);
+    QCOMPARE(prompt_text(dolly, by_response.at("The capital of Australia is Canberra.")), no_input);
     // Missing context and null context: no input section; missing category: "general".
     QVERIFY(
-        !QString::fromStdString(by_response.at("Water boils at 212 degrees Fahrenheit at sea level.").prompt)
+        !QString::fromStdString(prompt_text(dolly, by_response.at("Water boils at 212 degrees Fahrenheit at sea level.")))
              .contains("### Input:"));
     QCOMPARE(by_response
                  .at("Buenos d\xc3\xad"
@@ -345,7 +353,7 @@ class TestData : public QObject {
     std::multiset<std::string> seen;
     for (const auto* split : {&d.train, &d.validation})
       for (const auto& ex : *split) {
-        QVERIFY(ex.prompt.empty());
+        QVERIFY(ex.instruction.empty());
         QCOMPARE(ex.category, std::string("text"));
         QVERIFY2(!ex.response.empty() && ex.response.size() <= 40, ex.response.c_str());
         QVERIFY(!std::isspace(static_cast<unsigned char>(ex.response.front())));
@@ -408,7 +416,7 @@ class TestData : public QObject {
   // ---------------------------------------------------------------------------- tokenize_example
   void tokenizeMask() {
     const auto tok = make_builtin_tokenizer();
-    const auto t = tokenize_example(*tok, {"add 2+3=", "5", "add"}, 64, 4);
+    const auto t = tokenize_example(*tok, verbatim_template(), {"add 2+3=", "5", "add"}, 64, 4);
     std::vector<int64_t> expected = {1};
     for (int64_t id : tok->encode("add 2+3=5")) expected.push_back(id);
     expected.push_back(2);
@@ -418,19 +426,19 @@ class TestData : public QObject {
     QCOMPARE(t.category, int64_t(4));
 
     // Plain text: everything after bos is a target.
-    const auto lm = tokenize_example(*tok, {"", "hi", "text"}, 64, 0);
+    const auto lm = tokenize_example(*tok, verbatim_template(), {"", "hi", "text"}, 64, 0);
     QCOMPARE(lm.ids, (std::vector<int64_t>{1, tok->encode("h")[0], tok->encode("i")[0], 2}));
     QCOMPARE(lm.response_start, int64_t(1));
     QCOMPARE(lm.loss_mask, (std::vector<uint8_t>{0, 1, 1, 1}));
 
     // Empty response: only the eos is a target.
-    const auto none = tokenize_example(*tok, {"q=", "", "x"}, 64, 0);
+    const auto none = tokenize_example(*tok, verbatim_template(), {"q=", "", "x"}, 64, 0);
     QCOMPARE(none.response_start, int64_t(3));
     QCOMPARE(none.loss_mask, (std::vector<uint8_t>{0, 0, 0, 1}));
 
     // Without bos, position 0 is never a target (nothing predicts it).
     NoBosTokenizer no_bos;
-    const auto nb = tokenize_example(no_bos, {"", "ab", "text"}, 64, 0);
+    const auto nb = tokenize_example(no_bos, verbatim_template(), {"", "ab", "text"}, 64, 0);
     QCOMPARE(nb.ids.size(), size_t(3));
     QCOMPARE(nb.response_start, int64_t(0));
     QCOMPARE(nb.loss_mask, (std::vector<uint8_t>{0, 1, 1}));
@@ -440,9 +448,9 @@ class TestData : public QObject {
     const auto tok = make_builtin_tokenizer();
     const Example ex{"add 2+3=", "12", "add"};
     // Fits exactly: 1 + 8 + 2 + 1.
-    QCOMPARE(tokenize_example(*tok, ex, 12, 0).ids.size(), size_t(12));
+    QCOMPARE(tokenize_example(*tok, verbatim_template(), ex, 12, 0).ids.size(), size_t(12));
     // The prompt loses its start first.
-    auto t = tokenize_example(*tok, ex, 7, 0);
+    auto t = tokenize_example(*tok, verbatim_template(), ex, 7, 0);
     QCOMPARE(t.ids.size(), size_t(7));
     QCOMPARE(t.ids.front(), int64_t(1));
     QCOMPARE(t.ids.back(), int64_t(2));
@@ -450,17 +458,17 @@ class TestData : public QObject {
     QCOMPARE(t.response_start, int64_t(4));
     QCOMPARE(t.loss_mask, (std::vector<uint8_t>{0, 0, 0, 0, 1, 1, 1}));
     // No prompt left and still too long: the response is cut at the right and loses its eos.
-    t = tokenize_example(*tok, ex, 3, 0);
+    t = tokenize_example(*tok, verbatim_template(), ex, 3, 0);
     QCOMPARE(t.ids, (std::vector<int64_t>{1, tok->encode("1")[0], tok->encode("2")[0]}));
     QCOMPARE(t.response_start, int64_t(1));
     QCOMPARE(t.loss_mask, (std::vector<uint8_t>{0, 1, 1}));
-    t = tokenize_example(*tok, ex, 2, 0);
+    t = tokenize_example(*tok, verbatim_template(), ex, 2, 0);
     QCOMPARE(tok->decode(t.ids), std::string("1"));
     QCOMPARE(t.loss_mask, (std::vector<uint8_t>{0, 1}));
-    QVERIFY(!error_of([&] { tokenize_example(*tok, ex, 1, 0); }).isEmpty());
+    QVERIFY(!error_of([&] { tokenize_example(*tok, verbatim_template(), ex, 1, 0); }).isEmpty());
     // Every length in between keeps the invariants.
     for (int64_t len = 2; len <= 14; ++len) {
-      const auto u = tokenize_example(*tok, ex, len, 0);
+      const auto u = tokenize_example(*tok, verbatim_template(), ex, len, 0);
       QVERIFY(int64_t(u.ids.size()) <= len);
       QCOMPARE(u.ids.size(), u.loss_mask.size());
       for (size_t i = 0; i < u.ids.size(); ++i)

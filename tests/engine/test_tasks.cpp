@@ -120,7 +120,7 @@ class TestTasks : public QObject {
       std::map<std::string, int> per_cat;
       for (const auto& ex : *split) {
         ++per_cat[ex.category];
-        all.insert(ex.prompt);
+        all.insert(ex.instruction);
         ++total;
       }
       QCOMPARE(per_cat.size(), d.categories.size());
@@ -145,11 +145,11 @@ class TestTasks : public QObject {
     std::map<std::string, std::set<std::string>> answers;
     for (const auto* split : {&d.train, &d.validation, &d.test})
       for (const auto& ex : *split) {
-        QVERIFY2(ex.prompt.rfind(ex.category + " ", 0) == 0, ex.prompt.c_str());
-        QCOMPARE(ex.response, solve(ex.prompt));
-        QVERIFY2(ex.prompt.size() <= 24, ex.prompt.c_str());
-        QVERIFY2(ex.response.size() <= 12 && !ex.response.empty(), ex.prompt.c_str());
-        for (int64_t id : tok->encode(ex.prompt + ex.response)) QVERIFY(id >= 4);  // no <unk>
+        QVERIFY2(ex.instruction.rfind(ex.category + " ", 0) == 0, ex.instruction.c_str());
+        QCOMPARE(ex.response, solve(ex.instruction));
+        QVERIFY2(ex.instruction.size() <= 24, ex.instruction.c_str());
+        QVERIFY2(ex.response.size() <= 12 && !ex.response.empty(), ex.instruction.c_str());
+        for (int64_t id : tok->encode(ex.instruction + ex.response)) QVERIFY(id >= 4);  // no <unk>
         answers[ex.category].insert(ex.response);
       }
     // Both labels of the yes/no task, about evenly, and varied answers elsewhere.

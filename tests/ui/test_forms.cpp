@@ -221,7 +221,9 @@ void TestUi::invalidInputKeepsStartDisabled() {
   w.configureView()->findChild<QLineEdit*>("data.path")->setText(QString(MOEKD_TEST_DATA) + "/jsonl/dolly_small.jsonl");
   auto* preview = w.configureView()->findChild<QTableWidget*>("data.preview");
   auto* dataInfo = w.configureView()->findChild<QLabel*>("data.info");
-  QTRY_VERIFY2(dataInfo->text().contains("open_qa"), qPrintable(dataInfo->text()));
+  auto* counts = w.configureView()->findChild<QTableWidget*>("data.counts");
+  QTRY_VERIFY2(dataInfo->text().contains("<b>18</b> train"), qPrintable(dataInfo->text()));
+  QVERIFY(!counts->findItems("open_qa", Qt::MatchExactly).isEmpty());
   QVERIFY(preview->rowCount() > 0);
   QVERIFY(!preview->item(0, 1)->text().contains("###"));  // the instruction, not the template
   w.resize(1400, 900);
@@ -236,6 +238,90 @@ void TestUi::invalidInputKeepsStartDisabled() {
                             .arg(have.width()).arg(have.height())));
   }
   saveShot(&w, "configure-kd.png");
+}
+
+// The data preview tokenizes as the run will: the chosen example's tokens with the template's
+// control tokens named and the targets marked, and the counts per category.
+void TestUi::dataPreviewShowsTokens() {
+  MainWindow w;
+  QTemporaryDir dir;
+  json c = tinyRun(dir.filePath("run"), 30);
+  c["data"] = {{"kind", "jsonl"},
+               {"path", MOEKD_TEST_DATA "/jsonl/dolly_small.jsonl"},
+               {"tokenizer", MOEKD_TEST_DATA "/tokenizers/qwen2"},
+               {"template", "chatml"},
+               {"max_len", 64}};
+  c["student"]["init"]["vocab_size"] = 900;
+  w.configureView()->setConfig(c);
+  auto* tokens = w.configureView()->findChild<QTextBrowser*>("data.tokens");
+  auto* counts = w.configureView()->findChild<QTableWidget*>("data.counts");
+  auto* preview = w.configureView()->findChild<QTableWidget*>("data.preview");
+  auto* info = w.configureView()->findChild<QLabel*>("data.info");
+  QVERIFY(tokens && counts && preview && info);
+  QTRY_VERIFY2(info->text().contains("template <b>chatml</b>"), qPrintable(info->text()));
+  QVERIFY2(tokens->toPlainText().contains("<|im_start|>"), qPrintable(tokens->toPlainText()));
+  QVERIFY(tokens->toHtml().contains("underline"));  // the targets
+  // "P + T" per example: the targets are the response and <|im_end|>, at least two tokens.
+  const QStringList pt = preview->item(0, 3)->text().split(" + ");
+  QCOMPARE(pt.size(), 2);
+  QVERIFY2(pt[0].toInt() > 10 && pt[1].section(' ', 0, 0).toInt() >= 2, qPrintable(preview->item(0, 3)->text()));
+  // max_len 64 cuts the longer chatml examples; the table and the token view say so.
+  int cut = -1;
+  for (int r = 0; r < preview->rowCount() && cut < 0; ++r)
+    if (preview->item(r, 3)->text().endsWith("(cut)")) cut = r;
+  QVERIFY(cut >= 0);
+  preview->setCurrentCell(cut, 1);
+  QVERIFY2(tokens->toPlainText().contains("Cut to data.max_len = 64"), qPrintable(tokens->toPlainText()));
+  preview->setCurrentCell(0, 1);
+  // One row per training category, then "all", whose examples are the training split.
+  QVERIFY(counts->rowCount() >= 3);
+  const int last = counts->rowCount() - 1;
+  QCOMPARE(counts->item(last, 0)->text(), QString("all"));
+  int examples = 0;
+  for (int r = 0; r < last; ++r) examples += counts->item(r, 1)->text().toInt();
+  QCOMPARE(counts->item(last, 1)->text().toInt(), examples);
+  QVERIFY(counts->item(last, 5)->text().toInt() > 0);  // max_len 64 cuts some chatml prompts
+  w.resize(1400, 900);
+  w.show();
+  QVERIFY(QTest::qWaitForWindowExposed(&w));
+  // With room for whole examples (the README's pictures): the tokens, then the counts.
+  c["data"]["max_len"] = 512;
+  w.configureView()->setConfig(c);
+  QTRY_VERIFY(!preview->item(0, 3)->text().endsWith("(cut)"));
+  QCOMPARE(counts->item(last, 5)->text().toInt(), 0);
+  auto* tabs = w.configureView()->findChild<QTabWidget*>("data.tabs");
+  saveShot(tabs->parentWidget(), "data-preview.png");
+  tabs->setCurrentIndex(1);
+  saveShot(tabs->parentWidget(), "data-preview-counts.png");
+  tabs->setCurrentIndex(0);
+  c["data"]["max_len"] = 64;
+  w.configureView()->setConfig(c);
+  QTRY_VERIFY(preview->item(0, 3)->text().endsWith("(cut)"));
+
+  // Choosing another example shows its tokens.
+  const QString first = tokens->toPlainText();
+  preview->setCurrentCell(1, 1);
+  QVERIFY(tokens->toPlainText() != first);
+
+  // A template whose tokens the tokenizer lacks: the examples stay, the reason is shown.
+  c["data"]["template"] = "llama3";
+  w.configureView()->setConfig(c);
+  QTRY_VERIFY2(info->text().contains("&lt;|start_header_id|&gt;") || info->text().contains("<|start_header_id|>"),
+               qPrintable(info->text()));
+  QVERIFY(preview->rowCount() > 0);
+  QVERIFY(tokens->toPlainText().contains("No tokens"));
+
+  // A custom template that does not parse is marked at its field, with the engine's words.
+  c["data"]["template"] = "Q: {question} A: {response}";
+  w.configureView()->setConfig(c);
+  QVERIFY2(!w.startAction()->isEnabled(), qPrintable(QString::fromStdString(w.configureView()->config()["data"].dump())));
+  QLabel* note = w.configureView()->marks().note("data.template");
+  QVERIFY(note);
+  QVERIFY2(note->text().contains("{question}"), qPrintable(note->text()));
+  // A custom template with newlines survives the form.
+  c["data"]["template"] = "Q: {instruction}\n\nA: {response}";
+  w.configureView()->setConfig(c);
+  QCOMPARE(w.configureView()->config()["data"]["template"], c["data"]["template"]);
 }
 
 void TestUi::engineFailureIsReported() {

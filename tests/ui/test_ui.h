@@ -27,6 +27,7 @@
 #include <QStatusBar>
 #include <QStandardPaths>
 #include <QTabWidget>
+#include <QTextBrowser>
 #include <QTemporaryDir>
 #include <QTimer>
 #include <QToolBar>
@@ -119,6 +120,7 @@ class TestUi : public QObject {
   void formJsonRoundTrip_data();
   void formJsonRoundTrip();
   void invalidInputKeepsStartDisabled();
+  void dataPreviewShowsTokens();
   void engineFailureIsReported();
   void closeDuringRunStopsCleanly();
   void evaluationView();
