@@ -5,14 +5,14 @@
 #   bash scripts/fuzz.sh all SECONDS           every target in turn
 #
 # Targets (tests/fuzz/TARGET.cpp): safetensors, hf_config, run_config, jsonl, text, metrics, state,
-# sentencepiece, tokenizer_json. Builds them into build-fuzz/ (the engine compiled with clang and the sanitizers),
+# sentencepiece, tokenizer_json, prompt_template. Builds them into build-fuzz/ (the engine compiled with clang and the sanitizers),
 # then runs TARGET for SECONDS (or until -runs=N) on a working copy of its seed corpus
 # (tests/fuzz/corpus/TARGET/), printing executions and coverage. A crash is written to
 # build-fuzz/findings/TARGET/: fix it, then add the file to tests/data/malformed/TARGET/, where
 # test_malformed runs it from then on.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-targets=(safetensors hf_config run_config jsonl text metrics state sentencepiece tokenizer_json)
+targets=(safetensors hf_config run_config jsonl text metrics state sentencepiece tokenizer_json prompt_template)
 [ $# -ge 2 ] || { echo "usage: scripts/fuzz.sh TARGET|all SECONDS [libFuzzer options]" >&2; exit 2; }
 target=$1 seconds=$2
 shift 2

@@ -151,6 +151,13 @@ class TestData : public QObject {
     QCOMPARE(tok->eos_id(), int64_t(2));
     QCOMPARE(tok->pad_id(), int64_t(2));  // no pad in a Llama-style model: eos stands in
     QVERIFY(QString::fromStdString(tok->describe()).contains("sentencepiece"));
+    // token_text is the piece as the model holds it (what the vocabulary check compares with a
+    // tokenizer.json's entries), control and byte pieces included.
+    for (int id = 0; id < ref.GetPieceSize(); ++id) QCOMPARE(tok->token_text(id), ref.IdToPiece(id));
+    QCOMPARE(tok->token_text(1), std::string("<s>"));
+    QVERIFY(tok->token_text(tok->vocab_size()).empty());
+    QCOMPARE(check_vocabularies({"teacher", 400, tok.get()}, {"student", 320, nullptr}, *load_sentencepiece(model)),
+             int64_t(320));
 
     // Ids are exactly the processor's; round trips are exact, including bytes never seen in
     // training (byte fallback) and newlines (identity normalisation).

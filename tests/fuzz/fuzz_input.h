@@ -55,6 +55,7 @@ int refusals_allowed(Body&& body) {
   X(metrics)                  \
   X(state)                    \
   X(sentencepiece)            \
-  X(tokenizer_json)
+  X(tokenizer_json)           \
+  X(prompt_template)
 #define MOEKD_DECLARE_FUZZ_TARGET(name) int moekd_fuzz_##name(const uint8_t* data, size_t size);
 MOEKD_FUZZ_TARGETS(MOEKD_DECLARE_FUZZ_TARGET)
