@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ccache pkg-config
   libtorch-dev libopenblas0-pthread
-  nlohmann-json3-dev libcli11-dev libsentencepiece-dev libpcre2-dev libicu-dev
+  nlohmann-json3-dev libcli11-dev libsentencepiece-dev libpcre2-dev libicu-dev libgloo-dev
   qt6-base-dev libqcustomplot-dev libqcustomplot2.1-qt6 libgl-dev
   desktop-file-utils appstream help2man
 )

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "commands.h"
+#include "launch.h"
 #include "ranges.h"
 #include "format.h"
 #include "export/export.h"
@@ -29,6 +30,7 @@ struct RunArgs {
   int64_t total_steps = 0;
   std::vector<std::string> overrides;
   bool quiet = false;
+  int nproc = 1;
 };
 
 void add_run_options(CLI::App* cmd, RunArgs& a) {
@@ -39,6 +41,10 @@ void add_run_options(CLI::App* cmd, RunArgs& a) {
   cmd->add_option("--steps", a.total_steps, "with --resume: continue to this many steps in total (a finished run too)")
       ->check(CLI::Range(int64_t{1}, int64_t{100000000}));
   cmd->add_flag("--quiet", a.quiet, "print only the end of the run");
+  cmd->add_option("--nproc", a.nproc,
+                  "start this many processes on this machine, data parallel on Gloo (torchrun and srun set RANK and "
+                  "WORLD_SIZE themselves: leave it out there); train.batch_size is per process")
+      ->check(CLI::Range(1, 256));
 }
 
 RunConfig build_config(const RunArgs& a, const char* forced_method) {
@@ -72,7 +78,9 @@ int run_session(Session& session, const std::string& label, bool quiet) {
   std::signal(SIGINT, previous);
   if (!ok) fail(progress.failure());
   if (g_interrupted) {
-    std::printf("resume with: moekd distill --resume %s\n", session.config().run_dir.c_str());
+    const char* rank = std::getenv("RANK");
+    if (!rank || std::string(rank) == "0")
+      std::printf("resume with: moekd distill --resume %s\n", session.config().run_dir.c_str());
     return 130;
   }
   return 0;
@@ -83,6 +91,11 @@ void add_training_command(CLI::App& app, const char* name, const char* help, con
   auto* cmd = app.add_subcommand(name, help);
   add_run_options(cmd, *a);
   cmd->callback([a, forced_method] {
+    if (a->nproc > 1) {
+      const int code = launch_local_processes(a->nproc, without_nproc(program_args()), 30);
+      if (code != 0) throw CLI::RuntimeError(code);
+      return;
+    }
     std::unique_ptr<Session> session;
     if (!a->resume.empty()) {
       if (!a->config.empty() || !a->overrides.empty())

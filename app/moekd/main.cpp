@@ -9,10 +9,12 @@
 #include "backend/openblas_core.h"
 #include "backend/system_info.h"
 #include "commands.h"
+#include "launch.h"
 #include "ranges.h"
 #include "util/error.h"
 
 int main(int argc, char** argv) {
+  moekd::cli::set_program_args(argc, argv);  // moekd distill --nproc starts copies of itself with them
   moekd::choose_openblas_core(argv);  // may re-execute this program with better BLAS kernels
   moekd::configure_allocator();       // large tensors reuse the heap instead of mmap/munmap per step
   CLI::App app{"moekd: distil Mixture-of-Experts language models (MoE-KD Studio engine)", "moekd"};

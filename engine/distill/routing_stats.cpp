@@ -88,6 +88,14 @@ RoutingSnapshot RoutingAccumulator::snapshot(int64_t step, const std::string& mo
   return snap;
 }
 
+std::vector<torch::Tensor> RoutingAccumulator::tensors() const {
+  std::vector<torch::Tensor> out;
+  for (const auto& l : layers_)
+    for (const auto* t : {&l.slots, &l.sampled_slots, &l.prob_sum, &l.by_category, &l.tokens, &l.sampled})
+      if (t->defined()) out.push_back(*t);
+  return out;
+}
+
 void RoutingAccumulator::reset() {
   for (auto& l : layers_) l = Layer{};
   tokens_seen_ = 0;

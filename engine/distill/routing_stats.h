@@ -20,6 +20,8 @@ class RoutingAccumulator {
   // The routing of one forward over `b.ids` repeated `repeats` times along the batch (KA's passes).
   void add(const std::vector<std::optional<RoutingRecord>>& routing, const Batch& b, int64_t repeats = 1);
   bool empty() const { return tokens_seen_ == 0; }
+  // Every count it holds, in a fixed order (several processes sum them before a snapshot).
+  std::vector<torch::Tensor> tensors() const;
   RoutingSnapshot snapshot(int64_t step, const std::string& model, const std::vector<std::string>& categories,
                            const std::vector<double>& drift);
   void reset();

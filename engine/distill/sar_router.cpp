@@ -23,7 +23,7 @@ SarRouterUpdate::SarRouterUpdate(CausalLM teacher, const RunConfig& cfg) : teach
   optimizer_ = std::make_unique<AdamW>(params_, names_, o);
 }
 
-SarRouterUpdate::Terms SarRouterUpdate::accumulate(const Batch& b, const torch::Tensor& student_rows, int64_t accum,
+SarRouterUpdate::Terms SarRouterUpdate::accumulate(const Batch& b, const torch::Tensor& student_rows, double weight,
                                                    RoutingAccumulator* routing, const LossScaler* scaler) {
   ForwardOptions opt;
   opt.policy = cfg_.teacher_policy;
@@ -44,7 +44,7 @@ SarRouterUpdate::Terms SarRouterUpdate::accumulate(const Batch& b, const torch::
     loss = divergence_per_token(teacher_logp, q_logits, forward_kl).mean();
   }
   auto balance = balance_loss(out.routing, cfg_.sar.balance, b.real);
-  const auto total = (loss + cfg_.sar.balance_weight * balance) / static_cast<double>(accum);
+  const auto total = (loss + cfg_.sar.balance_weight * balance) * weight;
   (scaler ? scaler->scale(total) : total).backward();
   return {loss.detach(), balance.detach()};
 }

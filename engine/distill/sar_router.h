@@ -30,9 +30,10 @@ class SarRouterUpdate {
   };
   void zero_grad() { optimizer_->zero_grad(); }
   // Router loss of one micro-batch against the student's rows [N, V] (logits; detached here), plus
-  // the balance loss; its gradient, divided by `accum`, adds to the routers'.
+  // the balance loss; its gradient, times `weight` (the micro-batch's share of the step: 1 / accum
+  // in one process), adds to the routers'.
   // `scaler`, in float16 runs, scales the loss for backward (the caller unscales before step()).
-  Terms accumulate(const Batch& b, const torch::Tensor& student_rows, int64_t accum, RoutingAccumulator* routing,
+  Terms accumulate(const Batch& b, const torch::Tensor& student_rows, double weight, RoutingAccumulator* routing,
                    const LossScaler* scaler = nullptr);
   const std::vector<torch::Tensor>& parameters() const { return params_; }
   // One optimizer step over what accumulated; a no-op on the device where `apply` is false.

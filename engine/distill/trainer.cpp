@@ -20,8 +20,10 @@ enum Sum { kLoss, kCe, kDivergence, kRouterLoss, kBalance, kTerms, kGradNorm = k
 }  // namespace
 
 Trainer::Trainer(const RunConfig& config, CausalLM student, CausalLM teacher, std::shared_ptr<const Tokenizer> tok,
-                 std::shared_ptr<const RunData> data, torch::Device device, torch::ScalarType compute)
+                 std::shared_ptr<const RunData> data, torch::Device device, torch::ScalarType compute,
+                 ProcessGroup* group)
     : cfg_(config),
+      group_(group && group->world_size() > 1 ? group : nullptr),
       student_(std::move(student)),
       teacher_(std::move(teacher)),
       tok_(std::move(tok)),
@@ -61,6 +63,52 @@ Trainer::Trainer(const RunConfig& config, CausalLM student, CausalLM teacher, st
     if (sar_) router_scaler_ = std::make_unique<LossScaler>(device_);
   }
   window_sums_ = torch::zeros({kSums}, torch::dtype(torch::kFloat).device(device_));
+  if (group_) {
+    // Every replica starts from rank 0's student (and SAR's routers); the frozen teacher must
+    // already be the same everywhere, which one checksum shows.
+    std::vector<torch::Tensor> trainable = opt_->params();
+    if (sar_) trainable.insert(trainable.end(), sar_->parameters().begin(), sar_->parameters().end());
+    group_->broadcast(trainable, 0);
+    if (teacher_) check_replicas_agree("the teacher's weights", teacher_->parameters());
+  }
+}
+
+std::vector<double> Trainer::micro_batch_shares(const std::vector<Batch>& batches) {
+  const auto accum = static_cast<int64_t>(batches.size());
+  std::vector<double> shares(batches.size(), 1.0 / static_cast<double>(accum));
+  if (!group_) return shares;
+  // The global micro-batch i is every rank's micro-batch i: its loss is the mean over all of
+  // their target tokens, so this rank's mean counts by its share of them.
+  const int world = group_->world_size(), rank = group_->rank();
+  auto counts = torch::zeros({world, accum}, torch::kDouble);
+  for (int64_t i = 0; i < accum; ++i) counts[rank][i] = static_cast<double>(batches[i].target_tokens);
+  group_->all_reduce_sum({counts});
+  const auto total = counts.sum(0);
+  for (int64_t i = 0; i < accum; ++i) {
+    const double all = total[i].item<double>();
+    shares[i] = all > 0 ? static_cast<double>(batches[i].target_tokens) / all / static_cast<double>(accum) : 0.0;
+  }
+  return shares;
+}
+
+void Trainer::sum_gradients_over_ranks(const std::vector<torch::Tensor>& params) {
+  if (!group_) return;
+  std::vector<torch::Tensor> grads;
+  for (const auto& p : params)
+    if (p.grad().defined()) grads.push_back(p.grad());
+  group_->all_reduce_sum(grads);
+}
+
+void Trainer::check_replicas_agree(const char* what, const std::vector<torch::Tensor>& tensors) {
+  if (!group_) return;
+  torch::NoGradGuard no_grad;
+  double sum = 0;
+  for (const auto& t : tensors) sum += t.to(torch::kDouble).sum().item<double>();
+  const auto all = group_->all_gather(sum);
+  for (size_t r = 1; r < all.size(); ++r)
+    if (all[r] != all[0])
+      fail(what, " differ between the processes (checksum ", all[0], " on rank 0, ", all[r], " on rank ", r,
+           "); every rank must load the same checkpoint");
 }
 
 // One optimizer step. Every tensor below stays on the device; nothing waits for it unless the
@@ -69,6 +117,7 @@ std::optional<StepMetrics> Trainer::step(bool read_metrics) {
   const auto start = std::chrono::steady_clock::now();
   const auto batches = next_batches();  // train.grad_accum micro-batches
   const auto accum = static_cast<int64_t>(batches.size());
+  const auto shares = micro_batch_shares(batches);
   student_->train();
   opt_->zero_grad();
 
@@ -76,7 +125,7 @@ std::optional<StepMetrics> Trainer::step(bool read_metrics) {
   //    the student learns from the updated teacher below.
   std::vector<SarRouterUpdate::Terms> router_terms;
   std::optional<StudentForward> first;
-  if (sar_) first = sar_router_update(batches, router_terms);
+  if (sar_) first = sar_router_update(batches, shares, router_terms);
 
   // 2. The student: forward, the teacher's targets, the loss, backward. Gradients accumulate.
   for (int64_t i = 0; i < accum; ++i) {
@@ -85,7 +134,7 @@ std::optional<StepMetrics> Trainer::step(bool read_metrics) {
     auto t = student_loss(b, student);
     if (sar_) std::tie(t.router_loss, t.balance) = std::tie(router_terms[i].router_loss, router_terms[i].balance);
     guard_.observe(step_ + 1, {"cross-entropy", "divergence", "balance loss"}, {t.ce, t.divergence, t.balance});
-    const auto share = t.loss / static_cast<double>(accum);
+    const auto share = t.loss * shares[static_cast<size_t>(i)];
     (scaler_ ? scaler_->scale(share) : share).backward();
     window_sums_.narrow(0, 0, kTerms)
         .add_(torch::stack({t.loss.detach(), t.ce.detach(), t.divergence.detach(), t.router_loss, t.balance.detach()})
@@ -94,7 +143,11 @@ std::optional<StepMetrics> Trainer::step(bool read_metrics) {
     window_tokens_ += b.tokens;
   }
 
-  // 3. Clip and step: a no-op once anything of this run was not finite. In float16 an overflow of
+  // 3. Several processes: the gradients summed over the ranks (each already weighted by its
+  //    share), so every replica takes the same step.
+  sum_gradients_over_ranks(opt_->params());
+
+  // 4. Clip and step: a no-op once anything of this run was not finite. In float16 an overflow of
   //    the scaled gradients only skips the step (and halves the loss scale).
   const auto grads_finite = scaler_ ? scaler_->unscale_and_update(opt_->params()) : torch::Tensor();
   const auto norm = clip_gradients(opt_->params(), cfg_.train.clip_norm);
@@ -126,8 +179,13 @@ int64_t Trainer::ka_sequences_in_memory() const {
 std::vector<Batch> Trainer::next_batches() {
   std::vector<Batch> batches;
   for (int64_t i = 0; i < cfg_.train.grad_accum; ++i) {
+    // The global batch of every rank, in the order one process with batch world x b would see it;
+    // this rank takes its slice.
+    const int world = group_ ? group_->world_size() : 1, rank = group_ ? group_->rank() : 0;
+    const auto global = sampler_.next(cfg_.train.batch_size * world);
     std::vector<const TokenizedExample*> examples;
-    for (auto index : sampler_.next(cfg_.train.batch_size)) examples.push_back(&data_->train[index]);
+    for (int64_t k = 0; k < cfg_.train.batch_size; ++k)
+      examples.push_back(&data_->train[global[static_cast<size_t>(rank * cfg_.train.batch_size + k)]]);
     if (!on_policy_micro_batch(cfg_, step_, i)) {
       batches.push_back(make_batch(examples, tok_->pad_id(), device_));
       continue;
@@ -135,8 +193,9 @@ std::vector<Batch> Trainer::next_batches() {
     const auto start = std::chrono::steady_clock::now();
     const ComputeIn precision(device_, compute_);
     const auto generated = static_cast<int64_t>(data_->dataset.categories.size());
-    batches.push_back(student_written_batch(student_, examples, cfg_, step_, i, data_->stop_id, tok_->pad_id(),
-                                            generated, device_));
+    // Each rank samples from its own stream (rank 0's is the one-process stream).
+    batches.push_back(student_written_batch(student_, examples, cfg_, step_, i + rank * cfg_.train.grad_accum,
+                                            data_->stop_id, tok_->pad_id(), generated, device_));
     window_generated_ += batches.back().generated_tokens;
     const TokenizedExample& first = *examples[0];
     written_prompt_ = on_policy_prompt_length(first, cfg_);
@@ -166,7 +225,7 @@ Trainer::StudentForward Trainer::student_forward(const Batch& b, bool track_rout
 // micro-batch accumulate against the student's current distributions, then the routers step
 // once. The first micro-batch's student forward keeps its graph for step 2; the others are only
 // needed as distributions here.
-Trainer::StudentForward Trainer::sar_router_update(const std::vector<Batch>& batches,
+Trainer::StudentForward Trainer::sar_router_update(const std::vector<Batch>& batches, const std::vector<double>& shares,
                                                    std::vector<SarRouterUpdate::Terms>& terms) {
   auto first = student_forward(batches[0], /*track_routing=*/true);
   sar_->zero_grad();
@@ -176,10 +235,10 @@ Trainer::StudentForward Trainer::sar_router_update(const std::vector<Batch>& bat
       torch::NoGradGuard no_grad;
       student_rows = student_forward(batches[i], /*track_routing=*/false).rows;
     }
-    terms.push_back(sar_->accumulate(batches[i], student_rows, static_cast<int64_t>(batches.size()),
-                                     teacher_routing_.get(), router_scaler_.get()));
+    terms.push_back(sar_->accumulate(batches[i], student_rows, shares[i], teacher_routing_.get(), router_scaler_.get()));
     guard_.observe(step_ + 1, {"router loss", "balance loss"}, {terms.back().router_loss, terms.back().balance});
   }
+  sum_gradients_over_ranks(sar_->parameters());  // every rank's teacher copy takes the same router step
   auto apply = guard_.all_finite();
   if (router_scaler_) apply = apply.logical_and(router_scaler_->unscale_and_update(sar_->parameters()));
   sar_->step(scheduled(cfg_.sar.router_lr), apply);
@@ -218,6 +277,18 @@ double Trainer::scheduled(double peak) const {
 
 // The window's averages and the finite flag in one device-to-host transfer.
 StepMetrics Trainer::read_window(double lr) {
+  if (group_) {
+    // The ranks' means of the loss terms (and their gradient norm, the same on every rank after
+    // the gradient sum); tokens add up. SAR: every teacher copy must still be the same.
+    group_->all_reduce_sum({window_sums_});
+    window_sums_.div_(group_->world_size());
+    double tokens = 0, generated = 0;
+    for (const double t : group_->all_gather(static_cast<double>(window_tokens_))) tokens += t;
+    for (const double g : group_->all_gather(static_cast<double>(window_generated_))) generated += g;
+    window_tokens_ = static_cast<int64_t>(tokens);
+    window_generated_ = static_cast<int64_t>(generated);
+    if (sar_) check_replicas_agree("SAR's trained teacher routers", sar_->parameters());
+  }
   const auto host = torch::cat({window_sums_.to(torch::kDouble), guard_.packed()}).to(torch::kCPU).contiguous();
   const double* v = host.data_ptr<double>();
   guard_.raise_if_bad(v + kSums);
@@ -264,6 +335,9 @@ std::vector<RoutingSnapshot> Trainer::take_routing() {
   std::vector<RoutingSnapshot> out;
   auto cats = data_->dataset.categories;
   if (cfg_.on_policy > 0) cats.push_back("generated");
+  // Several processes: the counts of every rank.
+  for (auto* acc : {teacher_routing_.get(), student_routing_.get()})
+    if (group_ && acc) group_->all_reduce_sum(acc->tensors());
   if (teacher_routing_ && !teacher_routing_->empty()) {
     out.push_back(teacher_routing_->snapshot(step_, "teacher", cats, sar_ ? sar_->drift() : std::vector<double>{}));
     teacher_routing_->reset();

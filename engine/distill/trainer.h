@@ -11,6 +11,7 @@
 
 #include "data/run_data.h"
 #include "data/tokenizer.h"
+#include "dist/process_group.h"
 #include "distill/batch.h"
 #include "distill/finite_guard.h"
 #include "distill/loss_scaler.h"
@@ -37,8 +38,15 @@ class Trainer {
   // `student` is the model being trained (the MoE itself for train-teacher); `teacher` may be
   // null for sft and train-teacher. Both must already be on `device`. The student computes in
   // `compute` (autocast over its float32 weights; backend/precision.h).
+  //
+
+  // With `group` (several processes, data parallel; docs/DESIGN.md, "Several processes"): this
+  // rank's share of every global batch, gradients summed over the ranks with each micro-batch
+  // weighted by its share of the global batch's target tokens, so that N processes x batch b train
+  // as one process with batch N * b does. The replicas start from rank 0's weights.
   Trainer(const RunConfig& config, CausalLM student, CausalLM teacher, std::shared_ptr<const Tokenizer> tokenizer,
-          std::shared_ptr<const RunData> data, torch::Device device, torch::ScalarType compute = torch::kFloat);
+          std::shared_ptr<const RunData> data, torch::Device device, torch::ScalarType compute = torch::kFloat,
+          ProcessGroup* group = nullptr);
 
   // One optimizer step (train.grad_accum micro-batches). Nothing is read from the device unless
   // `read_metrics` (every log_every steps): then the averaged metrics and the finite flag come
@@ -76,12 +84,20 @@ class Trainer {
   std::vector<Batch> next_batches();
   int64_t ka_sequences_in_memory() const;
   StudentForward student_forward(const Batch& b, bool track_routing);
-  StudentForward sar_router_update(const std::vector<Batch>& batches, std::vector<SarRouterUpdate::Terms>& terms);
+  StudentForward sar_router_update(const std::vector<Batch>& batches, const std::vector<double>& shares,
+                                   std::vector<SarRouterUpdate::Terms>& terms);
   Terms student_loss(const Batch& b, const StudentForward& s);
   double scheduled(double peak) const;
   StepMetrics read_window(double lr);
+  // Several processes: each micro-batch's share of the step's loss (its target tokens over the
+  // global micro-batch's, over train.grad_accum); one process: 1 / grad_accum each.
+  std::vector<double> micro_batch_shares(const std::vector<Batch>& batches);
+  void sum_gradients_over_ranks(const std::vector<torch::Tensor>& params);
+  // Refuses replicas that no longer agree (a checksum of `tensors` gathered from every rank).
+  void check_replicas_agree(const char* what, const std::vector<torch::Tensor>& tensors);
 
   RunConfig cfg_;
+  ProcessGroup* group_ = nullptr;  // null: one process
   CausalLM student_, teacher_;
   std::shared_ptr<const Tokenizer> tok_;
   std::shared_ptr<const RunData> data_;

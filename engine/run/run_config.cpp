@@ -300,6 +300,7 @@ RunConfig read_run(const json& j, const std::string& src, std::vector<ConfigProb
     s.string("device", c.train.device);
     s.enumeration("precision", c.train.precision);
     s.boolean("checkpoint_activations", c.train.checkpoint_activations);
+    s.integer("dist_timeout_s", c.train.dist_timeout_s, 1, 7 * 24 * 3600);
   }
   {
     auto s = top.child("eval");
@@ -411,7 +412,8 @@ json to_json(const RunConfig& c) {
                 {"seed", t.seed},
                 {"device", t.device},
                 {"precision", name_of(t.precision)},
-                {"checkpoint_activations", t.checkpoint_activations}};
+                {"checkpoint_activations", t.checkpoint_activations},
+                {"dist_timeout_s", t.dist_timeout_s}};
   j["eval"] = {{"every", c.eval.every},
                {"samples", c.eval.samples},
                {"max_new_tokens", c.eval.max_new_tokens},

@@ -76,6 +76,8 @@ struct TrainConfig {
   // and optimizer state and computes in it (docs/DESIGN.md, "Precision").
   Precision precision = Precision::Auto;
   bool checkpoint_activations = false;  // recompute each student layer in backward: less memory
+  // Several processes: the longest a collective (or the rendezvous) waits for the other ranks.
+  int64_t dist_timeout_s = 600;
 };
 
 struct EvalConfig {

@@ -8,6 +8,7 @@
 
 #include "backend/precision.h"
 #include "data/run_data.h"
+#include "data/tasks.h"
 #include "util/error.h"
 #include "util/json_file.h"
 #include "backend/system_info.h"
@@ -58,12 +59,27 @@ std::unique_ptr<Tokenizer> folder_tokenizer(const ModelSource& source, const std
 Session::Session(RunConfig config) : Session(std::move(config), false) {}
 
 Session::Session(RunConfig config, bool resuming, bool new_total)
-    : cfg_(std::move(config)), resuming_(resuming), new_total_(new_total) {
+    : cfg_(std::move(config)), dist_(read_dist_env()), resuming_(resuming), new_total_(new_total) {
   if (cfg_.run_dir.empty()) fail("run_dir is empty: where should this run write its files?");
 }
 
+void Session::emit_failure(int64_t step, const std::string& message) {
+  std::string m = message;
+  if (dist_.distributed() && m.rfind("rank ", 0) != 0)
+    m = "rank " + std::to_string(dist_.rank) + " of " + std::to_string(dist_.world_size) + ": " + m;
+  for (auto* o : observers_) o->on_failed({step, m});
+}
+
+bool Session::stopping_everywhere() {
+  if (!group_) return stopping();
+  for (const double s : group_->all_gather(stopping() ? 1.0 : 0.0))
+    if (s > 0) return true;
+  return false;
+}
+
 std::unique_ptr<Session> Session::resume(const std::string& run_dir, int64_t total_steps) {
-  recover_checkpoints(RunFolder(run_dir));  // a run killed while writing one: whole again
+  // A run killed while writing a checkpoint: whole again (by rank 0 alone when there are several).
+  if (read_dist_env().rank == 0) recover_checkpoints(RunFolder(run_dir));
   auto cfg = load_run_folder_config(run_dir);
   cfg.run_dir = run_dir;
   const bool extend = total_steps > 0 && total_steps != cfg.train.steps;
@@ -90,8 +106,12 @@ void Session::set_paused(bool paused) {
 
 void Session::build() {
   const RunFolder run = folder();
-  if (evaluation_only_) {
-    // nothing is written
+  if (dist_.distributed() && !evaluation_only_) {
+    const auto device = parse_device(cfg_.train.device);
+    group_ = std::make_unique<ProcessGroup>(dist_, device, std::chrono::seconds(cfg_.train.dist_timeout_s));
+  }
+  if (evaluation_only_ || !writes()) {
+    // nothing is written (several processes: rank 0 writes)
   } else if (!resuming_) {
     if (run_dir_holds_training(cfg_.run_dir))
       fail(cfg_.run_dir, ": already holds a run (metrics.jsonl); choose another run_dir or resume it with --resume");
@@ -99,7 +119,7 @@ void Session::build() {
   } else if (!fs::exists(run.checkpoint(Checkpoint::Last).dir)) {
     fail(cfg_.run_dir, ": no checkpoint to resume from (checkpoints/last is missing)");
   }
-  if (!evaluation_only_) {
+  if (!evaluation_only_ && writes()) {
     metrics_file_ = std::make_unique<MetricsFileObserver>(run.metrics().string(), resuming_);
     observers_.insert(observers_.begin(), metrics_file_.get());
   }
@@ -153,10 +173,24 @@ void Session::build() {
   if (tok->vocab_size() > student->config.vocab_size)
     fail("the tokenizer has ", tok->vocab_size(), " tokens but the student's vocabulary holds only ",
          student->config.vocab_size);
-  trainer_ = std::make_unique<Trainer>(cfg_, student, teacher, tok, data, device, compute);
+  trainer_ = std::make_unique<Trainer>(cfg_, student, teacher, tok, data, device, compute, group_.get());
+  if (group_) {
+    // KA's expert draws (the global generator): a stream per rank, rank 0's the one-process one.
+    if (dist_.rank > 0) torch::manual_seed(mix_seed(cfg_.train.seed, static_cast<uint64_t>(dist_.rank)));
+    const int64_t effective = cfg_.train.batch_size * cfg_.train.grad_accum * dist_.world_size;
+    emit([&](RunObserver& o) {
+      o.on_message(std::to_string(dist_.world_size) + " processes (" + group_->backend() + "), train.batch_size " +
+                   std::to_string(cfg_.train.batch_size) + " each: " + std::to_string(effective) +
+                   " sequences per optimizer step");
+    });
+  }
   if (resuming_ && !evaluation_only_) {
     trainer_->load_checkpoint(run.checkpoint(Checkpoint::Last).dir.string());
-    if (new_total_) write_run_config(run, cfg_);  // a later resume, and every reader, sees the new total
+    // The checkpoint holds rank 0's generator: the other ranks go on with streams of their own.
+    if (group_ && dist_.rank > 0)
+      torch::manual_seed(mix_seed(mix_seed(cfg_.train.seed, static_cast<uint64_t>(dist_.rank)),
+                                  static_cast<uint64_t>(trainer_->steps_done())));
+    if (new_total_ && writes()) write_run_config(run, cfg_);  // a later resume, and every reader, sees the new total
     emit([&](RunObserver& o) { o.on_message("resumed at step " + std::to_string(trainer_->steps_done())); });
   }
 }
@@ -177,6 +211,7 @@ EvalResult Session::evaluate_student(bool test_split, int64_t samples) {
 }
 
 void Session::save_checkpoint(Checkpoint which) {
+  if (!writes()) return;
   const auto dir = folder().checkpoint(which).dir.string();
   trainer_->save_checkpoint(dir);
   emit([&](RunObserver& o) { o.on_checkpoint({trainer_->steps_done(), dir, which == Checkpoint::Best}); });
@@ -196,12 +231,12 @@ bool Session::run() {
     build();
     auto& t = *trainer_;
     step = t.steps_done();
-    while (t.steps_done() < cfg_.train.steps && !stopping()) {
+    while (t.steps_done() < cfg_.train.steps && !stopping_everywhere()) {
       {
         std::unique_lock<std::mutex> lock(pause_mutex_);
         resume_cv_.wait(lock, [&] { return !paused_ || stop_; });
       }
-      if (stopping()) break;
+      if (!group_ && stopping()) break;  // several processes: the ranks agree at the loop's head
       const int64_t next = t.steps_done() + 1;
       const bool last = next == cfg_.train.steps;
       auto metrics = t.step(next % cfg_.log_every == 0 || last);
@@ -217,26 +252,26 @@ bool Session::run() {
       if (cfg_.eval.every > 0 && step % cfg_.eval.every == 0 && !last) evaluate_and_checkpoint();
       if (cfg_.checkpoint_every > 0 && step % cfg_.checkpoint_every == 0 && !last) save_checkpoint(Checkpoint::Last);
     }
-    const bool stopped = stopping();
+    const bool stopped = group_ ? t.steps_done() < cfg_.train.steps : stopping();
     if (!stopped) evaluate_and_checkpoint();
     save_checkpoint(Checkpoint::Last);  // finished or stopped: the last state is always on disk
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     emit([&](RunObserver& o) { o.on_finished({step, seconds, stopped}); });
     return true;
   } catch (const Error& e) {
-    emit([&](RunObserver& o) { o.on_failed({step, e.what()}); });
+    emit_failure(step, e.what());
   } catch (const c10::OutOfMemoryError& e) {
-    emit([&](RunObserver& o) { o.on_failed({step, out_of_memory_message(cfg_, e.what_without_backtrace())}); });
+    emit_failure(step, out_of_memory_message(cfg_, e.what_without_backtrace()));
   } catch (const std::bad_alloc&) {
-    emit([&](RunObserver& o) { o.on_failed({step, out_of_memory_message(cfg_, "allocation failed")}); });
+    emit_failure(step, out_of_memory_message(cfg_, "allocation failed"));
   } catch (const c10::Error& e) {
     // LibTorch 1.13's CPU allocator reports failure as a plain c10::Error.
     const std::string what = e.what_without_backtrace();
     const bool oom = what.find("can't allocate memory") != std::string::npos ||
                      what.find("out of memory") != std::string::npos;
-    emit([&](RunObserver& o) { o.on_failed({step, oom ? out_of_memory_message(cfg_, what) : "LibTorch: " + what}); });
+    emit_failure(step, oom ? out_of_memory_message(cfg_, what) : "LibTorch: " + what);
   } catch (const std::exception& e) {
-    emit([&](RunObserver& o) { o.on_failed({step, e.what()}); });
+    emit_failure(step, e.what());
   }
   return false;
 }

@@ -6,6 +6,7 @@
 #include <memory>
 #include <mutex>
 
+#include "dist/process_group.h"
 #include "distill/trainer.h"
 #include "run/events.h"
 #include "run/metrics_file.h"
@@ -50,14 +51,23 @@ class Session {
  private:
   Session(RunConfig config, bool resuming, bool new_total = false);
   void build();
+  // Several processes: rank 0 speaks for the run (events, config.json, metrics.jsonl,
+  // checkpoints); the others report only their own failure.
+  bool writes() const { return dist_.rank == 0; }
   template <typename Fn>
   void emit(Fn&& fn) {
+    if (!writes()) return;
     for (auto* o : observers_) fn(*o);
   }
+  void emit_failure(int64_t step, const std::string& message);
+  // Every rank stops when any is asked to (after the same step).
+  bool stopping_everywhere();
   void evaluate_and_checkpoint();
   void save_checkpoint(Checkpoint which);
 
   RunConfig cfg_;
+  DistEnv dist_;                          // this process's place among several (one by default)
+  std::unique_ptr<ProcessGroup> group_;   // null: one process
   bool resuming_ = false;
   bool new_total_ = false;  // resume() changed train.steps: config.json gets the new total
   std::vector<RunObserver*> observers_;

@@ -1,0 +1,25 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// `moekd distill --nproc N`: N copies of this command on this machine, each with the environment
+// torchrun would give it (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR=127.0.0.1, a free
+// MASTER_PORT) and its share of the cores, so that a single machine needs no torchrun.
+#include <string>
+#include <vector>
+
+namespace moekd::cli {
+
+// This program's arguments as main() received them (set once, at start).
+void set_program_args(int argc, char** argv);
+const std::vector<std::string>& program_args();
+
+// Runs `nproc` processes of this program with `args` (program_args() without --nproc) and
+// waits for all of them. When one fails, the others get `grace_s` seconds to notice it in their
+// next collective and end on their own, then are killed. Returns 0 when every rank succeeded,
+// 130 when the run was interrupted (Ctrl-C reaches every rank), else the first failing rank's
+// exit code.
+int launch_local_processes(int nproc, const std::vector<std::string>& args, int grace_s);
+
+// `args` without "--nproc N" / "--nproc=N".
+std::vector<std::string> without_nproc(const std::vector<std::string>& args);
+
+}  // namespace moekd::cli

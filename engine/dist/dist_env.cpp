@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: MIT
+#include <cerrno>
+#include <cstdlib>
+
+#include "dist/process_group.h"
+#include "util/error.h"
+
+namespace moekd {
+
+namespace {
+
+// An integer environment variable in [lo, hi], or Error naming it.
+int env_int(const std::function<const char*(const char*)>& get, const char* name, int lo, int hi, const char* why) {
+  const char* v = get(name);
+  if (!v || !*v) fail(name, " is not set (", why, ")");
+  char* end = nullptr;
+  errno = 0;
+  const long x = std::strtol(v, &end, 10);
+  if (errno != 0 || *end != '\0' || x < lo || x > hi)
+    fail(name, "=", v, " is not an integer in [", lo, ", ", hi, "] (", why, ")");
+  return static_cast<int>(x);
+}
+
+}  // namespace
+
+DistEnv read_dist_env(const std::function<const char*(const char*)>& get_or_null) {
+  const std::function<const char*(const char*)> get =
+      get_or_null ? get_or_null : [](const char* name) -> const char* { return std::getenv(name); };
+  DistEnv env;
+  const char* world = get("WORLD_SIZE");
+  if (!world || !*world || std::string(world) == "1") return env;
+  env.world_size = env_int(get, "WORLD_SIZE", 1, 1 << 16, "the number of processes, as torchrun sets it");
+  env.rank = env_int(get, "RANK", 0, env.world_size - 1, "this process's rank, 0 to WORLD_SIZE - 1");
+  const char* local = get("LOCAL_RANK");
+  env.local_rank = local && *local ? env_int(get, "LOCAL_RANK", 0, env.world_size - 1, "the rank on this machine")
+                                   : env.rank;
+  const char* addr = get("MASTER_ADDR");
+  if (!addr || !*addr) fail("MASTER_ADDR is not set (the host of rank 0, which serves the rendezvous)");
+  env.master_addr = addr;
+  env.master_port = env_int(get, "MASTER_PORT", 1, 65535, "the rendezvous port on MASTER_ADDR");
+  return env;
+}
+
+}  // namespace moekd
