@@ -21,12 +21,14 @@
 #include <filesystem>
 
 #include "backend/devices.h"
+#include "dist/dist_env.h"
 #include "browse_row.h"
 #include "data_preview.h"
 #include "field_marks.h"
 #include "form_checks.h"
 #include "presets.h"
 #include "inline_message.h"
+#include "qstr.h"
 #include "io/hf_config.h"
 #include "io/inspect.h"
 #include "run/run_config.h"
@@ -44,8 +46,6 @@ namespace moekd::ui {
 using json = nlohmann::json;
 
 namespace {
-
-QString qs(const std::string& s) { return QString::fromStdString(s); }
 
 // The engine's defaults: every field of a run config, and the shapes of the demo's models.
 const json& runDefaults() {
@@ -375,6 +375,28 @@ QWidget* ConfigureView::buildTrainGroups() {
   ckpt->setToolTip(tr("Activation checkpointing: less memory for one more forward per layer "
                       "(the student, and SAR's teacher pass)."));
   t->addRow(tr("Checkpointing"), ckpt);
+  // Not a field of the run config: how the studio starts the run (torchrun and srun decide it
+  // for runs started elsewhere).
+  processes_ = new QSpinBox;
+  processes_->setObjectName("processes");
+  processes_->setRange(1, 256);
+  processes_->setValue(1);
+  processes_->setToolTip(
+      several_processes_available()
+          ? tr("1: the run trains inside the studio. More: the studio starts `moekd distill --nproc N`, N processes "
+               "training data parallel (Gloo on the CPU), each with its share of the cores, and follows the run's "
+               "files. Batch size is per process.")
+          : tr("This build runs one process only (built without Gloo)."));
+  processes_->setEnabled(several_processes_available());
+  processesNote_ = new QLabel;
+  processesNote_->setObjectName("processesNote");
+  auto* processesRow = new QWidget;
+  auto* pr = new QHBoxLayout(processesRow);
+  pr->setContentsMargins(0, 0, 0, 0);
+  pr->addWidget(processes_);
+  pr->addWidget(processesNote_, 1);
+  t->addRow(tr("Processes"), processesRow);
+  connect(processes_, qOverload<int>(&QSpinBox::valueChanged), this, [this] { updateProcessesNote(); });
   v->addWidget(train);
 
   evalBox_ = new QGroupBox(tr("Evaluation"));
@@ -435,6 +457,20 @@ json ConfigureView::config() const { return valid_ ? normalized_ : buildJson(); 
 
 int ConfigureView::totalSteps() const { return steps_->value(); }
 
+int ConfigureView::processes() const { return processes_->value(); }
+
+void ConfigureView::updateProcessesNote() {
+  const int n = processes_->value();
+  const json train = buildJson().value("train", json::object());
+  const auto batch = train.value("batch_size", int64_t{0}), accum = train.value("grad_accum", int64_t{1});
+  processesNote_->setText(n > 1 && batch > 0 ? tr("%1 × batch %2%3 = %4 sequences per step")
+                                                   .arg(n)
+                                                   .arg(batch)
+                                                   .arg(accum > 1 ? tr(" × %1 accumulated").arg(accum) : QString())
+                                                   .arg(n * batch * std::max<int64_t>(1, accum))
+                                             : QString());
+}
+
 void ConfigureView::onEdited() {
   if (populating_) return;
   presetUntouched_ = false;
@@ -450,7 +486,7 @@ void ConfigureView::revalidate() {
   runWhere_->setText(parsed.run_dir.empty()
                          ? QString()
                          : tr("config.json, metrics.jsonl and the checkpoints go to %1")
-                               .arg(QDir::toNativeSeparators(QFileInfo(qs(parsed.run_dir)).absoluteFilePath())));
+                               .arg(QDir::toNativeSeparators(QFileInfo(qstr(parsed.run_dir)).absoluteFilePath())));
 
   // Each problem beside its field; the header lists them all (a marked field may be scrolled away).
   const auto unplaced = marks_->show(problems);
@@ -468,6 +504,7 @@ void ConfigureView::revalidate() {
   valid_ = valid;
   if (changed) Q_EMIT validityChanged(valid_);
   preview_->setDataConfig(j.value("data", json::object()));
+  updateProcessesNote();
   Q_EMIT configChanged();
 }
 
@@ -500,7 +537,7 @@ void ConfigureView::inspectTeacher(bool userChoice) {
     const json info = inspect_model_dir(path.toStdString());
     const int64_t experts = info.value("num_experts", 0);
     QString text = tr("<b>%1</b><br>%2 parameters, %3 active per token<br>%4 layers (%5 MoE)")
-                       .arg(qs(info.value("architecture", std::string("?"))))
+                       .arg(qstr(info.value("architecture", std::string("?"))))
                        .arg(formatCount(info.value("params_total", 0.0)))
                        .arg(formatCount(info.value("params_active", 0.0)))
                        .arg(info.value("num_layers", 0))
@@ -521,7 +558,7 @@ void ConfigureView::inspectTeacher(bool userChoice) {
       }
     }
   } catch (const std::exception& e) {
-    showInline(teacherInfo_, qs(e.what()), true);
+    showInline(teacherInfo_, qstr(e.what()), true);
   }
 }
 
@@ -551,7 +588,7 @@ bool ConfigureView::loadFile(const QString& path, QString* error) {
     if (!j.is_object()) fail(path.toStdString(), ": the file holds no JSON object");
     setConfig(j);
   } catch (const std::exception& e) {
-    if (error) *error = qs(e.what());
+    if (error) *error = qstr(e.what());
     return false;
   }
   return true;

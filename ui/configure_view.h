@@ -55,6 +55,8 @@ class ConfigureView : public QWidget {
   nlohmann::json config() const;
   QByteArray configJson() const { return QByteArray::fromStdString(config().dump(2)); }
   int totalSteps() const;
+  // How many processes Start trains on (1: inside the studio; more: `moekd distill --nproc N`).
+  int processes() const;
   // Validates again (the run folder may have filled since the last edit).
   void recheck() { revalidate(); }
 
@@ -81,6 +83,7 @@ class ConfigureView : public QWidget {
   void updateMethodState();
   void inspectTeacher(bool userChoice);
   void showInline(QLabel* label, const QString& text, bool error);
+  void updateProcessesNote();
 
   nlohmann::json base_;        // the loaded config with every field; the forms overwrite theirs
   nlohmann::json normalized_;  // valid: the engine's normalised config
@@ -107,6 +110,8 @@ class ConfigureView : public QWidget {
   QLabel* teacherInfo_ = nullptr;
   StudentForm* student_ = nullptr;
   QSpinBox* steps_ = nullptr;
+  QSpinBox* processes_ = nullptr;
+  QLabel* processesNote_ = nullptr;
   QComboBox* dataKind_ = nullptr;
   QLineEdit* tokenizer_ = nullptr;
   QWidget* dataPathRow_ = nullptr;

@@ -13,6 +13,7 @@
 
 #include "data/run_data.h"
 #include "inline_message.h"
+#include "qstr.h"
 #include "run/run_config.h"
 #include "util/error.h"
 
@@ -21,8 +22,6 @@ namespace moekd::ui {
 using json = nlohmann::json;
 
 namespace {
-
-QString qs(const std::string& s) { return QString::fromStdString(s); }
 
 // Token backgrounds: two shades per kind, alternating, so that neighbouring pieces stay apart.
 // Light colours with black text read the same on light and dark windows.
@@ -33,7 +32,7 @@ const char* const kSpecialShade = "#ffd98a";
 // A piece of text as it shows in the token view: whitespace made visible, HTML escaped.
 QString visible(const std::string& piece) {
   QString out;
-  for (const QChar c : qs(piece)) {
+  for (const QChar c : qstr(piece)) {
     if (c == ' ') out += QChar(0x00B7);                    // middle dot
     else if (c == '\n') out += QString(QChar(0x21B5)) + "<br>";  // return arrow, then the break
     else if (c == '\t') out += QChar(0x2192);              // rightwards arrow
@@ -60,8 +59,8 @@ std::vector<std::string> decoded_pieces(const Tokenizer& tok, const std::vector<
 }
 
 QString example_prompt(const Example& ex) {
-  QString p = qs(ex.instruction).simplified();
-  if (!ex.context.empty()) p += QStringLiteral(" — ") + qs(ex.context).simplified();
+  QString p = qstr(ex.instruction).simplified();
+  if (!ex.context.empty()) p += QStringLiteral(" — ") + qstr(ex.context).simplified();
   return p;
 }
 
@@ -160,7 +159,7 @@ const Tokenizer& DataPreview::tokenizer(const std::string& spec) {
 }
 
 void DataPreview::refresh() {
-  const QString key = qs(pending_.dump());
+  const QString key = qstr(pending_.dump());
   if (key == shownKey_) return;
   shownKey_ = key;
   table_->setRowCount(0);
@@ -183,7 +182,7 @@ void DataPreview::refresh() {
     maxLen_ = d.max_len;
     ds = load_run_dataset(d);
   } catch (const std::exception& e) {
-    showInlineMessage(info_, qs(e.what()).toHtmlEscaped(), true, palette());
+    showInlineMessage(info_, qstr(e.what()).toHtmlEscaped(), true, palette());
     return;
   }
 
@@ -198,12 +197,12 @@ void DataPreview::refresh() {
     check_template_tokens(template_, *tok);
   } catch (const std::exception& e) {
     tok = nullptr;
-    tokenError_ = qs(e.what());
+    tokenError_ = qstr(e.what());
   }
 
   QString text = tr("<b>%1</b> train · %2 validation · %3 test examples").arg(ds.train.size()).arg(ds.validation.size()).arg(ds.test.size());
-  if (tok) text += tr(" · template <b>%1</b> · %2").arg(qs(template_.name), qs(tok->describe()).toHtmlEscaped());
-  for (const auto& w : ds.warnings) text += "<br>" + qs(w).toHtmlEscaped();
+  if (tok) text += tr(" · template <b>%1</b> · %2").arg(qstr(template_.name), qstr(tok->describe()).toHtmlEscaped());
+  for (const auto& w : ds.warnings) text += "<br>" + qstr(w).toHtmlEscaped();
   if (!tokenError_.isEmpty()) text += "<br>" + tr("No tokens: %1").arg(tokenError_.toHtmlEscaped());
   showInlineMessage(info_, text, !tokenError_.isEmpty(), palette());
 
@@ -212,18 +211,18 @@ void DataPreview::refresh() {
   table_->setRowCount(static_cast<int>(shown));
   for (int r = 0; r < static_cast<int>(shown); ++r) {
     const auto& ex = examples_[r];
-    table_->setItem(r, 0, new QTableWidgetItem(qs(ex.category)));
+    table_->setItem(r, 0, new QTableWidgetItem(qstr(ex.category)));
     auto* prompt = new QTableWidgetItem(example_prompt(ex));
-    if (have_template) prompt->setToolTip(qs(prompt_text(template_, ex)));
+    if (have_template) prompt->setToolTip(qstr(prompt_text(template_, ex)));
     table_->setItem(r, 1, prompt);
-    table_->setItem(r, 2, new QTableWidgetItem(qs(ex.response).simplified()));
+    table_->setItem(r, 2, new QTableWidgetItem(qstr(ex.response).simplified()));
     if (!tok) continue;
     try {
       tokenized_.push_back(tokenize_example(*tok, template_, ex, d.max_len, 0));
       uncutLengths_.push_back(static_cast<int64_t>(tokenize_example(*tok, template_, ex, 1 << 30, 0).ids.size()));
     } catch (const std::exception& e) {  // text that is not UTF-8, for one
       tokenized_.clear();
-      tokenError_ = qs(e.what());
+      tokenError_ = qstr(e.what());
       break;
     }
     const auto& te = tokenized_.back();
@@ -256,13 +255,13 @@ void DataPreview::refresh() {
     } catch (const std::exception& e) {
       by_category.clear();
       all = {};
-      tokenError_ = qs(e.what());
+      tokenError_ = qstr(e.what());
     }
     counts_->setRowCount(static_cast<int>(by_category.size()) + 1);
     int r = 0;
     auto put = [&](const std::string& name, const CategoryTokens& c) {
       const double n = std::max<int64_t>(c.examples, 1);
-      counts_->setItem(r, 0, new QTableWidgetItem(qs(name)));
+      counts_->setItem(r, 0, new QTableWidgetItem(qstr(name)));
       counts_->setItem(r, 1, number_item(static_cast<double>(c.examples)));
       counts_->setItem(r, 2, number_item(static_cast<double>(c.prompt) / n, 1));
       counts_->setItem(r, 3, number_item(static_cast<double>(c.target) / n, 1));

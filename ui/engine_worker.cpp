@@ -9,19 +9,9 @@
 
 namespace moekd::ui {
 
-EngineWorker::EngineWorker(QObject* parent) : QObject(parent) { registerMetaTypes(); }
+EngineWorker::EngineWorker(QObject* parent) : RunSource(parent) { registerMetaTypes(); }
 
 EngineWorker::~EngineWorker() = default;
-
-void EngineWorker::registerMetaTypes() {
-  qRegisterMetaType<moekd::StepMetrics>("moekd::StepMetrics");
-  qRegisterMetaType<moekd::RoutingSnapshot>("moekd::RoutingSnapshot");
-  qRegisterMetaType<moekd::GenerationSample>("moekd::GenerationSample");
-  qRegisterMetaType<moekd::EvalResult>("moekd::EvalResult");
-  qRegisterMetaType<moekd::CheckpointSaved>("moekd::CheckpointSaved");
-  qRegisterMetaType<moekd::RunFinished>("moekd::RunFinished");
-  qRegisterMetaType<moekd::ui::EngineWorker::State>("moekd::ui::EngineWorker::State");
-}
 
 void EngineWorker::setState(State s) {
   state_ = s;

@@ -1,24 +1,16 @@
 #pragma once
-// The bridge between a moekd::Session and the widgets. The worker lives in its own QThread; start()
-// runs a whole session there (its event loop is blocked meanwhile), and the session's observer
-// callbacks become queued signals carrying the event structs. pause(), resume() and stop() are
-// thread-safe and meant to be called directly from the GUI thread while start() is running.
+// The in-process RunSource: a moekd::Session on the studio's engine thread. The worker lives in
+// its own QThread; start() runs a whole session there (its event loop is blocked meanwhile), and
+// the session's observer callbacks become queued signals carrying the event structs. pause(),
+// resume() and stop() are thread-safe and meant to be called directly from the GUI thread while
+// start() is running.
 #include <QByteArray>
-#include <QMetaType>
 #include <QMutex>
-#include <QObject>
 #include <QString>
 #include <atomic>
 #include <memory>
 
-#include "run/events.h"
-
-Q_DECLARE_METATYPE(moekd::StepMetrics)
-Q_DECLARE_METATYPE(moekd::RoutingSnapshot)
-Q_DECLARE_METATYPE(moekd::GenerationSample)
-Q_DECLARE_METATYPE(moekd::EvalResult)
-Q_DECLARE_METATYPE(moekd::CheckpointSaved)
-Q_DECLARE_METATYPE(moekd::RunFinished)
+#include "run_source.h"
 
 namespace moekd {
 class Session;
@@ -26,24 +18,18 @@ class Session;
 
 namespace moekd::ui {
 
-class EngineWorker : public QObject, public RunObserver {
+class EngineWorker : public RunSource, public RunObserver {
   Q_OBJECT
  public:
-  enum class State { Idle, Running, Paused, Stopping };
-  Q_ENUM(State)
-
   explicit EngineWorker(QObject* parent = nullptr);
   ~EngineWorker() override;
 
-  // Registers the event structs for queued connections (idempotent).
-  static void registerMetaTypes();
-
-  State state() const { return state_.load(); }
+  State state() const override { return state_.load(); }
 
   // Thread-safe: act on the running session from any thread. No-ops when nothing runs.
-  void pause();
-  void resume();
-  void stop();
+  void pause() override;
+  void resume() override;
+  void stop() override;
 
  public Q_SLOTS:
   // Runs one session to its end on the worker's thread. configJson is a run config (the CLI's
@@ -52,18 +38,6 @@ class EngineWorker : public QObject, public RunObserver {
   // Continues the run in `runDir` from its last checkpoint (moekd::Session::resume); totalSteps
   // > 0 sets a new total (continuing a finished run).
   void resumeRun(QString runDir, qint64 totalSteps);
-
- Q_SIGNALS:
-  void stateChanged(moekd::ui::EngineWorker::State state);
-  void runStarted(qint64 totalSteps, QString runDir);
-  void stepMetrics(moekd::StepMetrics metrics);
-  void routingSnapshot(moekd::RoutingSnapshot snapshot);
-  void generation(moekd::GenerationSample sample);
-  void evaluation(moekd::EvalResult result);
-  void checkpointSaved(moekd::CheckpointSaved checkpoint);
-  void finished(moekd::RunFinished result);
-  void failed(QString message);
-  void message(QString text);
 
  private:
   void setState(State s);
@@ -84,5 +58,3 @@ class EngineWorker : public QObject, public RunObserver {
 };
 
 }  // namespace moekd::ui
-
-Q_DECLARE_METATYPE(moekd::ui::EngineWorker::State)

@@ -21,6 +21,7 @@
 #include <algorithm>
 
 #include "app_icon.h"
+#include "child_run.h"
 #include "run/run_config.h"
 #include "session/plan.h"
 #include "configure_view.h"
@@ -59,6 +60,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   connect(&thread_, &QThread::finished, worker_, &QObject::deleteLater);
   thread_.setObjectName("moekd-engine");
   thread_.start();
+  child_ = new ChildRun(this);
+  active_ = worker_;
 
   // One store holds the run on show; the live worker and the replay of a run folder fill it.
   store_ = new RunStore(this);
@@ -165,31 +168,34 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   say(tr("Ready"));
   progress_->setVisible(false);  // an empty bar says nothing: it shows once there is a run
 
-  connect(worker_, &EngineWorker::stateChanged, this, &MainWindow::onState);
-  connect(worker_, &EngineWorker::runStarted, this, [this](qint64 total, const QString& dir) {
-    currentRunDir_ = QDir::cleanPath(QDir(dir).absolutePath());
-    setWindowTitle(tr("%1 — MoE-KD Studio").arg(QDir(dir).dirName()));
-    totalSteps_ = total;
-    progress_->setRange(0, static_cast<int>(std::min<qint64>(total, INT_MAX)));
-    progress_->setValue(0);
-    progress_->setVisible(true);
-    say(tr("Building models and data for %1…").arg(dir));
-  });
-  connect(worker_, &EngineWorker::stepMetrics, store_, &RunStore::addStep);
-  connect(worker_, &EngineWorker::evaluation, store_, &RunStore::addEvaluation);
-  connect(worker_, &EngineWorker::routingSnapshot, store_, &RunStore::addRouting);
-  connect(worker_, &EngineWorker::generation, store_, &RunStore::setGeneration);
-  connect(worker_, &EngineWorker::stepMetrics, this, &MainWindow::onStep);
-  // The running run's row in Runs follows its evaluations (read back from its metrics.jsonl).
-  connect(worker_, &EngineWorker::evaluation, this,
-          [this](const moekd::EvalResult&) { runsModel_->reloadRun(currentRunDir_); });
-  connect(worker_, &EngineWorker::checkpointSaved, this, [this](const moekd::CheckpointSaved& c) {
-    say(tr("Step %1: checkpoint written to %2").arg(c.step).arg(QString::fromStdString(c.path)),
-                             8000);
-  });
-  connect(worker_, &EngineWorker::finished, this, &MainWindow::onFinished);
-  connect(worker_, &EngineWorker::failed, this, &MainWindow::onFailed);
-  connect(worker_, &EngineWorker::message, this, [this](const QString& text) { say(text, 8000); });
+  // Both sources of a live run, the in-process worker and a child of several processes, speak
+  // in the same signals: the window and the store follow whichever runs.
+  for (RunSource* source : {static_cast<RunSource*>(worker_), static_cast<RunSource*>(child_)}) {
+    connect(source, &RunSource::stateChanged, this, &MainWindow::onState);
+    connect(source, &RunSource::runStarted, this, [this](qint64 total, const QString& dir) {
+      currentRunDir_ = QDir::cleanPath(QDir(dir).absolutePath());
+      setWindowTitle(tr("%1 — MoE-KD Studio").arg(QDir(dir).dirName()));
+      totalSteps_ = total;
+      progress_->setRange(0, static_cast<int>(std::min<qint64>(total, INT_MAX)));
+      progress_->setValue(0);
+      progress_->setVisible(true);
+      say(tr("Building models and data for %1…").arg(dir));
+    });
+    connect(source, &RunSource::stepMetrics, store_, &RunStore::addStep);
+    connect(source, &RunSource::evaluation, store_, &RunStore::addEvaluation);
+    connect(source, &RunSource::routingSnapshot, store_, &RunStore::addRouting);
+    connect(source, &RunSource::generation, store_, &RunStore::setGeneration);
+    connect(source, &RunSource::stepMetrics, this, &MainWindow::onStep);
+    // The running run's row in Runs follows its evaluations (read back from its metrics.jsonl).
+    connect(source, &RunSource::evaluation, this,
+            [this](const moekd::EvalResult&) { runsModel_->reloadRun(currentRunDir_); });
+    connect(source, &RunSource::checkpointSaved, this, [this](const moekd::CheckpointSaved& c) {
+      say(tr("Step %1: checkpoint written to %2").arg(c.step).arg(QString::fromStdString(c.path)), 8000);
+    });
+    connect(source, &RunSource::finished, this, &MainWindow::onFinished);
+    connect(source, &RunSource::failed, this, &MainWindow::onFailed);
+    connect(source, &RunSource::message, this, [this](const QString& text) { say(text, 8000); });
+  }
   connect(configure_, &ConfigureView::validityChanged, this, &MainWindow::updateActions);
   connect(configure_, &ConfigureView::configChanged, this, &MainWindow::updatePlan);
 
@@ -204,7 +210,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
 }
 
 MainWindow::~MainWindow() {
-  worker_->stop();  // thread-safe; a no-op when idle
+  worker_->stop();  // thread-safe; a no-op when idle (a child run stops in its own destructor)
   thread_.quit();   // takes effect once a running session has returned
   thread_.wait();
 }
@@ -298,8 +304,15 @@ void MainWindow::startRun() {
   // The worker's state changes only once its thread picks the run up; until then Start is off.
   state_ = EngineWorker::State::Running;
   updateActions();
-  QMetaObject::invokeMethod(worker_, "start", Qt::QueuedConnection, Q_ARG(QByteArray, configure_->configJson()));
   tabs_->setCurrentWidget(training_);
+  const int processes = configure_->processes();
+  if (processes > 1) {  // `moekd distill --nproc N` as a child process, followed through its files
+    active_ = child_;
+    child_->start(configure_->configJson(), processes);
+    return;
+  }
+  active_ = worker_;
+  QMetaObject::invokeMethod(worker_, "start", Qt::QueuedConnection, Q_ARG(QByteArray, configure_->configJson()));
 }
 
 std::optional<RunHistory> MainWindow::readRun(const QString& dir, moekd::RunDetail detail, const QString& title) {
@@ -333,6 +346,7 @@ void MainWindow::resumeRun(const QString& dir, qint64 totalSteps) {
   stepLabel_->setText(tr("step %1 / %2").arg(lastStep_).arg(totalSteps_));
   state_ = EngineWorker::State::Running;
   updateActions();
+  active_ = worker_;  // one process, in the studio: a run of several resumes on one as well
   QMetaObject::invokeMethod(worker_, "resumeRun", Qt::QueuedConnection, Q_ARG(QString, run), Q_ARG(qint64, totalSteps));
   tabs_->setCurrentWidget(training_);
 }
@@ -372,12 +386,12 @@ void MainWindow::startAsNewRun(const QString& dir) {
 }
 
 void MainWindow::togglePause() {
-  if (state_ == EngineWorker::State::Running) worker_->pause();
-  else if (state_ == EngineWorker::State::Paused) worker_->resume();
+  if (state_ == EngineWorker::State::Running) active_->pause();
+  else if (state_ == EngineWorker::State::Paused) active_->resume();
 }
 
 void MainWindow::stopRun() {
-  if (state_ == EngineWorker::State::Running || state_ == EngineWorker::State::Paused) worker_->stop();
+  if (state_ == EngineWorker::State::Running || state_ == EngineWorker::State::Paused) active_->stop();
 }
 
 void MainWindow::onState(EngineWorker::State s) {
@@ -547,7 +561,7 @@ void MainWindow::closeEvent(QCloseEvent* event) {
         return;
       }
       closeAfterStop_ = true;
-      worker_->stop();
+      active_->stop();
     }
     event->ignore();  // closes itself once the worker reports idle
     return;

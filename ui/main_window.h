@@ -1,7 +1,8 @@
 #pragma once
 // The studio's window: toolbar (Start, Pause/Resume, Stop), the views as tabs, and a status bar
 // with step, loss, throughput, ETA and progress. The engine runs in an EngineWorker on its own
-// thread; its events, or a run folder opened from disk, fill the RunStore that every view reads.
+// thread, or, on several processes, in a ChildRun; their events, or a run folder opened from
+// disk, fill the RunStore that every view reads.
 #include <QElapsedTimer>
 #include <QMainWindow>
 #include <QThread>
@@ -19,6 +20,7 @@ class QTabWidget;
 
 namespace moekd::ui {
 
+class ChildRun;
 class ConfigureView;
 class TrainingView;
 class ExpertsView;
@@ -45,6 +47,7 @@ class MainWindow : public QMainWindow {
   QListView* runsSidebar() const { return sidebar_; }
   QTabWidget* tabs() const { return tabs_; }
   EngineWorker* worker() const { return worker_; }
+  ChildRun* childRun() const { return child_; }
   RunStore* store() const { return store_; }
   EngineWorker::State state() const { return state_; }
   QAction* startAction() const { return start_; }
@@ -100,6 +103,8 @@ class MainWindow : public QMainWindow {
 
   QThread thread_;
   EngineWorker* worker_ = nullptr;
+  ChildRun* child_ = nullptr;      // runs of several processes
+  RunSource* active_ = nullptr;    // the one that runs (or ran last): worker_ or child_
   RunStore* store_ = nullptr;
   EngineWorker::State state_ = EngineWorker::State::Idle;
   ConfigureView* configure_ = nullptr;

@@ -4,6 +4,7 @@
 #include <QDateTime>
 #include <QString>
 
+#include "qstr.h"
 #include "run/run_record.h"
 
 namespace moekd::ui {
@@ -17,6 +18,5 @@ RunHistory loadRunHistory(const QString& dir, moekd::RunDetail detail = moekd::R
 
 bool isRunFolder(const QString& dir);
 QString statusName(moekd::RunStatus s);
-inline QString qstr(const std::string& s) { return QString::fromStdString(s); }
 
 }  // namespace moekd::ui

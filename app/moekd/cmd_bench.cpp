@@ -3,7 +3,16 @@
 #include <chrono>
 #include <iostream>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <thread>
+
 #include "bench/bench_distill.h"
+#include "backend/openblas_core.h"
+#include "dist/process_group.h"
+#include "launch.h"
 #include "bench/bench_moe.h"
 #include "commands.h"
 #include "jsonl_strings.h"
@@ -15,6 +24,91 @@
 #include "util/json_file.h"
 
 namespace moekd::cli {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+// `moekd bench distill --nproc N`: the same benchmark three times, as child processes of this
+// one: 1 process with T threads, 1 as moekd runs by default (OpenBLAS threading each product over
+// every core), N processes with T each (T = cores / N), so that data parallelism is compared with
+// threads on the same cores, in one run. Each child writes its JSON to a file; the table is their
+// tokens/s over the first's.
+void bench_scaling(int nproc, bool as_json, const std::string& output) {
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  const int t = static_cast<int>(std::max(1u, cores / static_cast<unsigned>(nproc)));
+  // This command's arguments without the ones each child gets its own of.
+  std::vector<std::string> args = program_args();
+  for (const char* o : {"--nproc", "--output", "--threads"}) args = without_option(args, o);
+  args = without_option(args, "--json", false);
+  const std::string program = args.front();
+  const std::vector<std::string> rest(args.begin() + 1, args.end());
+  const fs::path dir = fs::temp_directory_path() / ("moekd-bench-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  struct Layout {
+    const char* key;
+    int processes, threads;
+  };
+  // threads 0: no --threads, the default.
+  const Layout layouts[] = {{"one_process", 1, t}, {"one_process_all_threads", 1, 0}, {"processes", nproc, t}};
+  json results = json::object();
+  for (const auto& l : layouts) {
+    const std::string file = (dir / (std::string(l.key) + ".json")).string();
+    std::vector<std::string> child = {program};
+    if (l.threads > 0) child.insert(child.end(), {"--threads", std::to_string(l.threads)});
+    child.insert(child.end(), rest.begin(), rest.end());
+    child.insert(child.end(), {"--json", "--output", file});
+    if (!as_json)
+      std::fprintf(stderr, "bench distill: %d process%s, %s...\n", l.processes, l.processes > 1 ? "es" : "",
+                   l.threads > 0 ? ("--threads " + std::to_string(l.threads)).c_str() : "default threads");
+    // Their JSON goes to the file; stdout (the same JSON) is not wanted twice.
+    std::fflush(stdout);
+    const int saved = ::dup(1);
+    const int null = ::open("/dev/null", O_WRONLY);
+    ::dup2(null, 1);
+    const int code = l.processes > 1 ? launch_local_processes(l.processes, child, 30) : run_this_program(child);
+    ::dup2(saved, 1);
+    ::close(saved);
+    ::close(null);
+    if (code != 0) {
+      fs::remove_all(dir);
+      fail("bench distill --nproc: the ", l.processes, " x ", l.threads, " run ended with exit code ", code);
+    }
+    results[l.key] = read_json_file(file);
+    results[l.key]["threads"] = l.threads > 0 ? json(l.threads) : json("default");
+  }
+  fs::remove_all(dir);
+  json speedup = json::object();
+  const json& base = results["one_process"];
+  for (const char* k : {"kd", "ka", "ka_sequential", "sar"}) {
+    if (!base.contains(k)) continue;
+    const double b = base[k].get<double>();
+    speedup[k] = {{"one_process_all_threads", results["one_process_all_threads"][k].get<double>() / b},
+                  {"processes", results["processes"][k].get<double>() / b}};
+  }
+  results["speedup"] = speedup;
+  results["nproc"] = nproc;
+  results["threads_per_process"] = t;
+  results["openblas_core"] = openblas_core().in_use;
+  if (!output.empty()) write_json_file(output, results);
+  if (as_json) {
+    std::cout << results.dump(2) << "\n";
+    return;
+  }
+  std::printf("data parallel scaling on %u cores (OpenBLAS core %s), global batch %lld x %lld tokens; tokens/s:\n",
+              cores, results["openblas_core"].get<std::string>().c_str(),
+              static_cast<long long>(base["batch"].get<int64_t>()), static_cast<long long>(base["seq_len"].get<int64_t>()));
+  std::printf("  %-14s %16s %22s %24s\n", "case", ("1 x " + std::to_string(t) + " thr").c_str(),
+              "1 x default thr",
+              (std::to_string(nproc) + " proc x " + std::to_string(t) + " thr").c_str());
+  for (const auto& [k, s] : speedup.items())
+    std::printf("  %-14s %16.0f %14.0f (%4.2fx) %16.0f (%4.2fx)\n", k.c_str(), base[k].get<double>(),
+                results["one_process_all_threads"][k].get<double>(), s["one_process_all_threads"].get<double>(),
+                results["processes"][k].get<double>(), s["processes"].get<double>());
+}
+
+}  // namespace
 
 void add_bench(CLI::App& app) {
   auto* bench = app.add_subcommand("bench", "benchmarks (figures for notes and comparisons, never pass/fail)");
@@ -59,6 +153,7 @@ void add_bench(CLI::App& app) {
   auto d = std::make_shared<DistillBenchOptions>();
   auto d_json = std::make_shared<bool>(false);
   auto d_output = std::make_shared<std::string>();
+  auto d_nproc = std::make_shared<int>(1);
   auto* distill = bench->add_subcommand("distill", "tokens/s of one training step: kd, ka (batched, sequential), sar");
   distill->add_option("--teacher", d->teacher_dir, "teacher folder (default: the demo teacher's shape)");
   distill->add_option("--student", d->student_dir, "student folder; a config.json alone gives a fresh model");
@@ -79,8 +174,21 @@ void add_bench(CLI::App& app) {
       ->check(CLI::Range(1, 100));
   distill->add_flag("--json", *d_json, "machine-readable output");
   distill->add_option("--output", *d_output, "also write the JSON to this file");
-  distill->callback([d, d_json, d_output] {
+  distill->add_option("--nproc", *d_nproc,
+                      "data parallel scaling: the cases as 1 process with T threads, 1 with the default threads (every "
+                      "core), and N processes with T each (T = cores / N); --batch is the global batch")
+      ->check(CLI::Range(2, 256));
+  distill->callback([d, d_json, d_output, d_nproc] {
+    if (*d_nproc > 1) return bench_scaling(*d_nproc, *d_json, *d_output);
+    // A rank of `--nproc` (or of torchrun): the benchmark as one of the group.
+    const DistEnv env = read_dist_env();
+    std::unique_ptr<ProcessGroup> group;
+    if (env.distributed()) {
+      group = std::make_unique<ProcessGroup>(env, parse_device(d->device), std::chrono::seconds(600));
+      d->group = group.get();
+    }
     const auto j = bench_distill(*d);
+    if (env.rank != 0) return;  // rank 0 speaks for the group
     if (!d_output->empty()) write_json_file(*d_output, j);
     if (*d_json) {
       std::cout << j.dump(2) << "\n";

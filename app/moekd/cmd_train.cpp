@@ -13,7 +13,6 @@
 #include "session/session.h"
 #include "util/error.h"
 #include "util/json_file.h"
-#include "util/json_file.h"
 
 namespace moekd::cli {
 
@@ -26,7 +25,7 @@ std::atomic<bool> g_interrupted{false};
 extern "C" void on_sigint(int) { g_interrupted = true; }
 
 struct RunArgs {
-  std::string config, run_dir, resume;
+  std::string config, run_dir, resume, control;
   int64_t total_steps = 0;
   std::vector<std::string> overrides;
   bool quiet = false;
@@ -41,6 +40,8 @@ void add_run_options(CLI::App* cmd, RunArgs& a) {
   cmd->add_option("--steps", a.total_steps, "with --resume: continue to this many steps in total (a finished run too)")
       ->check(CLI::Range(int64_t{1}, int64_t{100000000}));
   cmd->add_flag("--quiet", a.quiet, "print only the end of the run");
+  cmd->add_option("--control", a.control,
+                  "steer the run from outside: write pause, run or stop into this file (read before every step)");
   cmd->add_option("--nproc", a.nproc,
                   "start this many processes on this machine, data parallel on Gloo (torchrun and srun set RANK and "
                   "WORLD_SIZE themselves: leave it out there); train.batch_size is per process")
@@ -69,13 +70,17 @@ RunConfig build_config(const RunArgs& a, const char* forced_method) {
 }
 
 // Runs a session to its end; Ctrl-C stops after the current step with a checkpoint.
-int run_session(Session& session, const std::string& label, bool quiet) {
-  ProgressPrinter progress(session.config().train.steps, label, quiet);
+int run_session(Session& session, const std::string& label, const RunArgs& a) {
+  ProgressPrinter progress(session.config().train.steps, label, a.quiet);
   session.add_observer(&progress);
+  if (!a.control.empty()) session.watch_control_file(a.control);
   session.watch_stop_flag(&g_interrupted);
+  // Ctrl-C, and SIGTERM (a scheduler's or the launcher's), stop after the step with a checkpoint.
   auto previous = std::signal(SIGINT, on_sigint);
+  auto previous_term = std::signal(SIGTERM, on_sigint);
   const bool ok = session.run();
   std::signal(SIGINT, previous);
+  std::signal(SIGTERM, previous_term);
   if (!ok) fail(progress.failure());
   if (g_interrupted) {
     const char* rank = std::getenv("RANK");
@@ -105,7 +110,7 @@ void add_training_command(CLI::App& app, const char* name, const char* help, con
       if (a->total_steps > 0) fail("--steps goes with --resume; for a new run use --set train.steps=N");
       session = std::make_unique<Session>(build_config(*a, forced_method));
     }
-    const int code = run_session(*session, "[" + session->config().name + "]", a->quiet);
+    const int code = run_session(*session, "[" + session->config().name + "]", *a);
     if (code != 0) throw CLI::RuntimeError(code);
   });
 }

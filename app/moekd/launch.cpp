@@ -4,12 +4,15 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -44,6 +47,11 @@ int free_port() {
 // checkpoint; the launcher only waits for them. A handler, not SIG_IGN, which exec would keep.
 extern "C" void note_interrupt(int) {}
 
+// SIGTERM (a scheduler, the studio going away) reaches the launcher alone: it passes it on, and
+// the ranks stop as on Ctrl-C.
+volatile std::sig_atomic_t g_terminate = 0;
+extern "C" void note_terminate(int) { g_terminate = 1; }
+
 int exit_code_of(int status) {
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
@@ -55,17 +63,36 @@ int exit_code_of(int status) {
 void set_program_args(int argc, char** argv) { g_args.assign(argv, argv + argc); }
 const std::vector<std::string>& program_args() { return g_args; }
 
-std::vector<std::string> without_nproc(const std::vector<std::string>& args) {
+std::vector<std::string> without_option(const std::vector<std::string>& args, const std::string& name,
+                                        bool takes_value) {
   std::vector<std::string> out;
   for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--nproc") {
-      ++i;  // and its value
+    if (args[i] == name) {
+      if (takes_value) ++i;  // and its value
       continue;
     }
-    if (args[i].rfind("--nproc=", 0) == 0) continue;
+    if (takes_value && args[i].rfind(name + "=", 0) == 0) continue;
     out.push_back(args[i]);
   }
   return out;
+}
+
+int run_this_program(const std::vector<std::string>& args) {
+  std::vector<std::string> copy = args;
+  std::vector<char*> argv;
+  for (auto& a : copy) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const pid_t pid = ::fork();
+  if (pid < 0) fail("cannot start ", args.empty() ? "moekd" : args[0], " (fork failed)");
+  if (pid == 0) {
+    ::execv("/proc/self/exe", argv.data());
+    std::perror("moekd: exec");
+    std::_Exit(127);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return exit_code_of(status);
 }
 
 int launch_local_processes(int nproc, const std::vector<std::string>& args, int grace_s) {
@@ -85,10 +112,14 @@ int launch_local_processes(int nproc, const std::vector<std::string>& args, int 
   if (!std::getenv("OMP_NUM_THREADS")) env_base.push_back("OMP_NUM_THREADS=" + threads);
   if (!std::getenv("OPENBLAS_NUM_THREADS")) env_base.push_back("OPENBLAS_NUM_THREADS=" + threads);
 
-  struct sigaction quiet {}, previous {};
+  struct sigaction quiet {}, previous {}, term {}, previous_term {};
   quiet.sa_handler = note_interrupt;
   sigemptyset(&quiet.sa_mask);
   sigaction(SIGINT, &quiet, &previous);
+  term.sa_handler = note_terminate;
+  sigemptyset(&term.sa_mask);
+  sigaction(SIGTERM, &term, &previous_term);
+  const pid_t launcher = ::getpid();
 
   std::vector<pid_t> pids;
   for (int rank = 0; rank < nproc; ++rank) {
@@ -107,6 +138,9 @@ int launch_local_processes(int nproc, const std::vector<std::string>& args, int 
     const pid_t pid = ::fork();
     if (pid < 0) fail("--nproc: cannot start rank ", rank, " (fork failed)");
     if (pid == 0) {
+      // A launcher killed outright (SIGKILL, no chance to pass anything on) still ends its ranks.
+      ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+      if (::getppid() != launcher) std::_Exit(1);  // it died before the line above
       ::execve("/proc/self/exe", argv.data(), envp.data());
       std::perror("moekd --nproc: exec");
       std::_Exit(127);
@@ -118,7 +152,13 @@ int launch_local_processes(int nproc, const std::vector<std::string>& args, int 
   std::vector<bool> running(pids.size(), true);
   size_t alive = pids.size();
   auto deadline = std::chrono::steady_clock::time_point::max();
+  bool passed_on = false;
   while (alive > 0) {
+    if (g_terminate && !passed_on) {
+      for (size_t i = 0; i < pids.size(); ++i)
+        if (running[i]) ::kill(pids[i], SIGTERM);
+      passed_on = true;
+    }
     int status = 0;
     const pid_t pid = ::waitpid(-1, &status, WNOHANG);
     if (pid > 0) {
@@ -148,6 +188,7 @@ int launch_local_processes(int nproc, const std::vector<std::string>& args, int 
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   sigaction(SIGINT, &previous, nullptr);
+  sigaction(SIGTERM, &previous_term, nullptr);
   return first_failure != 0 ? first_failure : interrupted;
 }
 

@@ -19,7 +19,15 @@ const std::vector<std::string>& program_args();
 // exit code.
 int launch_local_processes(int nproc, const std::vector<std::string>& args, int grace_s);
 
-// `args` without "--nproc N" / "--nproc=N".
-std::vector<std::string> without_nproc(const std::vector<std::string>& args);
+// `args` without the option `name` ("--nproc N" and "--nproc=N"; a flag, when `takes_value` is
+// false, alone).
+std::vector<std::string> without_option(const std::vector<std::string>& args, const std::string& name,
+                                        bool takes_value = true);
+inline std::vector<std::string> without_nproc(const std::vector<std::string>& args) {
+  return without_option(args, "--nproc");
+}
+
+// Runs this program once more with `args` (args[0] is its name) and waits: its exit code.
+int run_this_program(const std::vector<std::string>& args);
 
 }  // namespace moekd::cli

@@ -16,6 +16,7 @@
 #include "util/error.h"
 #include "backend/system_info.h"
 #include "bench/step_profile.h"
+#include "dist/process_group.h"
 
 namespace moekd {
 
@@ -54,6 +55,11 @@ json bench_distill(const DistillBenchOptions& opt) {
     bool batched;
   };
   const auto student_shape = source_config(student_src, "student");
+  const int world = opt.group ? opt.group->world_size() : 1;
+  if (opt.batch % world != 0)
+    fail("bench distill: --batch ", opt.batch, " is the batch of all ", world, " processes together; it must divide by ",
+         world);
+  out["processes"] = world;
   const double peak = peak_flops(device, scalar_type_of(precision));
   out["peak_flops"] = peak;
   json mfu = json::object(), flops = json::object(), memory = json::object(), profiles = json::object(),
@@ -69,7 +75,7 @@ json bench_distill(const DistillBenchOptions& opt) {
         {{"method", c.method},
          {"teacher", source(teacher_src)},
          {"student", source(student_src)},
-         {"train", {{"batch_size", opt.batch}, {"steps", 1000000}, {"warmup_steps", 0}, {"device", opt.device},
+         {"train", {{"batch_size", opt.batch / world}, {"steps", 1000000}, {"warmup_steps", 0}, {"device", opt.device},
                     {"precision", opt.precision}, {"checkpoint_activations", opt.checkpoint_activations}}},
          {"data", {{"max_len", opt.seq_len}}},
          {"distill", {{"on_policy", opt.on_policy ? 1.0 : 0.0}, {"sampling", {{"max_new_tokens", opt.seq_len}}}}},
@@ -84,20 +90,22 @@ json bench_distill(const DistillBenchOptions& opt) {
     auto t = load_or_init_model(teacher_src, "teacher", device, compute, cfg.method == Method::SAR);
     if (student->config.vocab_size != vocab)
       fail("bench distill: teacher and student vocabularies differ (", vocab, " and ", student->config.vocab_size, ")");
-    Trainer trainer(cfg, student, t, tok, data, device, compute);
+    Trainer trainer(cfg, student, t, tok, data, device, compute, opt.group);
     for (int i = 0; i < 2; ++i) trainer.step(false);
     trainer.step(true);  // also empties the metrics window: the timed steps' sampling alone below
     synchronize(device);
+    if (opt.group) opt.group->barrier();  // every rank's clock starts together
     const auto start = std::chrono::steady_clock::now();
     std::optional<StepMetrics> window;
     for (int64_t i = 0; i < opt.steps; ++i) window = trainer.step(opt.on_policy && i + 1 == opt.steps);
     synchronize(device);
+    if (opt.group) opt.group->barrier();
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const double tokens_per_s = static_cast<double>(opt.steps * opt.batch * opt.seq_len) / seconds;
     if (opt.on_policy && window) {
       // The teacher's share: its targets for one on-policy batch of this shape, timed alone.
       std::vector<const TokenizedExample*> examples;
-      for (int64_t i = 0; i < opt.batch; ++i) examples.push_back(&data->train[i]);
+      for (int64_t i = 0; i < opt.batch / world; ++i) examples.push_back(&data->train[i]);
       const auto b = student_written_batch(trainer.student(), examples, cfg, 0, 0, data->stop_id, tok->pad_id(),
                                            static_cast<int64_t>(data->dataset.categories.size()), device);
       const ComputeIn in(device, compute);

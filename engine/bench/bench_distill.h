@@ -7,6 +7,8 @@
 
 namespace moekd {
 
+class ProcessGroup;
+
 struct DistillBenchOptions {
   std::string teacher_dir, student_dir;  // empty: the demo's shapes, freshly initialised
   std::string device = "cpu";
@@ -22,6 +24,9 @@ struct DistillBenchOptions {
   // Every case on-policy (distill.on_policy = 1): the student writes the second half of each
   // sequence (seq_len / 2 new tokens from a prompt of seq_len / 2), the teacher scores it.
   bool on_policy = false;
+  // Several processes (each running this benchmark): `batch` is the global batch, dealt across
+  // the group's ranks as a run's sampler deals it; the figures are the whole group's tokens/s.
+  ProcessGroup* group = nullptr;
 };
 
 // Keys: kd, ka, ka_sequential, sar (tokens/s of each case run), shapes, parameter counts, and per

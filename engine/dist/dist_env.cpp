@@ -2,7 +2,7 @@
 #include <cerrno>
 #include <cstdlib>
 
-#include "dist/process_group.h"
+#include "dist/dist_env.h"
 #include "util/error.h"
 
 namespace moekd {

@@ -10,12 +10,35 @@ namespace moekd {
 
 namespace {
 
-// Token-weighted loss over the split, overall and per category: {sum of losses, target tokens}.
-void split_loss(CausalLM& model, const std::vector<TokenizedExample>& split, int64_t batch_size, int64_t pad_id,
-                const torch::Device& device, EvalResult& r, std::vector<double>& cat_loss,
-                std::vector<double>& cat_tokens) {
-  double loss_sum = 0, tokens = 0;
-  for (size_t start = 0; start < split.size(); start += batch_size) {
+// Sums over a split that the ranks share: overall and per category, the loss and target tokens
+// of the loss pass, then ROUGE-L, exact match and the count of the prompts generated.
+struct SplitSums {
+  explicit SplitSums(size_t categories)
+      : loss(categories + 1), tokens(categories + 1), rouge(categories + 1), exact(categories + 1), n(categories + 1) {}
+  std::vector<double> loss, tokens, rouge, exact, n;  // [c] a category's, [back()] the split's
+  void add(std::vector<double>& v, size_t c, double x) {
+    v[c] += x;
+    v.back() += x;
+  }
+  // One vector for one collective, and back.
+  std::vector<double> flat() const {
+    std::vector<double> f;
+    for (const auto* v : {&loss, &tokens, &rouge, &exact, &n}) f.insert(f.end(), v->begin(), v->end());
+    return f;
+  }
+  void unflatten(const std::vector<double>& f) {
+    size_t at = 0;
+    for (auto* v : {&loss, &tokens, &rouge, &exact, &n})
+      for (auto& x : *v) x = f[at++];
+  }
+};
+
+// Token-weighted loss of this rank's batches (every world-th) of the split.
+void split_loss(CausalLM& model, const std::vector<TokenizedExample>& split, const EvaluationSetup& setup,
+                int64_t pad_id, const torch::Device& device, SplitSums& sums) {
+  const auto batch_size = static_cast<size_t>(setup.batch_size);
+  for (size_t start = batch_size * static_cast<size_t>(setup.rank); start < split.size();
+       start += batch_size * static_cast<size_t>(setup.world)) {
     std::vector<const TokenizedExample*> ex;
     for (size_t i = start; i < std::min(split.size(), start + batch_size); ++i) ex.push_back(&split[i]);
     const auto b = make_batch(ex, pad_id, device);
@@ -24,18 +47,16 @@ void split_loss(CausalLM& model, const std::vector<TokenizedExample>& split, int
     auto nll = torch::cross_entropy_loss(logits.narrow(1, 0, T - 1).reshape({-1, V}).to(torch::kFloat),
                                          b.targets.reshape(-1), {}, at::Reduction::None)
                    .view({-1, T - 1});
-    auto per_seq = (nll * b.target_mask).sum(1).to(torch::kCPU);
-    auto per_seq_tokens = b.target_mask.sum(1).to(torch::kCPU);
+    auto per_seq = (nll * b.target_mask).sum(1).to(torch::kCPU, torch::kDouble);
+    auto per_seq_tokens = b.target_mask.sum(1).to(torch::kCPU, torch::kDouble);
+    const auto* loss = per_seq.data_ptr<double>();
+    const auto* tokens = per_seq_tokens.data_ptr<double>();
     for (size_t i = 0; i < ex.size(); ++i) {
       const auto c = static_cast<size_t>(ex[i]->category);
-      cat_loss[c] += per_seq[i].item<double>();
-      cat_tokens[c] += per_seq_tokens[i].item<double>();
-      loss_sum += per_seq[i].item<double>();
-      tokens += per_seq_tokens[i].item<double>();
+      sums.add(sums.loss, c, loss[i]);
+      sums.add(sums.tokens, c, tokens[i]);
     }
   }
-  r.val_loss = loss_sum / std::max(1.0, tokens);
-  r.perplexity = std::exp(r.val_loss);
 }
 
 // Up to `max_samples` examples, round-robin over the categories so that each is scored.
@@ -76,42 +97,41 @@ EvalResult evaluate_model(CausalLM& model, CausalLM* teacher, const Tokenizer& t
   const auto& split = setup.test_split ? data.test : data.validation;
   const auto& examples = setup.test_split ? data.dataset.test : data.dataset.validation;
   if (split.empty()) fail("the ", setup.test_split ? "test" : "validation", " split is empty");
-  std::vector<double> cat_loss(cats.size(), 0.0), cat_tokens(cats.size(), 0.0);
-  split_loss(model, split, setup.batch_size, tok.pad_id(), device, r, cat_loss, cat_tokens);
+  SplitSums sums(cats.size());
+  split_loss(model, split, setup, tok.pad_id(), device, sums);
 
   const auto chosen = choose_prompts(split, cats.size(), setup.samples);
-  std::vector<double> cat_rouge(cats.size(), 0.0), cat_em(cats.size(), 0.0), cat_n(cats.size(), 0.0);
-  for (const size_t i : chosen) {
-    const auto& tex = split[i];
-    const auto& ex = examples[i];
+  for (size_t j = static_cast<size_t>(setup.rank); j < chosen.size(); j += static_cast<size_t>(setup.world)) {
+    const auto& tex = split[chosen[j]];
+    const auto& ex = examples[chosen[j]];
     const std::vector<int64_t> prompt(tex.ids.begin(), tex.ids.begin() + tex.response_start);
     const auto text = generate_text(model, prompt, setup.max_new_tokens, tok, data.stop_id);
-    const double rl = rouge_l(ex.response, text).fmeasure;
-    const double em = exact_match(ex.response, text) ? 1.0 : 0.0;
     const auto c = static_cast<size_t>(tex.category);
-    cat_rouge[c] += rl;
-    cat_em[c] += em;
-    cat_n[c] += 1;
-    r.rouge_l += rl;
-    r.exact_match += em;
+    sums.add(sums.rouge, c, rouge_l(ex.response, text).fmeasure);
+    sums.add(sums.exact, c, exact_match(ex.response, text) ? 1.0 : 0.0);
+    sums.add(sums.n, c, 1.0);
     if (r.samples.size() < 24) {
       Sample s{ex.category, prompt_text(data.prompt_template, ex), ex.response, text, ""};
       if (teacher) s.teacher = generate_text(*teacher, prompt, setup.max_new_tokens, tok, data.stop_id);
       r.samples.push_back(std::move(s));
     }
   }
-  if (!chosen.empty()) {
-    r.rouge_l /= static_cast<double>(chosen.size());
-    r.exact_match /= static_cast<double>(chosen.size());
+  if (setup.world > 1 && setup.sum_over_ranks) {
+    auto flat = sums.flat();
+    setup.sum_over_ranks(flat);
+    sums.unflatten(flat);
   }
+  auto ratio = [](double a, double b) { return b > 0 ? a / b : 0.0; };
+  r.val_loss = sums.loss.back() / std::max(1.0, sums.tokens.back());
+  r.perplexity = std::exp(r.val_loss);
+  r.rouge_l = ratio(sums.rouge.back(), sums.n.back());
+  r.exact_match = ratio(sums.exact.back(), sums.n.back());
   for (size_t c = 0; c < cats.size(); ++c) {
     CategoryScores s;
-    s.val_loss = cat_tokens[c] > 0 ? cat_loss[c] / cat_tokens[c] : 0.0;
-    s.examples = static_cast<int64_t>(cat_n[c]);
-    if (cat_n[c] > 0) {
-      s.rouge_l = cat_rouge[c] / cat_n[c];
-      s.exact_match = cat_em[c] / cat_n[c];
-    }
+    s.val_loss = ratio(sums.loss[c], sums.tokens[c]);
+    s.examples = static_cast<int64_t>(sums.n[c]);
+    s.rouge_l = ratio(sums.rouge[c], sums.n[c]);
+    s.exact_match = ratio(sums.exact[c], sums.n[c]);
     r.per_category[cats[c]] = s;
   }
   if (was_training) model->train();

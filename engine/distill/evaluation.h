@@ -6,6 +6,9 @@
 // asked.
 #include <torch/torch.h>
 
+#include <functional>
+#include <vector>
+
 #include "data/run_data.h"
 #include "data/tokenizer.h"
 #include "model/causal_lm.h"
@@ -19,6 +22,11 @@ struct EvaluationSetup {
   int64_t max_new_tokens = 16;
   int64_t batch_size = 16;      // sequences per loss forward
   int64_t step = 0;             // recorded in the result
+  // Several processes: this rank takes every world-th loss batch and prompt, and
+  // `sum_over_ranks` adds up a vector of partial sums across the ranks (in place), so that every
+  // rank returns the figures of the whole split. The samples shown are this rank's own.
+  int rank = 0, world = 1;
+  std::function<void(std::vector<double>&)> sum_over_ranks;
 };
 
 // `teacher`, when not null, also generates for the samples shown side by side.

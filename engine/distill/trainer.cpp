@@ -358,6 +358,15 @@ EvalResult Trainer::evaluate(int64_t max_samples, bool test_split) {
   setup.max_new_tokens = cfg_.eval.max_new_tokens;
   setup.batch_size = cfg_.train.batch_size;
   setup.step = step_;
+  if (group_) {  // the split dealt across the ranks, the sums gathered: every rank sees the whole
+    setup.rank = group_->rank();
+    setup.world = group_->world_size();
+    setup.sum_over_ranks = [this](std::vector<double>& sums) {
+      auto t = torch::tensor(sums, torch::kDouble);
+      group_->all_reduce_sum({t});
+      std::copy(t.data_ptr<double>(), t.data_ptr<double>() + t.numel(), sums.begin());
+    };
+  }
   CausalLM* teacher = cfg_.eval.teacher && teacher_ ? &teacher_ : nullptr;
   const ComputeIn precision(device_, compute_);
   return evaluate_model(student_, teacher, *tok_, *data_, setup, device_);

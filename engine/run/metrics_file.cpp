@@ -63,6 +63,47 @@ std::vector<json> read_metrics(const std::string& path, const std::function<bool
   return out;
 }
 
+bool replay_event(const json& e, RunObserver& o) {
+  const auto type = e.value("type", std::string());
+  if (type == "step") o.on_step(step_metrics_from_json(e));
+  else if (type == "eval") o.on_eval(eval_result_from_json(e));
+  else if (type == "routing") o.on_routing(routing_snapshot_from_json(e));
+  else if (type == "generation") o.on_generation(generation_sample_from_json(e));
+  else if (type == "checkpoint") o.on_checkpoint(checkpoint_saved_from_json(e));
+  else if (type == "finished") o.on_finished(run_finished_from_json(e));
+  else if (type == "failed") o.on_failed(run_failed_from_json(e));
+  else if (type == "message") o.on_message(e.value("text", std::string()));
+  else return false;
+  return true;
+}
+
+int MetricsTail::poll(RunObserver& o) {
+  std::ifstream in(path_, std::ios::binary);
+  if (!in) return 0;  // not created yet
+  in.seekg(0, std::ios::end);
+  const std::streamoff size = in.tellg();
+  if (size < offset_) offset_ = 0;  // replaced by a new file: read it from its start
+  if (size == offset_) return 0;
+  in.seekg(offset_);
+  std::string chunk(static_cast<size_t>(size - offset_), '\0');
+  in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+  chunk.resize(static_cast<size_t>(in.gcount()));
+  int sent = 0;
+  size_t begin = 0;
+  for (size_t nl; (nl = chunk.find('\n', begin)) != std::string::npos; begin = nl + 1) {
+    const std::string line = chunk.substr(begin, nl - begin);
+    if (line.empty()) continue;
+    try {
+      if (json_depth(line) < 0) ++skipped_;
+      else if (replay_event(json::parse(line), o)) ++sent;
+    } catch (const json::exception&) {
+      ++skipped_;  // torn by a killed writer, or damaged: the lines after it still count
+    }
+  }
+  offset_ += static_cast<std::streamoff>(begin);  // a partial last line is read again next time
+  return sent;
+}
+
 bool is_routing_line(const std::string& line) {
   // The writer's compact JSON names a routing event exactly so; inside a string the quotes would
   // be escaped, so no other line contains it.

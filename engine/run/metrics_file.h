@@ -3,6 +3,7 @@
 // back by the run readers (run/run_record.h) and the studio.
 #include <cstdio>
 #include <functional>
+#include <ios>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -38,5 +39,27 @@ std::vector<nlohmann::json> read_metrics(const std::string& path,
 
 // True when `line`, as the writer spells it, is a routing snapshot: a cheap test without parsing.
 bool is_routing_line(const std::string& line);
+
+// Sends one metrics.jsonl event to `o` as the engine first emitted it. Returns false for a type
+// this version does not know (skipped, as the run readers skip it); a known type with damaged
+// fields throws nlohmann::json's exception.
+bool replay_event(const nlohmann::json& event, RunObserver& o);
+
+// Follows a metrics.jsonl that another process is writing (a run started as a child process):
+// each poll() sends the events completed since the last one. A line still being written waits
+// for the next poll; the file may not exist yet.
+class MetricsTail {
+ public:
+  explicit MetricsTail(std::string path) : path_(std::move(path)) {}
+  // The number of events sent. An unreadable line is skipped (counted in skipped()), never thrown:
+  // the run it belongs to goes on.
+  int poll(RunObserver& o);
+  int skipped() const { return skipped_; }
+
+ private:
+  std::string path_;
+  std::streamoff offset_ = 0;
+  int skipped_ = 0;
+};
 
 }  // namespace moekd

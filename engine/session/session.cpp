@@ -2,8 +2,10 @@
 
 #include <c10/util/Exception.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <new>
 
 #include "backend/precision.h"
@@ -70,11 +72,36 @@ void Session::emit_failure(int64_t step, const std::string& message) {
   for (auto* o : observers_) o->on_failed({step, m});
 }
 
-bool Session::stopping_everywhere() {
-  if (!group_) return stopping();
-  for (const double s : group_->all_gather(stopping() ? 1.0 : 0.0))
-    if (s > 0) return true;
-  return false;
+void Session::read_control_file() {
+  if (control_file_.empty() || !writes()) return;
+  std::ifstream in(control_file_);
+  std::string word;
+  if (!(in >> word) || word == control_word_) return;
+  control_word_ = word;
+  if (word == "pause") set_paused(true);
+  else if (word == "run") set_paused(false);
+  else if (word == "stop") request_stop();
+  else
+    emit([&](RunObserver& o) {
+      o.on_message(control_file_ + ": expected pause, run or stop, found `" + word + "`; ignored");
+    });
+}
+
+bool Session::proceed() {
+  for (;;) {
+    read_control_file();
+    const Directive mine = stopping() ? Directive::Stop : paused_ ? Directive::Pause : Directive::Run;
+    Directive agreed = mine;
+    if (group_)
+      for (const double d : group_->all_gather(static_cast<double>(mine)))
+        agreed = std::max(agreed, static_cast<Directive>(static_cast<int>(d)));
+    if (agreed != Directive::Pause) return agreed == Directive::Run;
+    // Woken at once by Resume or Stop here; otherwise looks again soon (the control file, the
+    // other ranks' wishes), so that a paused run costs nothing but this wait.
+    std::unique_lock<std::mutex> lock(pause_mutex_);
+    resume_cv_.wait_for(lock, std::chrono::milliseconds(200),
+                        [&] { return stop_ || (mine == Directive::Pause && !paused_); });
+  }
 }
 
 std::unique_ptr<Session> Session::resume(const std::string& run_dir, int64_t total_steps) {
@@ -231,12 +258,12 @@ bool Session::run() {
     build();
     auto& t = *trainer_;
     step = t.steps_done();
-    while (t.steps_done() < cfg_.train.steps && !stopping_everywhere()) {
-      {
-        std::unique_lock<std::mutex> lock(pause_mutex_);
-        resume_cv_.wait(lock, [&] { return !paused_ || stop_; });
+    bool stopped = false;
+    while (t.steps_done() < cfg_.train.steps) {
+      if (!proceed()) {
+        stopped = true;
+        break;
       }
-      if (!group_ && stopping()) break;  // several processes: the ranks agree at the loop's head
       const int64_t next = t.steps_done() + 1;
       const bool last = next == cfg_.train.steps;
       auto metrics = t.step(next % cfg_.log_every == 0 || last);
@@ -252,7 +279,6 @@ bool Session::run() {
       if (cfg_.eval.every > 0 && step % cfg_.eval.every == 0 && !last) evaluate_and_checkpoint();
       if (cfg_.checkpoint_every > 0 && step % cfg_.checkpoint_every == 0 && !last) save_checkpoint(Checkpoint::Last);
     }
-    const bool stopped = group_ ? t.steps_done() < cfg_.train.steps : stopping();
     if (!stopped) evaluate_and_checkpoint();
     save_checkpoint(Checkpoint::Last);  // finished or stopped: the last state is always on disk
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -43,6 +43,10 @@ class Session {
   EvalResult evaluate_student(bool test_split, int64_t samples);
   void set_paused(bool paused);
   bool paused() const { return paused_; }
+  // A file whose first word steers the run from another process (the studio's child runs, a
+  // script): `pause`, `run` or `stop`, read before every step (by rank 0 when there are several).
+  // A missing file changes nothing.
+  void watch_control_file(std::string path) { control_file_ = std::move(path); }
 
   const RunConfig& config() const { return cfg_; }
   Trainer* trainer() { return trainer_.get(); }
@@ -60,8 +64,11 @@ class Session {
     for (auto* o : observers_) fn(*o);
   }
   void emit_failure(int64_t step, const std::string& message);
-  // Every rank stops when any is asked to (after the same step).
-  bool stopping_everywhere();
+  enum class Directive { Run = 0, Pause = 1, Stop = 2 };
+  void read_control_file();
+  // Before each step: blocks while the run is paused; false when it should stop. Several
+  // processes decide together, after the same step: any rank's stop over pause over run.
+  bool proceed();
   void evaluate_and_checkpoint();
   void save_checkpoint(Checkpoint which);
 
@@ -79,6 +86,7 @@ class Session {
   bool evaluation_only_ = false;
   std::mutex pause_mutex_;
   std::condition_variable resume_cv_;
+  std::string control_file_, control_word_;  // the file, and the word last acted on
 };
 
 }  // namespace moekd

@@ -255,6 +255,31 @@ class TestDist : public QObject {
     }
     QCOMPARE(steps, 4);
     QCOMPARE(said, 1);
+    // The final evaluation, its loss batches and prompts dealt across the two ranks and summed:
+    // every prompt scored once, and (kd, whose students agree to 1e-7) the same figures.
+    auto last_eval = [](const std::string& run) {
+      json e;
+      std::ifstream in(run + "/metrics.jsonl");
+      for (std::string line; std::getline(in, line);)
+        if (const json r = json::parse(line); r.value("type", "") == "eval") e = r;
+      return e;
+    };
+    const json e1 = last_eval(dir + "/one"), e2 = last_eval(dir + "/two");
+    QVERIFY(!e1.is_null() && !e2.is_null());
+    auto scored = [](const json& e) {
+      int64_t n = 0;
+      for (const auto& [cat, s] : e["per_category"].items()) n += s["examples"].get<int64_t>();
+      return n;
+    };
+    QCOMPARE(scored(e1), int64_t{6});
+    QCOMPARE(scored(e2), int64_t{6});
+    qInfo("%s: validation loss 1 x 8 %.6f, 2 x 4 %.6f; ROUGE-L %.4f and %.4f", qPrintable(method),
+          e1["val_loss"].get<double>(), e2["val_loss"].get<double>(), e1["rouge_l"].get<double>(),
+          e2["rouge_l"].get<double>());
+    if (method == "kd") {
+      QVERIFY(std::abs(e1["val_loss"].get<double>() - e2["val_loss"].get<double>()) < 1e-4);
+      QCOMPARE(e1["rouge_l"].get<double>(), e2["rouge_l"].get<double>());
+    }
   }
 
   // A rank killed mid-run: the other ends within moments, naming itself and the collective; the

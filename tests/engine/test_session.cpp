@@ -6,6 +6,9 @@
 #include <fstream>
 #include <memory>
 #include <sstream>
+#include <thread>
+#include <atomic>
+#include <algorithm>
 #include <vector>
 
 #include "distill_util.h"
@@ -98,6 +101,69 @@ class TestSession : public QObject {
 
   // A run that failed in setup may be started again in its folder; one that trained, or one still
   // setting up in another process, may not.
+  // A control file steers a run from another process (the studio's child runs): a word it does not
+  // know is named and ignored, `pause` holds the run before its next step, `stop` ends it with a
+  // checkpoint. Then its metrics.jsonl followed as a child's is: every event once, a line still
+  // being written only once it is whole.
+  void controlFileSteersTheRun() {
+    QTemporaryDir tmp;
+    const auto run_dir = tmp.path().toStdString() + "/run";
+    const auto control = tmp.path().toStdString() + "/control";
+    auto j = tiny_run("kd", run_dir);
+    j["train"]["steps"] = 1000;
+    j["log_every"] = 1;
+    std::ofstream(control) << "bogus\n";
+    struct Watch : RunObserver {
+      std::string file;
+      std::atomic<int64_t> step{0};
+      std::atomic<bool> stopped{false};
+      std::vector<std::string> messages;
+      void on_step(const StepMetrics& m) override {
+        step = m.step;
+        if (m.step == 3) std::ofstream(file) << "pause\n";
+      }
+      void on_message(const std::string& m) override { messages.push_back(m); }
+      void on_finished(const RunFinished& f) override { stopped = f.stopped_early; }
+    } watch;
+    watch.file = control;
+    Session session(parse_run_config(j, "test"));
+    session.add_observer(&watch);
+    session.watch_control_file(control);
+    std::thread runner([&] { session.run(); });
+    QTRY_COMPARE_WITH_TIMEOUT(watch.step.load(), int64_t{3}, 60000);
+    QTest::qWait(800);
+    QCOMPARE(watch.step.load(), int64_t{3});  // held before step 4
+    std::ofstream(control) << "stop\n";
+    runner.join();
+    QVERIFY(watch.stopped);
+    QCOMPARE(watch.step.load(), int64_t{3});
+    QVERIFY(std::any_of(watch.messages.begin(), watch.messages.end(), [&](const std::string& m) {
+      return m == control + ": expected pause, run or stop, found `bogus`; ignored";
+    }));
+    QVERIFY(read_checkpoint_state(run_dir + "/checkpoints/last/state.json", 1 << 30).step == 3);
+
+    struct Count : RunObserver {
+      int steps = 0, messages = 0, finished = 0;
+      void on_step(const StepMetrics&) override { ++steps; }
+      void on_message(const std::string&) override { ++messages; }
+      void on_finished(const RunFinished&) override { ++finished; }
+    } count;
+    const auto metrics = run_dir + "/metrics.jsonl";
+    MetricsTail tail(metrics);
+    const auto events = read_metrics(metrics);
+    QCOMPARE(tail.poll(count), static_cast<int>(events.size()));
+    QCOMPARE(count.steps, 3);
+    QCOMPARE(count.finished, 1);
+    QCOMPARE(tail.poll(count), 0);  // nothing new
+    const int messages = count.messages;
+    std::ofstream(metrics, std::ios::app) << "{\"type\":\"message\",";
+    QCOMPARE(tail.poll(count), 0);  // half a line waits
+    std::ofstream(metrics, std::ios::app) << "\"text\":\"whole\"}\n{torn\n";
+    QCOMPARE(tail.poll(count), 1);
+    QCOMPARE(count.messages, messages + 1);
+    QCOMPARE(tail.skipped(), 1);
+  }
+
   void runFolderReuse() {
     QTemporaryDir tmp;
     const auto busy = tmp.path().toStdString() + "/busy";

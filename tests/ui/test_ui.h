@@ -40,6 +40,9 @@
 #include <map>
 #include <vector>
 
+#include "child_run.h"
+#include "dist/dist_env.h"
+#include "run_history.h"
 #include "configure_view.h"
 #include "engine_worker.h"
 #include "evaluation_view.h"
@@ -69,6 +72,8 @@ using moekd::ui::ConfigureView;
 using moekd::ui::EngineWorker;
 using moekd::ui::MainWindow;
 using moekd::ui::RunsModel;
+using moekd::ui::RunHistory;
+using moekd::ui::loadRunHistory;
 
 // A Mixtral-shaped MoE trained from scratch on the built-in tasks: small enough for seconds on CPU.
 json tinyRun(const QString& runDir, int steps);
@@ -131,6 +136,7 @@ class TestUi : public QObject {
   void generationBand();
   void runFromWindow();
   void resumeFromWindow();
+  void severalProcessesFromWindow();
   void runsOpenFromDisk();
   void exportFromDialog();
   void smallWindows();

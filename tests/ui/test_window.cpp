@@ -491,3 +491,77 @@ void TestUi::resumeFromWindow() {
   QVERIFY2(w.configureView()->isValid(), qPrintable(w.configureView()->validationMessage()));
   QVERIFY(w.startAction()->isEnabled());
 }
+
+// A run of two processes started from Configure: the studio starts `moekd distill --nproc 2` and
+// follows its metrics.jsonl in every view; Pause holds both ranks (through the control file),
+// Resume continues them, and closing the window asks, then stops the child after its step with a
+// checkpoint. What the views hold is what rank 0 wrote.
+void TestUi::severalProcessesFromWindow() {
+  if (!moekd::several_processes_available()) QSKIP("built without Gloo (MOEKD_WITH_DIST=OFF)");
+  qputenv("MOEKD_CLI", MOEKD_CLI);
+  QTemporaryDir own;  // not the shared workspace, whose runs later tests count
+  QDir dir(own.path());
+  json run = tinyRun(dir.filePath("run-dp"), 100000);  // stopped long before its end
+  run["method"] = "kd";
+  run["name"] = "run-dp";
+  run["teacher"] = {{"init", run["student"]["init"]}};
+  run["student"]["init"]["num_local_experts"] = 2;
+  run["student"]["init"]["num_experts_per_tok"] = 1;
+  run["train"]["batch_size"] = 4;
+  auto* w = new MainWindow;
+  w->resize(1400, 900);
+  w->show();
+  QVERIFY(QTest::qWaitForWindowExposed(w));
+  w->configureView()->setConfig(run);
+  auto* processes = w->configureView()->findChild<QSpinBox*>("processes");
+  QVERIFY(processes && processes->isEnabled());
+  processes->setValue(2);
+  QCOMPARE(w->configureView()->processes(), 2);
+  auto* note = w->configureView()->findChild<QLabel*>("processesNote");
+  QCOMPARE(note->text(), QString("2 × batch 4 = 8 sequences per step"));
+  QVERIFY2(w->startAction()->isEnabled(), qPrintable(w->configureView()->validationMessage()));
+  w->startAction()->trigger();
+  QCOMPARE(w->state(), EngineWorker::State::Running);
+  QTRY_VERIFY_WITH_TIMEOUT(w->lastStep() >= 40 || !w->lastError().isEmpty(), 180000);
+  QVERIFY2(w->lastError().isEmpty(), qPrintable(w->lastError()));
+  QVERIFY2(w->windowTitle().startsWith("run-dp"), qPrintable(w->windowTitle()));
+
+  w->pauseAction()->trigger();
+  QCOMPARE(w->state(), EngineWorker::State::Paused);
+  QTest::qWait(1500);  // the step in flight ends, rank 0 reads the file, the window reads the step
+  const qint64 pausedAt = w->lastStep();
+  QTest::qWait(1500);
+  QCOMPARE(w->lastStep(), pausedAt);
+  w->pauseAction()->trigger();
+  QCOMPARE(w->state(), EngineWorker::State::Running);
+  QTRY_VERIFY_WITH_TIMEOUT(w->lastStep() > pausedAt + 10, 60000);
+
+  QTimer answer;  // "Stop the run?": Yes
+  connect(&answer, &QTimer::timeout, this, [&answer] {
+    if (auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget())) {
+      answer.stop();
+      box->button(QMessageBox::Yes)->click();
+    }
+  });
+  answer.start(50);
+  w->close();
+  QTRY_VERIFY_WITH_TIMEOUT(!w->isVisible(), 60000);
+  QCOMPARE(w->state(), EngineWorker::State::Idle);
+  QVERIFY2(w->lastError().isEmpty(), qPrintable(w->lastError()));
+  QVERIFY(w->lastRunStoppedEarly());
+  QVERIFY(QFileInfo::exists(dir.filePath("run-dp/checkpoints/last/state.json")));
+
+  // Every view's data is the run's file: the same steps, evaluations and routing snapshots.
+  const RunHistory h = loadRunHistory(dir.filePath("run-dp"));
+  QCOMPARE(w->store()->steps().size(), h.steps.size());
+  QCOMPARE(w->store()->steps().back().step, h.steps.back().step);
+  QCOMPARE(w->store()->steps().back().loss, h.steps.back().loss);
+  QCOMPARE(w->store()->evaluations().size(), h.evals.size());
+  QCOMPARE(w->store()->routing().size(), h.routing.size());
+  QVERIFY(!h.routing.empty());
+  QCOMPARE(w->lastStep(), qint64(h.summary.step));
+  QVERIFY(std::any_of(h.messages.begin(), h.messages.end(), [](const std::string& m) {
+    return m.find("2 processes (gloo), train.batch_size 4 each: 8 sequences per optimizer step") != std::string::npos;
+  }));
+  delete w;
+}
