@@ -30,6 +30,16 @@ json tinyRun(const QString& runDir, int steps) {
           {"checkpoint_every", 0}};
 }
 
+void answerNextQuestion(QTimer& timer, QMessageBox::StandardButton button) {
+  QObject::connect(&timer, &QTimer::timeout, &timer, [&timer, button] {
+    if (auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget())) {
+      timer.stop();
+      box->button(button)->click();
+    }
+  });
+  timer.start(50);
+}
+
 QString diff(const json& a, const json& b) {
   return QString::fromStdString(json::diff(a, b).dump());
 }

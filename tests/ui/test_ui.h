@@ -79,6 +79,9 @@ using moekd::ui::loadRunHistory;
 json tinyRun(const QString& runDir, int steps);
 QString diff(const json& a, const json& b);
 void saveShot(QWidget* w, const QString& name);
+// Clicks `button` of the next modal message box as soon as it shows (the window's "Stop the
+// run?"), polling with `timer`, which must outlive the box.
+void answerNextQuestion(QTimer& timer, QMessageBox::StandardButton button);
 // A dark desktop's palette: the charts must follow it.
 QPalette darkPalette();
 

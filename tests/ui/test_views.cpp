@@ -26,13 +26,7 @@ void TestUi::closeDuringRunStopsCleanly() {
   QVERIFY2(w->windowTitle().startsWith("run-c"), qPrintable(w->windowTitle()));
   // Answer the "Stop the run?" question with Yes.
   QTimer answer;
-  connect(&answer, &QTimer::timeout, this, [&answer] {
-    if (auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget())) {
-      answer.stop();
-      box->button(QMessageBox::Yes)->click();
-    }
-  });
-  answer.start(50);
+  answerNextQuestion(answer, QMessageBox::Yes);
   w->close();
   QTRY_VERIFY_WITH_TIMEOUT(!w->isVisible(), 60000);
   QCOMPARE(w->state(), EngineWorker::State::Idle);

@@ -536,14 +536,8 @@ void TestUi::severalProcessesFromWindow() {
   QCOMPARE(w->state(), EngineWorker::State::Running);
   QTRY_VERIFY_WITH_TIMEOUT(w->lastStep() > pausedAt + 10, 60000);
 
-  QTimer answer;  // "Stop the run?": Yes
-  connect(&answer, &QTimer::timeout, this, [&answer] {
-    if (auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget())) {
-      answer.stop();
-      box->button(QMessageBox::Yes)->click();
-    }
-  });
-  answer.start(50);
+  QTimer answer;
+  answerNextQuestion(answer, QMessageBox::Yes);  // "Stop the run?"
   w->close();
   QTRY_VERIFY_WITH_TIMEOUT(!w->isVisible(), 60000);
   QCOMPARE(w->state(), EngineWorker::State::Idle);
