@@ -154,9 +154,7 @@ void ChildRun::onExited(int code) {
   for (const QString& line : output_.split('\n'))
     if (line.startsWith("moekd: rank ")) launcher << line.mid(7);
   if (failure_) {
-    QString text = QString::fromStdString(failure_->message);
-    if (failure_->step > 0 && !text.startsWith("step ") && !text.startsWith("rank "))
-      text = tr("After step %1: %2").arg(failure_->step).arg(text);
+    QString text = failureText(*failure_);
     if (!launcher.isEmpty()) text += "\n" + launcher.join('\n');
     fail(text);
   } else if (!finished_) {

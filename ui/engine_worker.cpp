@@ -99,11 +99,7 @@ void EngineWorker::on_generation(const GenerationSample& e) { Q_EMIT generation(
 void EngineWorker::on_eval(const EvalResult& e) { Q_EMIT evaluation(e); }
 void EngineWorker::on_checkpoint(const CheckpointSaved& e) { Q_EMIT checkpointSaved(e); }
 void EngineWorker::on_finished(const RunFinished& e) { Q_EMIT finished(e); }
-void EngineWorker::on_failed(const RunFailed& e) {
-  const QString text = QString::fromStdString(e.message);
-  // Training errors name their step already ("step 12: the divergence is not finite").
-  Q_EMIT failed(e.step > 0 && !text.startsWith("step ") ? tr("After step %1: %2").arg(e.step).arg(text) : text);
-}
+void EngineWorker::on_failed(const RunFailed& e) { Q_EMIT failed(failureText(e)); }
 void EngineWorker::on_message(const std::string& m) { Q_EMIT message(QString::fromStdString(m)); }
 
 }  // namespace moekd::ui

@@ -12,4 +12,10 @@ void RunSource::registerMetaTypes() {
   qRegisterMetaType<moekd::ui::RunSource::State>("moekd::ui::RunSource::State");
 }
 
+QString failureText(const moekd::RunFailed& e) {
+  const QString text = QString::fromStdString(e.message);
+  if (e.step <= 0 || text.startsWith("step ") || text.startsWith("rank ")) return text;
+  return RunSource::tr("After step %1: %2").arg(e.step).arg(text);
+}
+
 }  // namespace moekd::ui

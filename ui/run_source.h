@@ -46,6 +46,10 @@ class RunSource : public QObject {
   void message(QString text);
 };
 
+// A failure as the window shows it: training errors name their step already ("step 12: the
+// divergence is not finite"), and so do a rank's ("rank 1 of 2: ..."); others get "After step N".
+QString failureText(const moekd::RunFailed& e);
+
 }  // namespace moekd::ui
 
 Q_DECLARE_METATYPE(moekd::ui::RunSource::State)

@@ -58,6 +58,30 @@ int exit_code_of(int status) {
   return 1;
 }
 
+// Starts this program again with `args` (args[0] its name) and, when given, the environment
+// `env` instead of this one's. `die_with_parent`: the child gets SIGTERM when this process ends
+// (a launcher killed outright, with no chance to pass anything on, still ends its ranks).
+pid_t start_this_program(std::vector<std::string> args, std::vector<std::string>* env, bool die_with_parent) {
+  std::vector<char*> argv, envp;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  if (env) {
+    for (auto& e : *env) envp.push_back(e.data());
+    envp.push_back(nullptr);
+  }
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid != 0) return pid;  // -1: the caller says what could not start
+  if (die_with_parent) {
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != parent) std::_Exit(1);  // it died before the line above
+  }
+  if (env) ::execve("/proc/self/exe", argv.data(), envp.data());
+  else ::execv("/proc/self/exe", argv.data());
+  std::perror("moekd: exec");
+  std::_Exit(127);
+}
+
 }  // namespace
 
 void set_program_args(int argc, char** argv) { g_args.assign(argv, argv + argc); }
@@ -78,17 +102,8 @@ std::vector<std::string> without_option(const std::vector<std::string>& args, co
 }
 
 int run_this_program(const std::vector<std::string>& args) {
-  std::vector<std::string> copy = args;
-  std::vector<char*> argv;
-  for (auto& a : copy) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  const pid_t pid = ::fork();
+  const pid_t pid = start_this_program(args, nullptr, false);
   if (pid < 0) fail("cannot start ", args.empty() ? "moekd" : args[0], " (fork failed)");
-  if (pid == 0) {
-    ::execv("/proc/self/exe", argv.data());
-    std::perror("moekd: exec");
-    std::_Exit(127);
-  }
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
@@ -119,7 +134,6 @@ int launch_local_processes(int nproc, const std::vector<std::string>& args, int 
   term.sa_handler = note_terminate;
   sigemptyset(&term.sa_mask);
   sigaction(SIGTERM, &term, &previous_term);
-  const pid_t launcher = ::getpid();
 
   std::vector<pid_t> pids;
   for (int rank = 0; rank < nproc; ++rank) {
@@ -130,21 +144,8 @@ int launch_local_processes(int nproc, const std::vector<std::string>& args, int 
     env.push_back("LOCAL_RANK=" + std::to_string(rank));
     env.push_back("MASTER_ADDR=127.0.0.1");
     env.push_back("MASTER_PORT=" + std::to_string(port));
-    std::vector<char*> argv, envp;
-    for (auto& a : const_cast<std::vector<std::string>&>(args)) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    for (auto& e : env) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    const pid_t pid = ::fork();
+    const pid_t pid = start_this_program(args, &env, /*die_with_parent=*/true);
     if (pid < 0) fail("--nproc: cannot start rank ", rank, " (fork failed)");
-    if (pid == 0) {
-      // A launcher killed outright (SIGKILL, no chance to pass anything on) still ends its ranks.
-      ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-      if (::getppid() != launcher) std::_Exit(1);  // it died before the line above
-      ::execve("/proc/self/exe", argv.data(), envp.data());
-      std::perror("moekd --nproc: exec");
-      std::_Exit(127);
-    }
     pids.push_back(pid);
   }
 
