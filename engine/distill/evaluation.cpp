@@ -42,7 +42,9 @@ void split_loss(CausalLM& model, const std::vector<TokenizedExample>& split, con
     std::vector<const TokenizedExample*> ex;
     for (size_t i = start; i < std::min(split.size(), start + batch_size); ++i) ex.push_back(&split[i]);
     const auto b = make_batch(ex, pad_id, device);
-    auto logits = model->forward(b.ids).logits;
+    ForwardOptions opt;
+    opt.policy = setup.policy;
+    auto logits = model->forward(b.ids, opt).logits;
     const auto T = logits.size(1), V = logits.size(2);
     auto nll = torch::cross_entropy_loss(logits.narrow(1, 0, T - 1).reshape({-1, V}).to(torch::kFloat),
                                          b.targets.reshape(-1), {}, at::Reduction::None)
@@ -78,8 +80,8 @@ std::vector<size_t> choose_prompts(const std::vector<TokenizedExample>& split, s
 
 // Greedy continuation of a prompt up to the token that ends a response, without it, as text.
 std::string generate_text(CausalLM& model, const std::vector<int64_t>& prompt, int64_t max_new_tokens,
-                          const Tokenizer& tok, int64_t stop_id) {
-  auto ids = generate_greedy(model, prompt, max_new_tokens, {}, stop_id);
+                          const Tokenizer& tok, int64_t stop_id, const RoutingPolicy& policy = {}) {
+  auto ids = generate_greedy(model, prompt, max_new_tokens, policy, stop_id);
   if (!ids.empty() && ids.back() == stop_id) ids.pop_back();
   return tok.decode(ids);
 }
@@ -105,7 +107,7 @@ EvalResult evaluate_model(CausalLM& model, CausalLM* teacher, const Tokenizer& t
     const auto& tex = split[chosen[j]];
     const auto& ex = examples[chosen[j]];
     const std::vector<int64_t> prompt(tex.ids.begin(), tex.ids.begin() + tex.response_start);
-    const auto text = generate_text(model, prompt, setup.max_new_tokens, tok, data.stop_id);
+    const auto text = generate_text(model, prompt, setup.max_new_tokens, tok, data.stop_id, setup.policy);
     const auto c = static_cast<size_t>(tex.category);
     sums.add(sums.rouge, c, rouge_l(ex.response, text).fmeasure);
     sums.add(sums.exact, c, exact_match(ex.response, text) ? 1.0 : 0.0);

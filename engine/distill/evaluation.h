@@ -22,6 +22,9 @@ struct EvaluationSetup {
   int64_t max_new_tokens = 16;
   int64_t batch_size = 16;      // sequences per loss forward
   int64_t step = 0;             // recorded in the result
+  // How an MoE model routes its tokens here (the teacher probe sweeps it); the model's top-k by
+  // default. Sampling policies (KA) draw from torch's default generator.
+  RoutingPolicy policy;
   // Several processes: this rank takes every world-th loss batch and prompt, and
   // `sum_over_ranks` adds up a vector of partial sums across the ranks (in place), so that every
   // rank returns the figures of the whole split. The samples shown are this rank's own.

@@ -30,7 +30,7 @@ Trainer::Trainer(const RunConfig& config, CausalLM student, CausalLM teacher, st
       data_(std::move(data)),
       device_(device),
       compute_(compute),
-      sampler_(static_cast<int64_t>(data_->train.size()), config.train.seed),
+      sampler_(static_cast<int64_t>(data_->train.size()), config.train.data_seed.value_or(config.train.seed)),
       guard_(device) {
   std::vector<torch::Tensor> params;
   std::vector<std::string> names;  // checkpoints name the optimizer's state after the parameters

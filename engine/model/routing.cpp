@@ -51,9 +51,12 @@ Selection select_experts(const torch::Tensor& logits_in, const MoeSpec& spec, co
   Selection sel;
   sel.sampled = torch::zeros({N}, torch::dtype(torch::kBool).device(logits.device()));
   switch (policy.kind) {
-    case PolicyKind::TopK:
-      sel.ids = topk_ids(logits, probs, spec, k);
+    case PolicyKind::TopK: {
+      const int64_t kk = policy.k > 0 ? policy.k : k;
+      if (kk > E) fail("top-k routing: k = ", kk, " exceeds the number of experts (", E, ")");
+      sel.ids = topk_ids(logits, probs, spec, kk);
       break;
+    }
     case PolicyKind::All:
       sel.ids = torch::arange(E, torch::dtype(torch::kLong).device(logits.device())).expand({N, E});
       break;

@@ -242,6 +242,7 @@ RunConfig read_run(const json& j, const std::string& src, std::vector<ConfigProb
     s.number("lambda", c.teacher_policy.ka_lambda, 0.0, 1.0);
     s.integer("k_prime", c.teacher_policy.ka_k, 0, 4096);
     s.number("top_p", c.teacher_policy.top_p, 0.0, 1.0, true);
+    s.integer("k", c.teacher_policy.k, 0, 4096);
   }
   c.data = read_data(top.child("data"));
   {
@@ -297,6 +298,13 @@ RunConfig read_run(const json& j, const std::string& src, std::vector<ConfigProb
     s.number("balance_weight", c.train.balance_weight, 0.0, 100.0);
     s.enumeration("balance", c.train.balance);
     s.unsigned_integer("seed", c.train.seed);
+    if (s.raw("data_seed").is_null()) {
+      c.train.data_seed.reset();
+    } else {
+      uint64_t data_seed = 0;
+      s.unsigned_integer("data_seed", data_seed);
+      c.train.data_seed = data_seed;
+    }
     s.string("device", c.train.device);
     s.enumeration("precision", c.train.precision);
     s.boolean("checkpoint_activations", c.train.checkpoint_activations);
@@ -365,7 +373,8 @@ json to_json(const RunConfig& c) {
   j["teacher_policy"] = {{"kind", name_of(c.teacher_policy.kind)},
                          {"lambda", c.teacher_policy.ka_lambda},
                          {"k_prime", c.teacher_policy.ka_k},
-                         {"top_p", c.teacher_policy.top_p}};
+                         {"top_p", c.teacher_policy.top_p},
+                         {"k", c.teacher_policy.k}};
   const auto& d = c.data;
   j["data"] = {{"kind", name_of(d.kind)},
                {"path", d.path},
@@ -410,6 +419,7 @@ json to_json(const RunConfig& c) {
                 {"balance_weight", t.balance_weight},
                 {"balance", name_of(t.balance)},
                 {"seed", t.seed},
+                {"data_seed", t.data_seed ? json(*t.data_seed) : json()},
                 {"device", t.device},
                 {"precision", name_of(t.precision)},
                 {"checkpoint_activations", t.checkpoint_activations},

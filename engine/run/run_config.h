@@ -70,7 +70,10 @@ struct TrainConfig {
   double clip_norm = 1.0;
   double balance_weight = 0.01;  // train-teacher: weight of the auxiliary balance loss
   BalanceLoss balance = BalanceLoss::Switch;
-  uint64_t seed = 0;
+  uint64_t seed = 0;  // the student's initial weights, dropout-free sampling, KA's draws
+  // The order of the training examples; unset: `seed`. A grid of seeds can hold it fixed, so
+  // that its seeds differ only in initialisation and sampling (`moekd compare`, data_order).
+  std::optional<uint64_t> data_seed;
   std::string device = "cpu";
   // The frozen teacher is stored and run in this dtype; the student keeps float32 master weights
   // and optimizer state and computes in it (docs/DESIGN.md, "Precision").

@@ -124,8 +124,9 @@ struct RoutingPolicy {
   double ka_lambda = 0.0;  // KA: per-token probability of sampling instead of top-k
   int64_t ka_k = 0;        // KA: experts per sampled token (k'); 0 = the model's k
   double top_p = 0.9;      // TopP: smallest set whose softmax mass reaches p
+  int64_t k = 0;           // TopK: experts per token; 0 = the model's own k (a probe sweeps it)
 
-  static RoutingPolicy topk() { return {}; }
+  static RoutingPolicy topk(int64_t k = 0) { return {PolicyKind::TopK, 0.0, 0, 0.9, k}; }
   static RoutingPolicy all() { return {PolicyKind::All}; }
   static RoutingPolicy ka(double lambda, int64_t k_prime = 0) { return {PolicyKind::KA, lambda, k_prime}; }
   static RoutingPolicy topp(double p) { return {PolicyKind::TopP, 0.0, 0, p}; }
