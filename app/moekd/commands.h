@@ -15,5 +15,7 @@ void add_runs(CLI::App& app);   // compare run folders
 void add_plan(CLI::App& app);   // memory a run needs
 void add_selftest(CLI::App& app);  // numerical checks on a device
 void add_tokenize(CLI::App& app);  // text <-> ids with a model's tokenizer
+void add_compare(CLI::App& app);   // a grid of runs over seeds, paired statistics
+void add_probe(CLI::App& app);     // what a teacher's unused experts hold
 
 }  // namespace moekd::cli

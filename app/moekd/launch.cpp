@@ -2,6 +2,7 @@
 #include "launch.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -52,16 +53,16 @@ extern "C" void note_interrupt(int) {}
 volatile std::sig_atomic_t g_terminate = 0;
 extern "C" void note_terminate(int) { g_terminate = 1; }
 
+}  // namespace
+
 int exit_code_of(int status) {
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
   return 1;
 }
 
-// Starts this program again with `args` (args[0] its name) and, when given, the environment
-// `env` instead of this one's. `die_with_parent`: the child gets SIGTERM when this process ends
-// (a launcher killed outright, with no chance to pass anything on, still ends its ranks).
-pid_t start_this_program(std::vector<std::string> args, std::vector<std::string>* env, bool die_with_parent) {
+pid_t start_this_program(std::vector<std::string> args, std::vector<std::string>* env, bool die_with_parent,
+                         const std::string& log_file) {
   std::vector<char*> argv, envp;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -76,13 +77,18 @@ pid_t start_this_program(std::vector<std::string> args, std::vector<std::string>
     ::prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (::getppid() != parent) std::_Exit(1);  // it died before the line above
   }
+  if (!log_file.empty()) {
+    const int fd = ::open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0 || ::dup2(fd, 1) < 0 || ::dup2(fd, 2) < 0) {
+      std::perror(log_file.c_str());
+      std::_Exit(127);
+    }
+  }
   if (env) ::execve("/proc/self/exe", argv.data(), envp.data());
   else ::execv("/proc/self/exe", argv.data());
   std::perror("moekd: exec");
   std::_Exit(127);
 }
-
-}  // namespace
 
 void set_program_args(int argc, char** argv) { g_args.assign(argv, argv + argc); }
 const std::vector<std::string>& program_args() { return g_args; }

@@ -3,6 +3,8 @@
 // `moekd distill --nproc N`: N copies of this command on this machine, each with the environment
 // torchrun would give it (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR=127.0.0.1, a free
 // MASTER_PORT) and its share of the cores, so that a single machine needs no torchrun.
+#include <sys/types.h>
+
 #include <string>
 #include <vector>
 
@@ -26,6 +28,15 @@ std::vector<std::string> without_option(const std::vector<std::string>& args, co
 inline std::vector<std::string> without_nproc(const std::vector<std::string>& args) {
   return without_option(args, "--nproc");
 }
+
+// Starts this program again with `args` (args[0] its name) and, when given, the environment
+// `env` instead of this one's; -1 when it could not. `die_with_parent`: the child gets SIGTERM
+// when this process ends (a launcher killed outright, with no chance to pass anything on, still
+// ends its ranks). `log_file`, when given, takes the child's stdout and stderr (appended).
+pid_t start_this_program(std::vector<std::string> args, std::vector<std::string>* env, bool die_with_parent,
+                         const std::string& log_file = "");
+// A waitpid() status as a shell shows it: the exit code, or 128 + the signal.
+int exit_code_of(int status);
 
 // Runs this program once more with `args` (args[0] is its name) and waits: its exit code.
 int run_this_program(const std::vector<std::string>& args);

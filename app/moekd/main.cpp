@@ -34,6 +34,8 @@ int main(int argc, char** argv) {
   moekd::cli::add_plan(app);
   moekd::cli::add_selftest(app);
   moekd::cli::add_tokenize(app);
+  moekd::cli::add_compare(app);
+  moekd::cli::add_probe(app);
   moekd::cli::add_bench(app);
   try {
     app.parse(argc, argv);

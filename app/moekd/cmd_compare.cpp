@@ -1,0 +1,313 @@
+// `moekd compare`: a grid of runs (engine/grid/grid_config.h), each cell at each seed one
+// `moekd distill` child with its share of the cores, N at a time; then the paired statistics
+// (results.csv, results.json, results.md, rewritten after every run). Resumable: finished runs
+// are not run again and an interrupted one continues from its last checkpoint, so the same
+// command continues a grid after Ctrl-C, a crash or with more seeds.
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "commands.h"
+#include "export/export.h"
+#include "grid/grid_config.h"
+#include "grid/grid_results.h"
+#include "launch.h"
+#include "progress.h"
+#include "run/run_folder.h"
+#include "run/run_record.h"
+#include "util/error.h"
+#include "util/json_file.h"
+
+namespace moekd::cli {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+volatile std::sig_atomic_t g_interrupt = 0, g_terminate = 0;
+extern "C" void compare_on_interrupt(int) { g_interrupt = 1; }  // the terminal sent it to the cells too
+extern "C" void compare_on_terminate(int) { g_terminate = 1; }  // for this process alone: passed on
+
+enum class TaskState { Fresh, Resume, Running, Done, Failed, Blocked };
+
+struct Task {
+  const GridCell* cell = nullptr;
+  uint64_t seed = 0;
+  TaskState state = TaskState::Fresh;
+  int64_t resume_step = 0;
+  pid_t pid = -1;
+  std::chrono::steady_clock::time_point started;
+  std::string failure;
+  std::string name() const { return cell->id + " seed " + std::to_string(seed); }
+};
+
+// Where a run of the grid stands on disk. A folder without a checkpoint holds nothing worth
+// keeping (fewer than checkpoint_every steps): it starts again.
+void read_state(Task& t, const GridFolder& folder, bool retry_failed) {
+  const auto dir = folder.run_dir(t.cell->id, t.seed);
+  if (!is_run_dir(dir)) {
+    t.state = TaskState::Fresh;
+    return;
+  }
+  RunSummary s;
+  try {
+    s = load_run(dir, RunDetail::Summary).summary;
+  } catch (const Error& e) {
+    fail(dir, ": this grid's run folder cannot be read (", e.what(), "); move it away to run it again");
+  }
+  if (s.status == RunStatus::Finished) {
+    t.state = TaskState::Done;
+  } else if (s.status == RunStatus::Failed && !retry_failed) {
+    t.state = TaskState::Failed;
+    t.failure = s.failure;
+  } else if (s.has_last) {
+    t.state = TaskState::Resume;
+    t.resume_step = s.step;
+  } else {
+    fs::remove_all(dir);
+    t.state = TaskState::Fresh;
+  }
+}
+
+std::string last_line_of(const std::string& path) {
+  std::ifstream in(path);
+  std::string line, last;
+  while (std::getline(in, line))
+    if (!line.empty()) last = line;
+  return last;
+}
+
+std::string scores_text(const SeedOutcome& o) {
+  if (!o.final_eval) return "";
+  char b[160];
+  std::snprintf(b, sizeof b, "val loss %.4f, ROUGE-L %.1f, exact match %.1f%%", o.final_eval->val_loss,
+                100 * o.final_eval->rouge_l, 100 * o.final_eval->exact_match);
+  return b;
+}
+
+void print_summary(const GridResults& r, const Grid& g) {
+  std::printf("\n%-44s %3s %17s %13s %13s", "cell (final evaluation)", "n", "val loss", "ROUGE-L", "exact match");
+  if (!g.baseline.empty()) std::printf("   %-34s", "vs baseline: ROUGE-L [95% CI] (p)");
+  std::printf("\n");
+  for (const auto& c : r.cells) {
+    const auto* v = r.find(c.cell.id, "final", "", "val_loss");
+    const auto* rl = r.find(c.cell.id, "final", "", "rouge_l");
+    const auto* em = r.find(c.cell.id, "final", "", "exact_match");
+    const std::string label = c.cell.label + (c.cell.id == g.baseline ? " (baseline)" : "");
+    if (!v) {
+      std::printf("%-44s %3d %17s\n", label.c_str(), 0, "-");
+      continue;
+    }
+    std::printf("%-44s %3lld %8.4f ± %6.4f %5.1f ± %5.1f %5.1f ± %5.1f", label.c_str(), static_cast<long long>(v->value.n),
+                v->value.mean, v->value.sd, 100 * rl->value.mean, 100 * rl->value.sd, 100 * em->value.mean,
+                100 * em->value.sd);
+    if (rl->vs_baseline) {
+      const auto& p = *rl->vs_baseline;
+      std::printf("   %+5.1f [%+5.1f, %+5.1f] (%.3f)", 100 * p.difference.mean, 100 * p.interval.lo, 100 * p.interval.hi,
+                  p.sign.p);
+    }
+    std::printf("\n");
+  }
+}
+
+}  // namespace
+
+void add_compare(CLI::App& app) {
+  struct Args {
+    std::string config, out;
+    int jobs = 1;
+    bool quiet = false, list = false, retry_failed = false;
+  };
+  auto a = std::make_shared<Args>();
+  auto* cmd = app.add_subcommand("compare", "run a grid of methods x settings x seeds and compare the cells, paired over seeds");
+  cmd->add_option("--config", a->config,
+                  "the grid (JSON): base run config, axes and/or cells, seeds, baseline; leave it out to continue the "
+                  "grid in --out");
+  cmd->add_option("--out", a->out, "the grid's folder: cells/, logs/, results.{csv,json,md}")->required();
+  cmd->add_option("--jobs", a->jobs, "runs at a time, the cores shared between them")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
+  cmd->add_flag("--list", a->list, "list the grid's runs and where each stands; run nothing");
+  cmd->add_flag("--retry-failed", a->retry_failed, "run failed runs again (from their last checkpoint)");
+  cmd->add_flag("--quiet", a->quiet, "print only the table at the end");
+  cmd->callback([a] {
+    const GridFolder folder(fs::absolute(a->out).lexically_normal().string());
+    const bool have_saved = fs::exists(folder.grid_json());
+    Grid grid;
+    if (!a->config.empty()) {
+      grid = load_grid(a->config);
+      if (have_saved && !same_cells(read_json_file(folder.grid_json()), grid.file))
+        fail(a->config, ": ", a->out, " holds another grid (its grid.json differs in more than `seeds`); choose another --out");
+    } else {
+      if (!have_saved) fail("--out ", a->out, " holds no grid (no grid.json): give the grid with --config");
+      grid = load_grid(folder.grid_json());
+    }
+    for (const char* sub : {"cells", "configs", "logs"}) fs::create_directories(fs::path(folder.dir()) / sub);
+    write_json_file(folder.grid_json(), grid.file);
+
+    std::vector<Task> tasks;  // seed by seed, so that a partial grid already holds every cell
+    for (const auto seed : grid.seeds)
+      for (const auto& cell : grid.cells) {
+        Task t;
+        t.cell = &cell;
+        t.seed = seed;
+        read_state(t, folder, a->retry_failed);
+        tasks.push_back(t);
+      }
+    auto count = [&](TaskState s) {
+      return std::count_if(tasks.begin(), tasks.end(), [&](const Task& t) { return t.state == s; });
+    };
+    const auto total = static_cast<long long>(tasks.size());
+    if (a->list || !a->quiet) {
+      std::printf("grid %s: %zu cells x %zu seeds = %lld runs; %lld finished, %lld to resume, %lld failed; %s\n",
+                  grid.name.c_str(), grid.cells.size(), grid.seeds.size(), total, static_cast<long long>(count(TaskState::Done)),
+                  static_cast<long long>(count(TaskState::Resume)), static_cast<long long>(count(TaskState::Failed)),
+                  folder.dir().c_str());
+    }
+    if (a->list) {
+      const char* names[] = {"to run", "to resume", "running", "finished", "failed", "blocked"};
+      for (const auto& t : tasks)
+        std::printf("  %-48s seed %-6llu %s%s\n", t.cell->label.c_str(), static_cast<unsigned long long>(t.seed),
+                    names[static_cast<int>(t.state)],
+                    t.state == TaskState::Resume ? (" at step " + std::to_string(t.resume_step)).c_str() : "");
+      return;
+    }
+
+    const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+    const std::string threads = std::to_string(std::max(1u, cores / static_cast<unsigned>(a->jobs)));
+    struct sigaction on_int {}, on_term {}, old_int {}, old_term {};
+    on_int.sa_handler = compare_on_interrupt;
+    sigemptyset(&on_int.sa_mask);
+    sigaction(SIGINT, &on_int, &old_int);
+    on_term.sa_handler = compare_on_terminate;
+    sigemptyset(&on_term.sa_mask);
+    sigaction(SIGTERM, &on_term, &old_term);
+
+    auto find_task = [&](const std::string& cell, uint64_t seed) -> Task* {
+      for (auto& t : tasks)
+        if (t.cell->id == cell && t.seed == seed) return &t;
+      return nullptr;
+    };
+    // A cell that starts from another's student needs that run finished and its student exported.
+    auto ready = [&](Task& t) {
+      if (t.cell->from.empty()) return true;
+      Task* dep = find_task(t.cell->from, t.seed);
+      if (dep->state == TaskState::Failed || dep->state == TaskState::Blocked) {
+        t.state = TaskState::Blocked;
+        t.failure = "it starts from " + dep->name() + ", which failed";
+        return false;
+      }
+      if (dep->state != TaskState::Done) return false;
+      const auto student = folder.student_dir(t.cell->from, t.seed);
+      if (!fs::exists(fs::path(student) / "config.json"))
+        export_student(folder.run_dir(t.cell->from, t.seed), Checkpoint::Best, student);
+      return true;
+    };
+    auto start = [&](Task& t) {
+      std::vector<std::string> args = {program_args().front(), "--threads", threads, "distill", "--quiet"};
+      if (t.state == TaskState::Resume) {
+        args.insert(args.end(), {"--resume", folder.run_dir(t.cell->id, t.seed)});
+      } else {
+        const auto config_path = folder.run_config(t.cell->id, t.seed);
+        write_json_file(config_path, cell_run_config(grid, *t.cell, t.seed, folder));
+        args.insert(args.end(), {"--config", config_path});
+      }
+      const auto done_before = count(TaskState::Done) + count(TaskState::Running);
+      if (!a->quiet)
+        std::printf("[%lld/%lld] %s: %s\n", static_cast<long long>(done_before + 1), total, t.name().c_str(),
+                    t.state == TaskState::Resume ? ("resumed at step " + std::to_string(t.resume_step)).c_str() : "started");
+      std::fflush(stdout);
+      t.pid = start_this_program(args, nullptr, /*die_with_parent=*/true, folder.log_file(t.cell->id, t.seed));
+      if (t.pid < 0) fail("cannot start a run of ", t.name(), " (fork failed)");
+      t.state = TaskState::Running;
+      t.started = std::chrono::steady_clock::now();
+    };
+    auto finish = [&](Task& t, int code) {
+      t.pid = -1;
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t.started).count();
+      read_state(t, folder, false);
+      if (code == 130 || (code == 0 && t.state == TaskState::Resume)) {
+        if (!a->quiet) std::printf("      %s: stopped at step %lld\n", t.name().c_str(), static_cast<long long>(t.resume_step));
+        return;
+      }
+      if (t.state != TaskState::Done && t.state != TaskState::Failed) {
+        t.state = TaskState::Failed;
+        t.failure = last_line_of(folder.log_file(t.cell->id, t.seed));
+        if (t.failure.empty()) t.failure = "exit code " + std::to_string(code);
+      }
+      const auto results = collect_grid_results(grid, folder);
+      write_grid_results(results, grid, folder);
+      if (a->quiet) return;
+      if (t.state == TaskState::Done) {
+        std::string scores;
+        for (const auto& c : results.cells)
+          if (c.cell.id == t.cell->id)
+            for (const auto& o : c.seeds)
+              if (o.seed == t.seed) scores = scores_text(o);
+        std::printf("      %s: finished in %s: %s\n", t.name().c_str(), format_duration(seconds).c_str(), scores.c_str());
+      } else {
+        std::printf("      %s: failed: %s\n", t.name().c_str(), t.failure.c_str());
+      }
+      std::fflush(stdout);
+    };
+
+    bool passed_on = false;
+    while (true) {
+      if (g_terminate && !passed_on) {
+        for (auto& t : tasks)
+          if (t.pid > 0) ::kill(t.pid, SIGTERM);
+        passed_on = true;
+      }
+      const bool stopping = g_interrupt || g_terminate;
+      int running = static_cast<int>(count(TaskState::Running));
+      if (!stopping)
+        for (auto& t : tasks) {
+          if (running >= a->jobs) break;
+          if ((t.state == TaskState::Fresh || t.state == TaskState::Resume) && ready(t)) {
+            start(t);
+            ++running;
+          }
+        }
+      if (running == 0) break;
+      int status = 0;
+      const pid_t pid = ::waitpid(-1, &status, 0);
+      if (pid < 0) {
+        if (errno == EINTR) continue;
+        break;
+      }
+      for (auto& t : tasks)
+        if (t.pid == pid) finish(t, exit_code_of(status));
+    }
+    sigaction(SIGINT, &old_int, nullptr);
+    sigaction(SIGTERM, &old_term, nullptr);
+
+    const auto results = collect_grid_results(grid, folder);
+    write_grid_results(results, grid, folder);
+    print_summary(results, grid);
+    std::printf("\n%lld of %lld runs finished; results: %s\n", static_cast<long long>(results.runs_finished), total,
+                folder.results("md").c_str());
+    if (g_interrupt || g_terminate) {
+      std::printf("continue with: moekd compare --out %s\n", a->out.c_str());
+      throw CLI::RuntimeError(130);
+    }
+    const auto failed = count(TaskState::Failed) + count(TaskState::Blocked);
+    if (failed > 0) {
+      for (const auto& t : tasks)
+        if (t.state == TaskState::Failed || t.state == TaskState::Blocked)
+          std::fprintf(stderr, "moekd: %s failed: %s\n", t.name().c_str(), t.failure.c_str());
+      fail(failed, " of ", total, " runs failed (their logs: ", folder.dir(), "/logs); --retry-failed runs them again");
+    }
+  });
+}
+
+}  // namespace moekd::cli
