@@ -1,5 +1,7 @@
 #include "main_window.h"
 
+#include "compare_view.h"
+
 #include <QAction>
 #include <QApplication>
 #include <QCloseEvent>
@@ -80,6 +82,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   runsModel_ = new RunsModel(this);
   runs_ = new RunsView(runsModel_);
   tabs_->addTab(runs_, tr("Runs"));
+  compare_ = new CompareView;
+  tabs_->addTab(compare_, tr("Compare"));
   setCentralWidget(tabs_);
 
   // The sidebar lists the same runs: double-click (or Enter) opens one, the box overlays it.
@@ -98,6 +102,9 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   connect(sidebar_, &QListView::activated, this,
           [this](const QModelIndex& i) { openRun(i.data(RunsModel::DirRole).toString()); });
   connect(runs_, &RunsView::openRequested, this, [this](const QString& dir) { openRun(dir); });
+  connect(compare_, &CompareView::openRunRequested, this, [this](const QString& dir) {
+    if (openRun(dir)) tabs_->setCurrentWidget(training_);
+  });
   connect(runs_, &RunsView::resumeRequested, this, [this](const QString& dir) { resumeRun(dir); });
   connect(runs_, &RunsView::continueRequested, this, [this](const QString& dir) { continueRun(dir); });
   connect(runs_, &RunsView::restartRequested, this, [this](const QString& dir) { startAsNewRun(dir); });

@@ -21,6 +21,7 @@ class QTabWidget;
 namespace moekd::ui {
 
 class ChildRun;
+class CompareView;
 class ConfigureView;
 class TrainingView;
 class ExpertsView;
@@ -43,6 +44,7 @@ class MainWindow : public QMainWindow {
   RouterView* routerView() const { return router_; }
   EvaluationView* evaluationView() const { return evaluation_; }
   RunsView* runsView() const { return runs_; }
+  CompareView* compareView() const { return compare_; }
   RunsModel* runsModel() const { return runsModel_; }
   QListView* runsSidebar() const { return sidebar_; }
   QTabWidget* tabs() const { return tabs_; }
@@ -114,6 +116,7 @@ class MainWindow : public QMainWindow {
   EvaluationView* evaluation_ = nullptr;
   RunsModel* runsModel_ = nullptr;
   RunsView* runs_ = nullptr;
+  CompareView* compare_ = nullptr;
   QListView* sidebar_ = nullptr;
   QDockWidget* sidebarDock_ = nullptr;
   QTabWidget* tabs_ = nullptr;

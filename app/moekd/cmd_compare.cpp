@@ -26,6 +26,9 @@
 #include "run/run_record.h"
 #include "util/error.h"
 #include "util/json_file.h"
+#ifdef MOEKD_WITH_PLOTS
+#include "grid_plots.h"
+#endif
 
 namespace moekd::cli {
 
@@ -294,6 +297,20 @@ void add_compare(CLI::App& app) {
     const auto results = collect_grid_results(grid, folder);
     write_grid_results(results, grid, folder);
     print_summary(results, grid);
+#ifdef MOEKD_WITH_PLOTS
+    const auto plots = ui::writeGridPlots(results, folder.plots_dir());
+    if (!plots.empty()) {
+      std::ofstream md(folder.results("md"), std::ios::app);
+      md << "\n## Curves\n\nMean over the seeds at each step; the band runs from the lowest to the highest seed.\n\n";
+      for (const auto& p : plots) {
+        const auto name = fs::path(p).stem().string();
+        md << "![" << name << "](plots/" << fs::path(p).filename().string() << ")\n";
+      }
+    }
+    std::printf("\nplots: %s (%zu PNG files)", folder.plots_dir().c_str(), plots.size());
+#else
+    std::printf("\nplots: none (this moekd was built without the studio's charts, MOEKD_BUILD_UI=OFF)");
+#endif
     std::printf("\n%lld of %lld runs finished; results: %s\n", static_cast<long long>(results.runs_finished), total,
                 folder.results("md").c_str());
     if (g_interrupt || g_terminate) {

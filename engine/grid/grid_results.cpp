@@ -126,6 +126,8 @@ json eval_json(const EvalResult& e) {
 
 GridResults collect_grid_results(const Grid& grid, const GridFolder& folder) {
   GridResults r;
+  r.grid_name = grid.name;
+  r.baseline_id = grid.baseline;
   std::set<std::string> categories;
   for (const auto& cell : grid.cells) {
     CellOutcome c{cell, {}};

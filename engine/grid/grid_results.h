@@ -45,6 +45,7 @@ struct CellStat {
 };
 
 struct GridResults {
+  std::string grid_name, baseline_id;  // as the grid names them
   std::vector<CellOutcome> cells;
   std::vector<std::string> categories;  // as the runs' evaluations name them
   std::vector<CellStat> stats;

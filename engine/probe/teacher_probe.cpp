@@ -60,6 +60,7 @@ TeacherProbe probe_teacher(const ProbeSetup& s, const std::function<void(const s
   const auto device = parse_device(s.device);
   const auto tok = load_tokenizer(s.data.tokenizer);
   const RunData data = build_run_data(s.data, *tok);
+  torch::manual_seed(s.seed);  // a teacher given by `init` only: the same fresh weights every time
   auto teacher = load_or_init_model(s.teacher, "teacher", device);
   const auto& cfg = teacher->config;
   if (!cfg.is_moe()) fail(s.teacher.path.empty() ? "the teacher" : s.teacher.path, ": the probe needs an MoE teacher; this model is dense");

@@ -145,4 +145,5 @@ class TestUi : public QObject {
   void smallWindows();
   void guidedDemoPath();
   void copiedWorkspace();
+  void compareView();
 };

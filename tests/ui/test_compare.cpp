@@ -1,0 +1,104 @@
+// The Compare view on a small grid run from the view itself (`moekd compare` as a child): the
+// cells fill in, the table shows the engine's statistics, the curves one band and line per cell,
+// the teacher's probe beside them, and a double-clicked cell opens its run in the other views.
+#include "compare_view.h"
+#include "grid/grid_results.h"
+#include "probe/teacher_probe.h"
+#include "test_ui.h"
+
+void TestUi::compareView() {
+  qputenv("MOEKD_CLI", MOEKD_CLI);
+  QTemporaryDir own;
+  QDir dir(own.path());
+  json base = tinyRun("", 30);
+  base.erase("run_dir");
+  base.erase("name");
+  base["method"] = "kd";
+  base["train"].erase("seed");
+  base["teacher"] = {{"init", base["student"]["init"]}};
+  base["student"]["init"]["architectures"] = {"LlamaForCausalLM"};
+  base["checkpoint_every"] = 10;
+  const json grid = {{"name", "ui-grid"}, {"base", base}, {"axes", {{"method", {"kd", "ka"}}, {"ka.lambda", {0.5}}}},
+                     {"seeds", {1, 2, 3}}, {"baseline", "kd"}};
+  const QString gridFile = dir.filePath("grid.json");
+  std::ofstream(gridFile.toStdString()) << grid.dump(2);
+
+  auto* w = new MainWindow;
+  w->resize(1400, 900);
+  w->show();
+  QVERIFY(QTest::qWaitForWindowExposed(w));
+  auto* view = w->compareView();
+  w->tabs()->setCurrentWidget(view);
+
+  // A folder without a grid is refused with the reason; a bad grid file names its field.
+  dir.mkpath("empty");
+  QVERIFY(!view->openGrid(dir.filePath("empty")));
+  QVERIFY2(view->status()->text().contains("holds no grid"), qPrintable(view->status()->text()));
+  json bad = grid;
+  bad["axes"]["ka.lambda"] = {2};
+  std::ofstream(dir.filePath("bad.json").toStdString()) << bad.dump();
+  QVERIFY(!view->startGrid(dir.filePath("bad.json"), dir.filePath("bad")));
+  QVERIFY2(view->status()->text().contains("axes.ka.lambda[0]: `ka.lambda` must be in [0, 1], got 2"),
+           qPrintable(view->status()->text()));
+
+  QSignalSpy finished(view, &moekd::ui::CompareView::gridFinished);
+  QVERIFY2(view->startGrid(gridFile, dir.filePath("out")), qPrintable(view->status()->text()));
+  QVERIFY(view->running());
+  QVERIFY(finished.wait(240000));
+  QCOMPARE(finished.front().front().toInt(), 0);
+  QVERIFY(!view->running());
+  const auto* r = view->results();
+  QVERIFY(r);
+  QCOMPARE(r->runs_finished, int64_t{6});
+  QVERIFY2(view->status()->text().contains("6 of 6 runs finished"), qPrintable(view->status()->text()));
+
+  // The table: one row per cell, the engine's numbers as the tables print them.
+  auto* table = view->table();
+  QCOMPARE(table->rowCount(), 2);
+  QCOMPARE(table->item(0, 0)->text(), QString("kd (baseline)"));
+  QCOMPARE(table->item(1, 0)->text(), QString("ka ka.lambda=0.5"));
+  QCOMPARE(table->item(1, 1)->text(), QString("3/3"));
+  const auto* kaLoss = r->find("ka_ka.lambda=0.5", "final", "", "val_loss");
+  QVERIFY(kaLoss && kaLoss->vs_baseline);
+  QCOMPARE(table->item(1, 2)->text(), QString::number(kaLoss->value.mean, 'f', 4) + " ± " +
+                                          QString::number(kaLoss->value.sd, 'f', 4));
+  QVERIFY(table->item(0, 5)->text().isEmpty());
+  QVERIFY2(table->item(1, 5)->text().startsWith(
+               (kaLoss->vs_baseline->difference.mean >= 0 ? "+" : "") +
+               QString::number(kaLoss->vs_baseline->difference.mean, 'f', 4) + " ["),
+           qPrintable(table->item(1, 5)->text()));
+  QVERIFY(table->item(1, 5)->toolTip().startsWith("3 paired seeds"));
+
+  // Curves: a band (two graphs) and a mean line per cell; selecting a row keeps it and the baseline.
+  view->curveChoice()->setCurrentIndex(view->curveChoice()->findData("rouge_l"));
+  QCOMPARE(view->curves()->graphCount(), 6);
+  QCOMPARE(view->curves()->graph(2)->data()->size(), 2);  // evaluations at steps 15 and 30
+  view->curveChoice()->setCurrentIndex(view->curveChoice()->findData("train_loss"));
+  QVERIFY(view->curves()->graph(2)->data()->size() >= 10);
+  view->curveChoice()->setCurrentIndex(view->curveChoice()->findData("val_loss"));
+
+  // The probe of the grid's teacher.
+  QSignalSpy probed(view, &moekd::ui::CompareView::probeFinished);
+  QVERIFY(view->startProbe());
+  QVERIFY(probed.wait(240000));
+  QCOMPARE(probed.front().front().toInt(), 0);
+  const auto expected = moekd::default_probe_policies(4, 2);
+  QCOMPARE(view->probeTable()->rowCount(), static_cast<int>(expected.size()));
+  QCOMPARE(view->probeTable()->item(1, 0)->text(), QString("top-2 (own)"));
+  QCOMPARE(view->probeTable()->item(1, 4)->text(), QString("0.0000"));
+  QCOMPARE(view->probePlot()->plottableCount(), 2);  // bars of discarded mass, the entropy line
+
+  QTest::qWait(200);
+  saveShot(w, "compare.png");
+
+  // Reopened from disk, the same results; a cell's run opens in the other views.
+  auto* other = new moekd::ui::CompareView;
+  QVERIFY(other->openGrid(dir.filePath("out")));
+  QCOMPARE(other->table()->item(1, 2)->text(), table->item(1, 2)->text());
+  QCOMPARE(other->probeTable()->rowCount(), view->probeTable()->rowCount());
+  delete other;
+  Q_EMIT table->cellDoubleClicked(1, 0);
+  QCOMPARE(w->tabs()->currentWidget(), static_cast<QWidget*>(w->trainingView()));
+  QVERIFY2(w->currentRunDir().endsWith("cells/ka_ka.lambda=0.5/seed-1"), qPrintable(w->currentRunDir()));
+  delete w;
+}
