@@ -144,6 +144,17 @@ void CausalLMImpl::init_weights(double std) {
   }
 }
 
+void CausalLMImpl::set_top_k(int64_t k) {
+  if (!config.is_moe()) fail("top_k = ", k, ": the model is dense (it has no experts to choose)");
+  if (k < 1 || k > config.moe.num_experts)
+    fail("top_k = ", k, " is outside [1, ", config.moe.num_experts, "] (the model's experts)");
+  config.moe.top_k = k;
+  for (auto& layer : *model->layers) {
+    auto* dl = layer->as<DecoderLayerImpl>();
+    if (dl->moe) dl->moe->spec.top_k = k;
+  }
+}
+
 std::vector<LayerRouter> CausalLMImpl::routers() {
   std::vector<LayerRouter> out;
   for (int64_t i = 0; i < config.num_layers(); ++i) {

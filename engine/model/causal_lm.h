@@ -62,6 +62,9 @@ struct CausalLMImpl : torch::nn::Module {
   torch::Tensor head_weight() const;
   // The routers of the MoE layers, layer by layer: what SAR trains.
   std::vector<LayerRouter> routers();
+  // Routes every MoE layer through k experts per token from now on (a teacher distilled with
+  // fewer experts than it was trained with); fails for a dense model or k outside [1, E].
+  void set_top_k(int64_t k);
   int64_t num_parameters() const;         // tied weights counted once
   int64_t num_active_parameters() const;  // per token: only k experts of each MoE layer
 

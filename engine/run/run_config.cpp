@@ -187,6 +187,7 @@ ModelSource read_model(Section s) {
   s.string("path", m.path);
   m.init = s.raw("init");
   s.number("init_std", m.init_std, 0.0, 10.0, true);
+  s.integer("top_k", m.top_k, 0, 4096);
   if (!m.init.is_null() && !m.init.is_object()) {
     s.problem("init", "`" + s.name("init") + "` must be a config.json object", "must be a config.json object");
     m.init = json();
@@ -359,6 +360,7 @@ json model_json(const ModelSource& m) {
     j["init"] = m.init;
     j["init_std"] = m.init_std;
   }
+  if (m.top_k > 0) j["top_k"] = m.top_k;
   return j;
 }
 }  // namespace

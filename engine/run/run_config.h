@@ -16,6 +16,10 @@ struct ModelSource {
   std::string path;             // Hugging Face folder; empty with `init` = a fresh model
   nlohmann::json init;          // a Hugging Face config.json object for a fresh initialisation
   double init_std = 0.02;
+  // An MoE routes through this many experts per token (its top-k); 0: as its config.json says.
+  // A teacher trained with top-4 can be distilled at top-2, so that its other experts hold
+  // something top-k leaves out.
+  int64_t top_k = 0;
 };
 
 struct DataConfig {

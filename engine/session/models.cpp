@@ -42,8 +42,27 @@ void refuse_unless_it_fits(const ModelConfig& c, torch::ScalarType dtype, const 
 
 }  // namespace
 
+namespace {
+CausalLM load_or_init(const ModelSource& source, const std::string& role, const torch::Device& device,
+                      torch::ScalarType dtype, bool float32_routers);
+}  // namespace
+
 CausalLM load_or_init_model(const ModelSource& source, const std::string& role, const torch::Device& device,
                             torch::ScalarType dtype, bool float32_routers) {
+  auto model = load_or_init(source, role, device, dtype, float32_routers);
+  if (source.top_k > 0) {
+    try {
+      model->set_top_k(source.top_k);
+    } catch (const Error& e) {
+      fail(role, ".", e.what());
+    }
+  }
+  return model;
+}
+
+namespace {
+CausalLM load_or_init(const ModelSource& source, const std::string& role, const torch::Device& device,
+                      torch::ScalarType dtype, bool float32_routers) {
   if (!source.path.empty()) {
     const fs::path dir(source.path);
     const bool has_weights = fs::exists(dir / "model.safetensors") || fs::exists(dir / "model.safetensors.index.json");
@@ -71,5 +90,6 @@ CausalLM load_or_init_model(const ModelSource& source, const std::string& role, 
   }
   return model;
 }
+}  // namespace
 
 }  // namespace moekd

@@ -14,6 +14,7 @@
 #include "io/hf_config.h"
 #include "io/hf_model.h"
 #include "probe/teacher_probe.h"
+#include "run/run_config.h"
 #include "test_util.h"
 
 using namespace moekd;
@@ -147,6 +148,36 @@ class TestProbe : public QObject {
     QCOMPARE(v[12].label, std::string("ka lambda=0.05 k'=7"));
     QCOMPARE(v.back().label, std::string("top-p 0.9"));
     QCOMPARE(v.size(), size_t(8 + 8 + 1 + 2));
+  }
+
+  // teacher.top_k: a teacher routed through fewer experts than its config says, everywhere the
+  // model's own k counts (its top-k, the discarded mass, KA's unsampled tokens).
+  void topKOverride() {
+    Fixture f;
+    f.setup.teacher.top_k = 1;
+    f.setup.samples = 0;
+    f.setup.policies = {{"own", RoutingPolicy::topk()}, {"ka0", RoutingPolicy::ka(0.0)}};
+    const auto p = probe_teacher(f.setup);
+    QCOMPARE(p.top_k, int64_t{1});
+    QCOMPARE(p.policies[0].experts_per_token, 1.0);
+    QCOMPARE(p.policies[1].experts_per_token, 1.0);
+    f.setup.teacher.top_k = 0;
+    const auto own = probe_teacher(f.setup);
+    QVERIFY(p.layers[0].discarded_mass > own.layers[0].discarded_mass);  // top-1 leaves more behind than top-2
+    f.setup.teacher.top_k = 5;
+    QString err;
+    try {
+      probe_teacher(f.setup);
+    } catch (const std::exception& e) {
+      err = e.what();
+    }
+    QCOMPARE(err, QString("teacher.top_k = 5 is outside [1, 4] (the model's experts)"));
+    // In a run config: read, written back only when set.
+    nlohmann::json j = {{"run_dir", "x"}, {"teacher", {{"path", f.dir}, {"top_k", 1}}}, {"student", {{"path", f.dir}}}};
+    const auto cfg = parse_run_config(j, "run.json");
+    QCOMPARE(cfg.teacher.top_k, int64_t{1});
+    QCOMPARE(to_json(cfg)["teacher"]["top_k"].get<int64_t>(), int64_t{1});
+    QVERIFY(!to_json(cfg)["student"].contains("top_k"));
   }
 
   void refusesADenseTeacher() {
