@@ -4,6 +4,7 @@
 // shows a finished run, and --screenshot writes a picture of the window and quits (how the
 // README's pictures are made).
 #include <QApplication>
+#include <QLabel>
 #include <QCommandLineParser>
 #include <QDir>
 #include <QMessageBox>
@@ -17,6 +18,7 @@
 #include "backend/allocator.h"
 #include "backend/openblas_core.h"
 #include "configure_view.h"
+#include "compare_view.h"
 #include "main_window.h"
 #include "runs_model.h"
 #include "runs_view.h"
@@ -31,7 +33,7 @@ struct StudioOptions {
   QCommandLineOption open{QStringLiteral("open"), QStringLiteral("open this run folder in every view"),
                           QStringLiteral("run-dir")};
   QCommandLineOption tab{QStringLiteral("tab"),
-                         QStringLiteral("show this view first: configure, training, experts, router, evaluation, runs"),
+                         QStringLiteral("show this view first: configure, training, experts, router, evaluation, runs, compare"),
                          QStringLiteral("view")};
   QCommandLineOption overlay{QStringLiteral("overlay"),
                              QStringLiteral("overlay these runs of the workspace on the Runs chart: folder "
@@ -44,6 +46,9 @@ struct StudioOptions {
   QCommandLineOption screenshot{QStringLiteral("screenshot"),
                                 QStringLiteral("write a PNG of the window once it is drawn, then quit"),
                                 QStringLiteral("png")};
+  QCommandLineOption grid{QStringLiteral("grid"),
+                          QStringLiteral("open this grid folder (moekd compare --out) in the Compare view"),
+                          QStringLiteral("dir")};
   QCommandLineOption start{QStringLiteral("start"),
                            QStringLiteral("start the given run configuration at once (as pressing Start)")};
 
@@ -53,7 +58,7 @@ struct StudioOptions {
     parser.addVersionOption();
     parser.addPositionalArgument(QStringLiteral("config"), QStringLiteral("a run configuration (JSON) to open"),
                                  QStringLiteral("[config]"));
-    parser.addOptions({workspace, open, tab, overlay, metric, screenshot, start});
+    parser.addOptions({workspace, open, tab, overlay, metric, screenshot, grid, start});
   }
 };
 
@@ -96,7 +101,7 @@ int main(int argc, char** argv) {
   parser.process(app);
   const QCommandLineOption &workspace = options.workspace, &open = options.open, &tab = options.tab,
                            &overlay = options.overlay, &metric = options.metric, &screenshot = options.screenshot,
-                           &start = options.start;
+                           &start = options.start, &grid = options.grid;
 
   moekd::ui::MainWindow window;
   if (parser.isSet(screenshot)) window.resize(1400, 900);
@@ -135,6 +140,12 @@ int main(int argc, char** argv) {
   if (parser.isSet(open)) {
     QString error;
     if (!window.openRun(parser.value(open), &error)) refuse(error);
+  }
+  if (parser.isSet(grid)) {
+    if (!window.compareView()->openGrid(parser.value(grid)))
+      refuse(QStringLiteral("--grid: ") + window.compareView()->status()->text());
+    else if (!parser.isSet(tab))
+      window.tabs()->setCurrentWidget(window.compareView());
   }
   if (parser.isSet(tab)) {
     const QString want = parser.value(tab).toLower();
