@@ -71,7 +71,7 @@ void add_probe(CLI::App& app) {
   struct Args {
     std::string config, teacher, data, tokenizer, device = "cpu", split = "validation", out;
     std::vector<std::string> overrides;
-    int64_t samples = 64, max_new_tokens = -1, batch_size = 16;
+    int64_t samples = -1, max_new_tokens = -1, batch_size = 16;
     uint64_t seed = 0;
     bool json = false;
   };
@@ -84,8 +84,8 @@ void add_probe(CLI::App& app) {
   cmd->add_option("--data", a->data, "builtin, or a .jsonl (Dolly format) or text file");
   cmd->add_option("--tokenizer", a->tokenizer, "builtin, a tokenizer.json / tokenizer.model, or a folder (default: the teacher's)");
   cmd->add_option("--set", a->overrides, "override one field of the run config, e.g. --set data.max_len=48 (repeatable)");
-  cmd->add_option("--samples", a->samples, "prompts generated per routing (ROUGE-L, exact match); 0: loss only")
-      ->capture_default_str()
+  cmd->add_option("--samples", a->samples,
+                  "prompts generated per routing (ROUGE-L, exact match; default: the config's eval.samples); 0: loss only")
       ->check(CLI::Range(int64_t{0}, int64_t{100000}));
   cmd->add_option("--max-new-tokens", a->max_new_tokens, "tokens generated per prompt (default: the config's eval.max_new_tokens)")
       ->check(CLI::Range(int64_t{1}, int64_t{4096}));
@@ -128,7 +128,7 @@ void add_probe(CLI::App& app) {
     s.data = cfg.data;
     s.device = a->device;
     s.seed = a->seed;
-    s.samples = a->samples;
+    s.samples = a->samples >= 0 ? a->samples : cfg.eval.samples;
     s.max_new_tokens = a->max_new_tokens > 0 ? a->max_new_tokens : cfg.eval.max_new_tokens;
     s.batch_size = a->batch_size;
     s.test_split = a->split == "test";

@@ -13,6 +13,7 @@
 
 #include "io/hf_config.h"
 #include "io/safetensors.h"
+#include "cli_util.h"
 #include "test_util.h"
 
 using namespace moekd;
@@ -20,45 +21,6 @@ using namespace moekd::test;
 using json = nlohmann::json;
 
 namespace {
-
-struct Run {
-  int code = -1;
-  QString out, err;
-  json parsed() const { return json::parse(out.toStdString()); }
-};
-
-// `env` entries "NAME=value" set a variable for this run, "-NAME" removes one.
-Run moekd_cli(const QStringList& args, const QStringList& env = {}) {
-  QProcess p;
-  QProcessEnvironment e = QProcessEnvironment::systemEnvironment();
-  for (const QString& v : env) {
-    if (v.startsWith('-')) e.remove(v.mid(1));
-    else e.insert(v.section('=', 0, 0), v.section('=', 1));
-  }
-  p.setProcessEnvironment(e);
-  p.start(QStringLiteral(MOEKD_CLI), args);
-  if (!p.waitForFinished(300000)) qFatal("moekd did not finish");
-  return {p.exitCode(), QString::fromUtf8(p.readAllStandardOutput()), QString::fromUtf8(p.readAllStandardError())};
-}
-
-void write_json(const QString& path, const json& j) { std::ofstream(path.toStdString()) << j.dump(2); }
-
-// A tiny run of the built-in tasks: small enough for CI, real enough to exercise every stage.
-json tiny_run(const QString& run_dir, const char* method, int steps) {
-  auto teacher = config_to_hf(tiny_config(Family::Mixtral));
-  teacher["vocab_size"] = 99;
-  auto student = config_to_hf(tiny_config(Family::Llama, 1));
-  student["vocab_size"] = 99;
-  return {{"run_dir", run_dir.toStdString()},
-          {"method", method},
-          {"student", {{"init", std::string(method) == "train-teacher" ? teacher : student}}},
-          {"data", {{"kind", "builtin"}, {"train_examples", 400}, {"validation_examples", 32}, {"max_len", 32}}},
-          {"train", {{"steps", steps}, {"batch_size", 8}, {"lr", 3e-3}, {"warmup_steps", 2}}},
-          {"eval", {{"every", 0}, {"samples", 8}, {"max_new_tokens", 6}}},
-          {"log_every", 5},
-          {"routing_every", 5},
-          {"checkpoint_every", 5}};
-}
 
 std::vector<json> events_of(const QString& run_dir) {
   std::vector<json> out;
@@ -472,100 +434,6 @@ class TestCli : public QObject {
     QVERIFY2(back.err.contains("at step " + QString::number(total)) && back.err.contains("train.steps = " + QString::number(total - 1)),
              qPrintable(back.err));
     QVERIFY(moekd_cli({"distill", "--config", tmp.path() + "/sft.json", "--steps", "5"}).code != 0);
-  }
-
-  // A grid of kd and ka over two seeds: run whole in one folder; in another, stopped (SIGTERM,
-  // as the studio stops it) while ka's first seed trains, then continued. The finished run is not
-  // run again, the stopped one resumes from its checkpoint, and every run ends with the numbers
-  // of the uninterrupted grid, to the last digit.
-  void compareResumesAGrid() {
-    QTemporaryDir tmp;
-    json base = tiny_run("", "kd", 200);
-    base.erase("run_dir");
-    base["teacher"] = {{"init", config_to_hf(tiny_config(Family::Mixtral))}};
-    base["teacher"]["init"]["vocab_size"] = 99;
-    base["eval"] = {{"every", 100}, {"samples", 4}, {"max_new_tokens", 4}};
-    base["checkpoint_every"] = 10;
-    base["log_every"] = 10;
-    const json grid = {{"name", "kd-vs-ka"}, {"base", base}, {"axes", {{"method", {"kd", "ka"}}, {"ka.lambda", {0.5}}}},
-                       {"seeds", {1, 2}}, {"baseline", "kd"}};
-    write_json(tmp.path() + "/grid.json", grid);
-    const auto whole = moekd_cli({"compare", "--config", tmp.path() + "/grid.json", "--out", tmp.path() + "/whole"});
-    QVERIFY2(whole.code == 0, qPrintable(whole.err + whole.out));
-    QVERIFY(whole.out.contains("4 of 4 runs finished"));
-    std::ifstream wj((tmp.path() + "/whole/results.json").toStdString());
-    const auto expected = json::parse(wj);
-    QCOMPARE(expected["runs_finished"].get<int>(), 4);
-
-    const QString out = tmp.path() + "/half";
-    QProcess p;
-    p.start(QStringLiteral(MOEKD_CLI), {"compare", "--config", tmp.path() + "/grid.json", "--out", out});
-    QVERIFY(p.waitForStarted());
-    QTRY_VERIFY_WITH_TIMEOUT(QFile::exists(out + "/cells/ka_ka.lambda=0.5/seed-1/checkpoints/last/state.json"), 120000);
-    ::kill(static_cast<pid_t>(p.processId()), SIGTERM);
-    QVERIFY(p.waitForFinished(60000));
-    QCOMPARE(p.exitCode(), 130);
-    QVERIFY(QString::fromUtf8(p.readAllStandardOutput()).contains("continue with: moekd compare --out"));
-    QFile kd1(out + "/cells/kd/seed-1/metrics.jsonl");
-    QVERIFY(kd1.open(QIODevice::ReadOnly));
-    const QByteArray kd1_before = kd1.readAll();
-    kd1.close();
-
-    const auto listed = moekd_cli({"compare", "--out", out, "--list"});
-    QVERIFY2(listed.out.contains("1 finished, 1 to resume"), qPrintable(listed.out));
-    const auto rest = moekd_cli({"compare", "--out", out});
-    QVERIFY2(rest.code == 0, qPrintable(rest.err + rest.out));
-    QVERIFY2(rest.out.contains("ka_ka.lambda=0.5 seed 1: resumed at step"), qPrintable(rest.out));
-    QVERIFY(!rest.out.contains("kd seed 1: started"));
-    QVERIFY(kd1.open(QIODevice::ReadOnly));
-    QCOMPARE(kd1.readAll(), kd1_before);
-    std::ifstream hj((out + "/results.json").toStdString());
-    const auto got = json::parse(hj);
-    QCOMPARE(got["runs_finished"].get<int>(), 4);
-    for (size_t c = 0; c < 2; ++c)
-      for (size_t s = 0; s < 2; ++s)
-        QCOMPARE(got["cells"][c]["seeds"][s]["final"]["val_loss"].get<double>(),
-                 expected["cells"][c]["seeds"][s]["final"]["val_loss"].get<double>());
-    // The paired comparison of ka against kd, on both seeds.
-    bool found = false;
-    for (const auto& s : got["stats"])
-      if (s["cell"] == "ka_ka.lambda=0.5" && s["at"] == "final" && s["category"] == "all" && s["metric"] == "val_loss") {
-        QCOMPARE(s["vs_baseline"]["n"].get<int>(), 2);
-        found = true;
-      }
-    QVERIFY(found);
-    QVERIFY(QFile::exists(out + "/results.md") && QFile::exists(out + "/results.csv"));
-
-    // Another grid in the same folder is refused; a bad grid names its field.
-    json other = grid;
-    other["axes"]["ka.lambda"] = {0.3};
-    write_json(tmp.path() + "/other.json", other);
-    const auto refused = moekd_cli({"compare", "--config", tmp.path() + "/other.json", "--out", out});
-    QCOMPARE(refused.code, 1);
-    QVERIFY2(refused.err.contains("holds another grid"), qPrintable(refused.err));
-    other["axes"]["ka.m"] = {0};
-    other["axes"]["method"] = {"ka"};
-    write_json(tmp.path() + "/other.json", other);
-    const auto bad = moekd_cli({"compare", "--config", tmp.path() + "/other.json", "--out", tmp.path() + "/bad"});
-    QCOMPARE(bad.code, 1);
-    QVERIFY2(bad.err.contains("other.json: axes.ka.m[0]: `ka.m` must be in [1, 256], got 0"), qPrintable(bad.err));
-  }
-
-  // `moekd probe` on the demo teacher: the sweep's rows and probe.json.
-  void probeTheDemoTeacher() {
-    QTemporaryDir tmp;
-    const auto r = moekd_cli({"probe", "--teacher", QStringLiteral(MOEKD_TEST_DATA "/../../resources/demo-teacher"), "--data",
-                              "builtin", "--set", "data.validation_examples=16", "--set", "data.train_examples=16",
-                              "--samples", "8", "--out", tmp.path()});
-    QVERIFY2(r.code == 0, qPrintable(r.err + r.out));
-    QVERIFY(r.out.contains("8 experts, top-2"));
-    QVERIFY(r.out.contains("| top-2 (own) | 2.00 |"));
-    QVERIFY(r.out.contains("| all | 8.00 |"));
-    std::ifstream in((tmp.path() + "/probe.json").toStdString());
-    const auto j = json::parse(in);
-    QCOMPARE(j["policies"].size(), size_t(19));
-    QCOMPARE(j["layers"].size(), size_t(4));
-    QCOMPARE(j["policies"][1]["kl_from_topk"].get<double>(), 0.0);
   }
 
   void badRunConfigsAreRefused() {
