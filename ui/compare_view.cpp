@@ -122,9 +122,18 @@ CompareView::CompareView(QWidget* parent) : QWidget(parent) {
   probePlot_ = new QCustomPlot;
   probePlot_->setObjectName("probeLayers");
   probePlot_->setMinimumHeight(150);
+  probeHint_ = new QLabel(tr("No probe of this grid's teacher yet. Probe teacher scores it under top-k with k = 1..E, "
+                              "KA sampling, all experts and top-p, and measures how much router probability its top-k "
+                              "leaves out: whether its other experts hold anything KA or SAR could pass on."));
+  probeHint_->setObjectName("probeHint");
+  probeHint_->setWordWrap(true);
+  probeHint_->setAlignment(Qt::AlignTop | Qt::AlignLeft);
+  probeHint_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);  // wraps; takes no width from the curves
   auto* probeBox = new QWidget;
+  probeBox->setMinimumWidth(280);
   auto* pl = new QVBoxLayout(probeBox);
   pl->setContentsMargins(0, 0, 0, 0);
+  pl->addWidget(probeHint_);
   pl->addWidget(probeTable_, 3);
   pl->addWidget(probePlot_, 2);
 
@@ -160,6 +169,7 @@ CompareView::CompareView(QWidget* parent) : QWidget(parent) {
   });
   applyPalette(curves_, palette());
   applyPalette(probePlot_, palette());
+  fillProbe();
   updateButtons();
 }
 
@@ -258,7 +268,7 @@ void CompareView::fillTable() {
       started += o.started ? 1 : 0;
     }
     table_->setItem(row, 1, compareItem(QString("%1/%2").arg(finished).arg(c.seeds.size()) +
-                                        (started > finished ? tr(" (+%1)").arg(started - finished) : QString())));
+                                        (started > finished ? tr(", %1 started").arg(started - finished) : QString())));
     for (size_t m = 0; m < metrics.size(); ++m) {
       const auto* s = r.find(c.cell.id, "final", "", metrics[m]);
       table_->setItem(row, 2 + static_cast<int>(m),
@@ -266,10 +276,13 @@ void CompareView::fillTable() {
       QTableWidgetItem* diff = compareItem("");
       if (s && s->vs_baseline) {
         const auto& p = *s->vs_baseline;
-        diff->setText(QString("%1 [%2, %3] (%4)")
-                          .arg(compareNumber(metrics[m], p.difference.mean, true), compareNumber(metrics[m], p.interval.lo, true),
-                               compareNumber(metrics[m], p.interval.hi, true))
-                          .arg(p.sign.p, 0, 'f', 3));
+        if (std::isnan(p.interval.lo))
+          diff->setText(tr("%1 (one seed: no interval)").arg(compareNumber(metrics[m], p.difference.mean, true)));
+        else
+          diff->setText(QString("%1 [%2, %3] (%4)")
+                            .arg(compareNumber(metrics[m], p.difference.mean, true),
+                                 compareNumber(metrics[m], p.interval.lo, true), compareNumber(metrics[m], p.interval.hi, true))
+                            .arg(p.sign.p, 0, 'f', 3));
         diff->setToolTip(tr("%1 paired seeds: %2 above the baseline, %3 below, %4 equal")
                              .arg(p.difference.n)
                              .arg(p.sign.above)
@@ -301,10 +314,10 @@ void CompareView::redrawCurves() {
 void CompareView::fillProbe() {
   probeTable_->setRowCount(0);
   probePlot_->clearPlottables();
-  if (!probe_) {
-    probePlot_->replot();
-    return;
-  }
+  probeHint_->setVisible(!probe_);
+  probeTable_->setVisible(probe_.has_value());
+  probePlot_->setVisible(probe_.has_value());
+  if (!probe_) return;
   const auto& p = *probe_;
   probeTable_->setRowCount(static_cast<int>(p.policies.size()));
   for (size_t i = 0; i < p.policies.size(); ++i) {

@@ -50,6 +50,7 @@ class CompareView : public QWidget {
   QCustomPlot* probePlot() const { return probePlot_; }
   QComboBox* curveChoice() const { return curve_; }
   QLabel* status() const { return status_; }
+  QLabel* probeHint() const { return probeHint_; }
 
  Q_SIGNALS:
   void gridFinished(int exitCode);
@@ -82,6 +83,7 @@ class CompareView : public QWidget {
   QComboBox* curve_ = nullptr;
   QCustomPlot* curves_ = nullptr;
   QCustomPlot* probePlot_ = nullptr;
+  QLabel* probeHint_ = nullptr;  // what the probe is for, until there is one
 };
 
 }  // namespace moekd::ui

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <csignal>
 #include <chrono>
 #include <cstdio>
@@ -116,8 +117,11 @@ void print_summary(const GridResults& r, const Grid& g) {
                 100 * em->value.sd);
     if (rl->vs_baseline) {
       const auto& p = *rl->vs_baseline;
-      std::printf("   %+5.1f [%+5.1f, %+5.1f] (%.3f)", 100 * p.difference.mean, 100 * p.interval.lo, 100 * p.interval.hi,
-                  p.sign.p);
+      if (std::isnan(p.interval.lo))
+        std::printf("   %+5.1f (one seed: no interval)", 100 * p.difference.mean);
+      else
+        std::printf("   %+5.1f [%+5.1f, %+5.1f] (%.3f)", 100 * p.difference.mean, 100 * p.interval.lo,
+                    100 * p.interval.hi, p.sign.p);
     }
     std::printf("\n");
   }

@@ -230,6 +230,7 @@ std::string results_csv(const GridResults& r, const Grid& grid) {
   out << "cell,method,at,category,metric,n,mean,sd,baseline,paired_n,mean_difference,ci95_low,ci95_high,"
          "above,below,sign_test_p\n";
   auto num = [](double x) {
+    if (std::isnan(x)) return std::string();
     char b[64];
     std::snprintf(b, sizeof b, "%.9g", x);
     return std::string(b);

@@ -86,7 +86,8 @@ PairedDifference paired_difference(const std::vector<double>& cell, const std::v
   for (size_t i = 0; i < d.size(); ++i) d[i] = cell[i] - baseline[i];
   PairedDifference p;
   p.difference = spread(d);
-  p.interval = bootstrap_mean_interval(d, 0.95, 10000, bootstrap_seed);
+  // One seed has no spread to resample: its "interval" would be a point that excludes 0.
+  p.interval = d.size() < 2 ? Interval{NAN, NAN} : bootstrap_mean_interval(d, 0.95, 10000, bootstrap_seed);
   p.sign = sign_test(d);
   return p;
 }

@@ -38,7 +38,7 @@ SignTest sign_test(const std::vector<double>& differences);
 
 struct PairedDifference {
   SeedSpread difference;   // of cell - baseline over the shared seeds
-  Interval interval;       // 95% bootstrap interval of the mean difference
+  Interval interval;       // 95% bootstrap interval of the mean difference; NaN for one seed
   SignTest sign;
 };
 // `cell` and `baseline` hold one value per shared seed, in the same order.

@@ -229,6 +229,9 @@ class TestGrid : public QObject {
     QCOMPARE(i.lo, 0.0);
     QCOMPARE(i.hi, 1.0);
     QVERIFY(!error_of([] { bootstrap_mean_interval({}, 0.95, 10, 0); }).isEmpty());
+    const auto one = paired_difference({0.4}, {0.1});  // one seed: a difference, no interval
+    QVERIFY(std::abs(one.difference.mean - 0.3) < 1e-12);
+    QVERIFY(std::isnan(one.interval.lo) && std::isnan(one.interval.hi));
     const auto p = paired_difference({2, 3, 4}, {1, 1, 1});
     QCOMPARE(p.difference.mean, 2.0);
     QCOMPARE(p.sign.above, int64_t{3});

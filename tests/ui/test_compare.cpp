@@ -79,6 +79,7 @@ void TestUi::compareView() {
   view->curveChoice()->setCurrentIndex(view->curveChoice()->findData("val_loss"));
 
   // The probe of the grid's teacher.
+  QVERIFY(view->probeHint()->isVisibleTo(view) && !view->probeTable()->isVisibleTo(view));
   QSignalSpy probed(view, &moekd::ui::CompareView::probeFinished);
   QVERIFY(view->startProbe());
   QVERIFY(probed.wait(240000));
@@ -88,6 +89,7 @@ void TestUi::compareView() {
   QCOMPARE(view->probeTable()->item(1, 0)->text(), QString("top-2 (own)"));
   QCOMPARE(view->probeTable()->item(1, 4)->text(), QString("0.0000"));
   QCOMPARE(view->probePlot()->plottableCount(), 2);  // bars of discarded mass, the entropy line
+  QVERIFY(!view->probeHint()->isVisibleTo(view) && view->probeTable()->isVisibleTo(view));
 
   QTest::qWait(200);
   saveShot(w, "compare.png");
