@@ -62,22 +62,21 @@ QString lastLineOf(const QByteArray& text) {
 CompareView::CompareView(QWidget* parent) : QWidget(parent) {
   auto* layout = new QVBoxLayout(this);
   auto* bar = new QHBoxLayout;
-  open_ = new QPushButton(tr("Open grid…"));
-  open_->setObjectName("compareOpen");
-  open_->setToolTip(tr("Show a grid folder written by moekd compare (or by this view)"));
-  start_ = new QPushButton(tr("Run grid…"));
-  start_->setObjectName("compareStart");
-  start_->setToolTip(tr("Choose a grid file (base run, axes, cells, seeds, baseline) and a folder for its runs"));
-  continue_ = new QPushButton(tr("Continue"));
-  continue_->setObjectName("compareContinue");
-  continue_->setToolTip(tr("Run what the open grid has not finished: stopped runs resume from their checkpoints"));
-  stop_ = new QPushButton(tr("Stop"));
-  stop_->setObjectName("compareStop");
-  stop_->setToolTip(tr("Stop every running cell after its step, with a checkpoint; Continue picks it up"));
-  probeButton_ = new QPushButton(tr("Probe teacher"));
-  probeButton_->setObjectName("compareProbe");
-  probeButton_->setToolTip(tr("Score the grid's teacher under top-k with k = 1..E, KA sampling, all experts and top-p"));
-  for (auto* b : {open_, start_, continue_, stop_, probeButton_}) bar->addWidget(b);
+  auto button = [bar](const QString& text, const char* name, const QString& tip) {
+    auto* b = new QPushButton(text);
+    b->setObjectName(name);
+    b->setToolTip(tip);
+    bar->addWidget(b);
+    return b;
+  };
+  open_ = button(tr("Open grid…"), "compareOpen", tr("Show a grid folder written by moekd compare (or by this view)"));
+  start_ = button(tr("Run grid…"), "compareStart",
+                  tr("Choose a grid file (base run, axes, cells, seeds, baseline) and a folder for its runs"));
+  continue_ = button(tr("Continue"), "compareContinue",
+                     tr("Run what the open grid has not finished: stopped runs resume from their checkpoints"));
+  stop_ = button(tr("Stop"), "compareStop", tr("Stop every running cell after its step, with a checkpoint; Continue picks it up"));
+  probeButton_ = button(tr("Probe teacher"), "compareProbe",
+                        tr("Score the grid's teacher under top-k with k = 1..E, KA sampling, all experts and top-p"));
   status_ = new QLabel(tr("Open a grid folder, or run a grid file: methods x settings x seeds, compared seed by seed."));
   status_->setObjectName("compareStatus");
   status_->setWordWrap(true);

@@ -10,31 +10,29 @@
 
 namespace moekd::ui {
 
+namespace {
+struct CurveName {
+  GridCurve curve;
+  const char *key, *title;
+};
+const CurveName kCurveNames[] = {{GridCurve::ValLoss, "val_loss", "validation loss"},
+                                 {GridCurve::RougeL, "rouge_l", "ROUGE-L (%)"},
+                                 {GridCurve::ExactMatch, "exact_match", "exact match (%)"},
+                                 {GridCurve::TrainLoss, "train_loss", "training loss (smoothed)"}};
+const CurveName& curveName(GridCurve c) {
+  for (const auto& n : kCurveNames)
+    if (n.curve == c) return n;
+  return kCurveNames[0];
+}
+}  // namespace
+
 const std::vector<GridCurve>& gridCurves() {
   static const std::vector<GridCurve> c = {GridCurve::ValLoss, GridCurve::RougeL, GridCurve::ExactMatch,
                                            GridCurve::TrainLoss};
   return c;
 }
-
-const char* gridCurveKey(GridCurve c) {
-  switch (c) {
-    case GridCurve::ValLoss: return "val_loss";
-    case GridCurve::RougeL: return "rouge_l";
-    case GridCurve::ExactMatch: return "exact_match";
-    case GridCurve::TrainLoss: return "train_loss";
-  }
-  return "";
-}
-
-const char* gridCurveTitle(GridCurve c) {
-  switch (c) {
-    case GridCurve::ValLoss: return "validation loss";
-    case GridCurve::RougeL: return "ROUGE-L (%)";
-    case GridCurve::ExactMatch: return "exact match (%)";
-    case GridCurve::TrainLoss: return "training loss (smoothed)";
-  }
-  return "";
-}
+const char* gridCurveKey(GridCurve c) { return curveName(c).key; }
+const char* gridCurveTitle(GridCurve c) { return curveName(c).title; }
 
 namespace {
 

@@ -38,10 +38,6 @@ using json = nlohmann::json;
 
 namespace {
 
-volatile std::sig_atomic_t g_interrupt = 0, g_terminate = 0;
-extern "C" void compare_on_interrupt(int) { g_interrupt = 1; }  // the terminal sent it to the cells too
-extern "C" void compare_on_terminate(int) { g_terminate = 1; }  // for this process alone: passed on
-
 enum class TaskState { Fresh, Resume, Running, Done, Failed, Blocked };
 
 struct Task {
@@ -192,13 +188,9 @@ void add_compare(CLI::App& app) {
 
     const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
     const std::string threads = std::to_string(std::max(1u, cores / static_cast<unsigned>(a->jobs)));
-    struct sigaction on_int {}, on_term {}, old_int {}, old_term {};
-    on_int.sa_handler = compare_on_interrupt;
-    sigemptyset(&on_int.sa_mask);
-    sigaction(SIGINT, &on_int, &old_int);
-    on_term.sa_handler = compare_on_terminate;
-    sigemptyset(&on_term.sa_mask);
-    sigaction(SIGTERM, &on_term, &old_term);
+    // Ctrl-C reaches the running cells from the terminal; SIGTERM is passed on to them. Either
+    // way each stops after its step with a checkpoint, and no new cell starts.
+    ChildrenSignals signals;
 
     auto find_task = [&](const std::string& cell, uint64_t seed) -> Task* {
       for (auto& t : tasks)
@@ -268,14 +260,13 @@ void add_compare(CLI::App& app) {
       std::fflush(stdout);
     };
 
-    bool passed_on = false;
     while (true) {
-      if (g_terminate && !passed_on) {
-        for (auto& t : tasks)
-          if (t.pid > 0) ::kill(t.pid, SIGTERM);
-        passed_on = true;
+      if (signals.terminated()) {
+        std::vector<pid_t> running_pids;
+        for (const auto& t : tasks) running_pids.push_back(t.pid);
+        signals.pass_on_terminate(running_pids);
       }
-      const bool stopping = g_interrupt || g_terminate;
+      const bool stopping = signals.interrupted() || signals.terminated();
       int running = static_cast<int>(count(TaskState::Running));
       if (!stopping)
         for (auto& t : tasks) {
@@ -295,8 +286,7 @@ void add_compare(CLI::App& app) {
       for (auto& t : tasks)
         if (t.pid == pid) finish(t, exit_code_of(status));
     }
-    sigaction(SIGINT, &old_int, nullptr);
-    sigaction(SIGTERM, &old_term, nullptr);
+    const bool stopped = signals.interrupted() || signals.terminated();
 
     const auto results = collect_grid_results(grid, folder);
     write_grid_results(results, grid, folder);
@@ -317,7 +307,7 @@ void add_compare(CLI::App& app) {
 #endif
     std::printf("\n%lld of %lld runs finished; results: %s\n", static_cast<long long>(results.runs_finished), total,
                 folder.results("md").c_str());
-    if (g_interrupt || g_terminate) {
+    if (stopped) {
       std::printf("continue with: moekd compare --out %s\n", a->out.c_str());
       throw CLI::RuntimeError(130);
     }

@@ -44,14 +44,9 @@ int free_port() {
   return ntohs(a.sin_port);
 }
 
-// Ctrl-C goes to the whole process group: the ranks stop after the same step and write their
-// checkpoint; the launcher only waits for them. A handler, not SIG_IGN, which exec would keep.
-extern "C" void note_interrupt(int) {}
-
-// SIGTERM (a scheduler, the studio going away) reaches the launcher alone: it passes it on, and
-// the ranks stop as on Ctrl-C.
-volatile std::sig_atomic_t g_terminate = 0;
-extern "C" void note_terminate(int) { g_terminate = 1; }
+volatile std::sig_atomic_t g_interrupted = 0, g_terminated = 0;
+extern "C" void note_interrupt(int) { g_interrupted = 1; }
+extern "C" void note_terminate(int) { g_terminated = 1; }
 
 }  // namespace
 
@@ -88,6 +83,32 @@ pid_t start_this_program(std::vector<std::string> args, std::vector<std::string>
   else ::execv("/proc/self/exe", argv.data());
   std::perror("moekd: exec");
   std::_Exit(127);
+}
+
+ChildrenSignals::ChildrenSignals() {
+  g_interrupted = g_terminated = 0;
+  struct sigaction on_int {}, on_term {};
+  on_int.sa_handler = note_interrupt;
+  sigemptyset(&on_int.sa_mask);
+  sigaction(SIGINT, &on_int, &old_int_);
+  on_term.sa_handler = note_terminate;
+  sigemptyset(&on_term.sa_mask);
+  sigaction(SIGTERM, &on_term, &old_term_);
+}
+
+ChildrenSignals::~ChildrenSignals() {
+  sigaction(SIGINT, &old_int_, nullptr);
+  sigaction(SIGTERM, &old_term_, nullptr);
+}
+
+bool ChildrenSignals::interrupted() const { return g_interrupted != 0; }
+bool ChildrenSignals::terminated() const { return g_terminated != 0; }
+
+void ChildrenSignals::pass_on_terminate(const std::vector<pid_t>& pids) {
+  if (!g_terminated || passed_on_) return;
+  for (const pid_t pid : pids)
+    if (pid > 0) ::kill(pid, SIGTERM);
+  passed_on_ = true;
 }
 
 void set_program_args(int argc, char** argv) { g_args.assign(argv, argv + argc); }
@@ -133,13 +154,9 @@ int launch_local_processes(int nproc, const std::vector<std::string>& args, int 
   if (!std::getenv("OMP_NUM_THREADS")) env_base.push_back("OMP_NUM_THREADS=" + threads);
   if (!std::getenv("OPENBLAS_NUM_THREADS")) env_base.push_back("OPENBLAS_NUM_THREADS=" + threads);
 
-  struct sigaction quiet {}, previous {}, term {}, previous_term {};
-  quiet.sa_handler = note_interrupt;
-  sigemptyset(&quiet.sa_mask);
-  sigaction(SIGINT, &quiet, &previous);
-  term.sa_handler = note_terminate;
-  sigemptyset(&term.sa_mask);
-  sigaction(SIGTERM, &term, &previous_term);
+  // Ctrl-C: the ranks stop after the same step with their checkpoint, the launcher waits for them.
+  // SIGTERM (a scheduler, the studio going away): passed on, and the ranks stop as on Ctrl-C.
+  ChildrenSignals signals;
 
   std::vector<pid_t> pids;
   for (int rank = 0; rank < nproc; ++rank) {
@@ -159,12 +176,12 @@ int launch_local_processes(int nproc, const std::vector<std::string>& args, int 
   std::vector<bool> running(pids.size(), true);
   size_t alive = pids.size();
   auto deadline = std::chrono::steady_clock::time_point::max();
-  bool passed_on = false;
   while (alive > 0) {
-    if (g_terminate && !passed_on) {
+    if (signals.terminated()) {
+      std::vector<pid_t> live;  // a rank already reaped may have given its pid to another process
       for (size_t i = 0; i < pids.size(); ++i)
-        if (running[i]) ::kill(pids[i], SIGTERM);
-      passed_on = true;
+        if (running[i]) live.push_back(pids[i]);
+      signals.pass_on_terminate(live);
     }
     int status = 0;
     const pid_t pid = ::waitpid(-1, &status, WNOHANG);
@@ -194,8 +211,6 @@ int launch_local_processes(int nproc, const std::vector<std::string>& args, int 
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  sigaction(SIGINT, &previous, nullptr);
-  sigaction(SIGTERM, &previous_term, nullptr);
   return first_failure != 0 ? first_failure : interrupted;
 }
 

@@ -3,6 +3,7 @@
 // `moekd distill --nproc N`: N copies of this command on this machine, each with the environment
 // torchrun would give it (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR=127.0.0.1, a free
 // MASTER_PORT) and its share of the cores, so that a single machine needs no torchrun.
+#include <signal.h>
 #include <sys/types.h>
 
 #include <string>
@@ -37,6 +38,27 @@ pid_t start_this_program(std::vector<std::string> args, std::vector<std::string>
                          const std::string& log_file = "");
 // A waitpid() status as a shell shows it: the exit code, or 128 + the signal.
 int exit_code_of(int status);
+
+// While it lives, this process stands between a terminal (or a scheduler) and the children it
+// started. Ctrl-C goes to the whole process group, so the children stop on it by themselves: here
+// it is only noted, rather than ending this process. SIGTERM reaches this process alone: it is
+// noted, and pass_on_terminate() sends it to the children. A handler rather than SIG_IGN, which
+// exec would hand down to them. The previous handlers come back at the end.
+class ChildrenSignals {
+ public:
+  ChildrenSignals();
+  ~ChildrenSignals();
+  ChildrenSignals(const ChildrenSignals&) = delete;
+  ChildrenSignals& operator=(const ChildrenSignals&) = delete;
+  bool interrupted() const;  // Ctrl-C came
+  bool terminated() const;   // SIGTERM came
+  // After a SIGTERM, sends it once to each of `pids` (entries <= 0 skipped).
+  void pass_on_terminate(const std::vector<pid_t>& pids);
+
+ private:
+  struct sigaction old_int_ {}, old_term_ {};
+  bool passed_on_ = false;
+};
 
 // Runs this program once more with `args` (args[0] is its name) and waits: its exit code.
 int run_this_program(const std::vector<std::string>& args);

@@ -36,11 +36,7 @@ torch::ScalarType export_dtype(const CheckpointFolder& ckpt, Precision requested
   return scalar_type_of(parse_name<Precision>(state.value("precision", std::string("float32"))));
 }
 
-void write_json(const fs::path& path, const json& j) {
-  const auto tmp = path.string() + ".tmp";
-  std::ofstream(tmp) << j.dump(2) << "\n";
-  fs::rename(tmp, path);
-}
+void write_json(const fs::path& path, const json& j) { write_json_file(path.string(), j); }
 
 // Generation settings and tokenizer files next to the weights.
 void write_companions(CausalLM& model, const RunConfig& cfg, const fs::path& out) {
@@ -70,9 +66,7 @@ void write_model_card(CausalLM& model, const RunConfig& cfg, const std::string& 
   const auto run = load_run(run_dir, RunDetail::Summary);
   const ExportedModel exported{role, family_architecture(model->config.family), model->num_parameters(),
                                model->num_active_parameters(), name_of(which)};
-  const auto tmp = (out / "README.md.tmp").string();
-  std::ofstream(tmp) << model_card(cfg, run, exported);
-  fs::rename(tmp, out / "README.md");
+  write_file_whole((out / "README.md").string(), model_card(cfg, run, exported));
 }
 
 ExportSummary summarise(CausalLM& model, const fs::path& out) {

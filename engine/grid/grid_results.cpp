@@ -3,13 +3,13 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
 
 #include "run/run_folder.h"
 #include "util/error.h"
+#include "util/json_file.h"
 
 namespace moekd {
 
@@ -101,18 +101,6 @@ std::string p_text(double p) {
   char b[32];
   std::snprintf(b, sizeof b, p < 0.001 ? "%.1e" : "%.3f", p);
   return b;
-}
-
-void write_whole(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out) fail(tmp, ": cannot be written");
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) fail(path, ": cannot be replaced (", ec.message(), ")");
 }
 
 json eval_json(const EvalResult& e) {
@@ -342,9 +330,9 @@ std::string results_markdown(const GridResults& r, const Grid& grid) {
 }
 
 void write_grid_results(const GridResults& r, const Grid& grid, const GridFolder& folder) {
-  write_whole(folder.results("json"), to_json(r, grid).dump(2) + "\n");
-  write_whole(folder.results("csv"), results_csv(r, grid));
-  write_whole(folder.results("md"), results_markdown(r, grid));
+  write_json_file(folder.results("json"), to_json(r, grid));
+  write_file_whole(folder.results("csv"), results_csv(r, grid));
+  write_file_whole(folder.results("md"), results_markdown(r, grid));
 }
 
 }  // namespace moekd

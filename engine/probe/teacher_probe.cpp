@@ -88,84 +88,87 @@ TeacherProbe probe_teacher(const ProbeSetup& s, const std::function<void(const s
     return teacher->forward(b.ids, o);
   };
 
-  // The router under the model's own top-k: what it leaves out, and how spread it is.
-  {
-    const auto E = out.num_experts;
-    std::map<int64_t, std::vector<double>> sums;  // layer -> discarded, entropy, tokens, mean prob per expert
-    std::vector<double> cat_discarded(data.dataset.categories.size()), cat_slots(data.dataset.categories.size());
-    for (const auto& b : batches) {
-      const auto fo = forward(b, RoutingPolicy::topk(), true);
-      const auto real = b.real.to(torch::kCPU);
-      const auto category = b.token_category.to(torch::kCPU);
-      for (size_t l = 0; l < fo.routing.size(); ++l) {
-        if (!fo.routing[l]) continue;
-        const auto& r = *fo.routing[l];
-        auto probs = r.probs.to(torch::kCPU, torch::kDouble);
-        auto ids = r.selection.ids.to(torch::kCPU);
-        auto kept = (probs.gather(1, ids.clamp_min(0)) * ids.ge(0)).sum(1);
-        auto discarded = (1 - kept).masked_select(real);
-        auto entropy = (-(probs * probs.clamp_min(1e-300).log()).sum(1)).masked_select(real);
-        auto& v = sums[static_cast<int64_t>(l)];
-        if (v.empty()) v.assign(3 + static_cast<size_t>(E), 0.0);
-        v[0] += discarded.sum().item<double>();
-        v[1] += entropy.sum().item<double>();
-        v[2] += static_cast<double>(discarded.numel());
-        auto mean_prob = probs.index({real}).sum(0);
-        for (int64_t e = 0; e < E; ++e) v[3 + static_cast<size_t>(e)] += mean_prob[e].item<double>();
-        auto per_cat = torch::zeros({static_cast<int64_t>(cat_discarded.size())}, torch::kDouble)
-                           .index_add(0, category.masked_select(real), discarded);
-        auto per_cat_n = torch::bincount(category.masked_select(real), {}, static_cast<int64_t>(cat_discarded.size()));
-        for (size_t c = 0; c < cat_discarded.size(); ++c) {
-          cat_discarded[c] += per_cat[static_cast<int64_t>(c)].item<double>();
-          cat_slots[c] += per_cat_n[static_cast<int64_t>(c)].item<double>();
-        }
+  // One pass over the batches. The model's own top-k runs once per batch: its router statistics
+  // (what top-k leaves out, how spread the router is) and the reference distribution every
+  // routing's KL is taken from. Then each routing on the same batch.
+  const auto E = out.num_experts;
+  const size_t categories = data.dataset.categories.size();
+  std::map<int64_t, std::vector<double>> sums;  // layer -> discarded, entropy, tokens, then mean prob per expert
+  std::vector<double> cat_discarded(categories), cat_slots(categories);
+  std::vector<double> kl(policies.size()), experts(policies.size()), slots(policies.size());
+  double rows = 0;
+  for (size_t bi = 0; bi < batches.size(); ++bi) {
+    const auto& b = batches[bi];
+    const auto own = forward(b, RoutingPolicy::topk(), true);
+    const auto real = b.real.to(torch::kCPU);
+    const auto category = b.token_category.to(torch::kCPU).masked_select(real);
+    for (size_t l = 0; l < own.routing.size(); ++l) {
+      if (!own.routing[l]) continue;
+      const auto& r = *own.routing[l];
+      const auto probs = r.probs.to(torch::kCPU, torch::kDouble);
+      const auto ids = r.selection.ids.to(torch::kCPU);
+      const auto kept = (probs.gather(1, ids.clamp_min(0)) * ids.ge(0)).sum(1);
+      const auto discarded = (1 - kept).masked_select(real);
+      const auto entropy = (-(probs * probs.clamp_min(1e-300).log()).sum(1)).masked_select(real);
+      auto& v = sums[static_cast<int64_t>(l)];
+      if (v.empty()) v.assign(3 + static_cast<size_t>(E), 0.0);
+      v[0] += discarded.sum().item<double>();
+      v[1] += entropy.sum().item<double>();
+      v[2] += static_cast<double>(discarded.numel());
+      const auto mean_prob = probs.index({real}).sum(0).contiguous();
+      for (int64_t e = 0; e < E; ++e) v[3 + static_cast<size_t>(e)] += mean_prob.data_ptr<double>()[e];
+      const auto per_cat = torch::zeros({static_cast<int64_t>(categories)}, torch::kDouble).index_add(0, category, discarded);
+      const auto per_cat_n = torch::bincount(category, {}, static_cast<int64_t>(categories)).to(torch::kDouble);
+      for (size_t c = 0; c < categories; ++c) {
+        cat_discarded[c] += per_cat.data_ptr<double>()[c];
+        cat_slots[c] += per_cat_n.data_ptr<double>()[c];
       }
     }
-    for (const auto& [layer, v] : sums) {
-      LayerRouterStats st;
-      st.layer = layer;
-      const double n = std::max(1.0, v[2]);
-      st.discarded_mass = v[0] / n;
-      st.entropy = v[1] / n;
-      st.entropy_fraction = E > 1 ? st.entropy / std::log(static_cast<double>(E)) : 0;
-      for (int64_t e = 0; e < E; ++e) st.mean_prob.push_back(v[3 + static_cast<size_t>(e)] / n);
-      out.layers.push_back(std::move(st));
-      out.tokens = static_cast<int64_t>(v[2]);
-    }
-    for (size_t c = 0; c < cat_discarded.size(); ++c)
-      if (cat_slots[c] > 0) out.discarded_mass_by_category[data.dataset.categories[c]] = cat_discarded[c] / cat_slots[c];
-  }
-
-  for (size_t i = 0; i < policies.size(); ++i) {
-    const auto& p = policies[i];
-    if (progress) progress(p.label);
-    PolicyScores ps;
-    ps.policy = p;
-    // Each policy from the same seed: its numbers do not depend on which policies ran before.
-    torch::manual_seed(s.seed);
-    double kl = 0, rows = 0, experts = 0, slots = 0;
-    for (const auto& b : batches) {
-      const auto ref = torch::log_softmax(target_rows(forward(b, RoutingPolicy::topk(), false).logits, b).to(torch::kFloat), -1);
-      const auto fo = forward(b, p.policy, true);
+    const auto ref = torch::log_softmax(target_rows(own.logits, b).to(torch::kFloat), -1);
+    rows += static_cast<double>(ref.size(0));
+    for (size_t i = 0; i < policies.size(); ++i) {
+      // Every routing draws from the same seed on a batch: its numbers do not depend on which
+      // routings the probe runs, nor in which order.
+      torch::manual_seed(s.seed + bi);
+      const auto fo = forward(b, policies[i].policy, true);
       const auto mine = torch::log_softmax(target_rows(fo.logits, b).to(torch::kFloat), -1);
-      kl += (ref.exp() * (ref - mine)).sum().item<double>();
-      rows += static_cast<double>(ref.size(0));
+      kl[i] += (ref.exp() * (ref - mine)).sum().item<double>();
       for (const auto& r : fo.routing) {
         if (!r) continue;
-        auto used = r->selection.ids.ge(0).sum(1).masked_select(b.real);
-        experts += used.sum().item<double>();
-        slots += static_cast<double>(used.numel());
+        const auto used = r->selection.ids.ge(0).sum(1).masked_select(b.real);
+        experts[i] += used.sum().item<double>();
+        slots[i] += static_cast<double>(used.numel());
       }
     }
-    ps.kl_from_topk = rows > 0 ? kl / rows : 0;
-    ps.experts_per_token = slots > 0 ? experts / slots : 0;
+  }
+  for (const auto& [layer, v] : sums) {
+    LayerRouterStats st;
+    st.layer = layer;
+    const double n = std::max(1.0, v[2]);
+    st.discarded_mass = v[0] / n;
+    st.entropy = v[1] / n;
+    st.entropy_fraction = E > 1 ? st.entropy / std::log(static_cast<double>(E)) : 0;
+    for (int64_t e = 0; e < E; ++e) st.mean_prob.push_back(v[3 + static_cast<size_t>(e)] / n);
+    out.layers.push_back(std::move(st));
+    out.tokens = static_cast<int64_t>(v[2]);
+  }
+  for (size_t c = 0; c < categories; ++c)
+    if (cat_slots[c] > 0) out.discarded_mass_by_category[data.dataset.categories[c]] = cat_discarded[c] / cat_slots[c];
+
+  // Then each routing's evaluation: the loss, and greedy generations scored as a run scores them.
+  for (size_t i = 0; i < policies.size(); ++i) {
+    if (progress) progress(policies[i].label);
+    PolicyScores ps;
+    ps.policy = policies[i];
+    ps.kl_from_topk = rows > 0 ? kl[i] / rows : 0;
+    ps.experts_per_token = slots[i] > 0 ? experts[i] / slots[i] : 0;
     torch::manual_seed(s.seed);
     EvaluationSetup es;
     es.test_split = s.test_split;
     es.samples = s.samples;
     es.max_new_tokens = s.max_new_tokens;
     es.batch_size = s.batch_size;
-    es.policy = p.policy;
+    es.policy = policies[i].policy;
     ps.eval = evaluate_model(teacher, nullptr, *tok, data, es, device);
     ps.eval.samples.clear();
     out.policies.push_back(std::move(ps));

@@ -62,7 +62,8 @@ struct TeacherProbe {
   std::map<std::string, double> discarded_mass_by_category;  // over every MoE layer
 };
 
-// `progress` hears one line per policy as it starts.
+// `progress` hears each routing's label as its evaluation starts (after one pass over the split
+// has measured every routing's KL and experts per token).
 TeacherProbe probe_teacher(const ProbeSetup& setup, const std::function<void(const std::string&)>& progress = {});
 
 nlohmann::json to_json(const TeacherProbe& p);

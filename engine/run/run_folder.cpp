@@ -64,21 +64,7 @@ void write_run_config(const RunFolder& run, const RunConfig& config) {
   std::error_code ec;
   fs::create_directories(run.dir, ec);
   if (ec) fail(run.dir.string(), ": cannot create the run folder (", ec.message(), ")");
-  const auto tmp = run.config().string() + ".tmp";
-  {
-    std::ofstream out(tmp);
-    out << text;
-    if (!out) {
-      out.close();
-      fs::remove(tmp, ec);
-      fail(tmp, ": cannot be written (disk full?)");
-    }
-  }
-  fs::rename(tmp, run.config(), ec);
-  if (ec) {
-    fs::remove(tmp, ec);
-    fail(run.config().string(), ": cannot rename the temporary file into place");
-  }
+  write_file_whole(run.config().string(), text);
 }
 
 namespace {

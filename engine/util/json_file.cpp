@@ -1,5 +1,7 @@
 #include "util/json_file.h"
 
+#include <filesystem>
+
 #include <fstream>
 
 #include "util/error.h"
@@ -52,10 +54,26 @@ void write_json_file(const std::string& path, const json& j) {
   } catch (const json::exception& e) {  // text that is not UTF-8
     fail(path, ": cannot be written (", e.what(), ")");
   }
-  std::ofstream out(path);
-  if (!out) fail(path, ": cannot write");
-  out << text << "\n";
-  if (!out) fail(path, ": write failed (disk full?)");
+  write_file_whole(path, text + "\n");
+}
+
+void write_file_whole(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  std::error_code ec;
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << text;
+    if (!out) {
+      out.close();
+      std::filesystem::remove(tmp, ec);
+      fail(tmp, ": cannot be written (disk full?)");
+    }
+  }
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    std::filesystem::remove(tmp, ec);
+    fail(path, ": cannot rename the temporary file into place");
+  }
 }
 
 std::string quote_json(const json& v) {

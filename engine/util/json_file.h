@@ -20,8 +20,12 @@ int json_depth(std::string_view text, int limit = kMaxJsonDepth);
 nlohmann::json parse_json(std::string_view text, const std::string& source);
 // A regular file of at most kMaxJsonFileBytes, parsed as above.
 nlohmann::json read_json_file(const std::string& path);
-// Writes `j` (indented) to `path`; a file that cannot be written is named in the error.
+// Writes `j` (indented) to `path`, whole (write_file_whole); a file that cannot be written is
+// named in the error.
 void write_json_file(const std::string& path, const nlohmann::json& j);
+// Writes `text` to `path` through `path`.tmp renamed into place: a reader (or a crash) never sees
+// half a file. Errors name the file.
+void write_file_whole(const std::string& path, const std::string& text);
 
 // `v` for a message: a scalar as written, cut after 40 characters; a list or an object by kind.
 std::string quote_json(const nlohmann::json& v);
