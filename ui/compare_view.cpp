@@ -93,9 +93,9 @@ CompareView::CompareView(QWidget* parent) : QWidget(parent) {
   table_->setSelectionMode(QAbstractItemView::ExtendedSelection);
   table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
   table_->horizontalHeader()->setStretchLastSection(false);
-  table_->setToolTip(tr("Mean ± standard deviation over the finished seeds; Δ: the cell minus the baseline on the "
-                        "seeds both finished, its 95% bootstrap interval and the sign test's p. Green or red: the "
-                        "interval excludes 0. Select rows to draw only those cells; double-click to open a run."));
+  table_->setToolTip(tr("Mean ± standard deviation over the finished seeds; Δ: the cell minus its baseline (the grid's, "
+                        "or the cell named beside it) on the seeds both finished, its 95% bootstrap interval and the sign test's p. Green or red: the "
+                        "interval excludes 0. Select rows to draw only those cells and their baselines; double-click to open a run."));
 
   curve_ = new QComboBox;
   curve_->setObjectName("compareCurve");
@@ -254,7 +254,11 @@ void CompareView::fillTable() {
     const auto& c = r.cells[i];
     const int row = static_cast<int>(i);
     const bool baseline = c.cell.id == r.baseline_id;
-    auto* name = compareItem(qstr(c.cell.label) + (baseline ? tr(" (baseline)") : QString()), Qt::AlignLeft | Qt::AlignVCenter);
+    const bool ownBaseline = !c.cell.baseline.empty() && c.cell.baseline != r.baseline_id;
+    auto* name = compareItem(qstr(c.cell.label) + (baseline      ? tr(" (baseline)")
+                                                   : ownBaseline ? tr(" (vs %1)").arg(qstr(c.cell.baseline))
+                                                                 : QString()),
+                             Qt::AlignLeft | Qt::AlignVCenter);
     if (baseline) {
       QFont f = name->font();
       f.setBold(true);
@@ -282,9 +286,10 @@ void CompareView::fillTable() {
                             .arg(compareNumber(metrics[m], p.difference.mean, true),
                                  compareNumber(metrics[m], p.interval.lo, true), compareNumber(metrics[m], p.interval.hi, true))
                             .arg(p.sign.p, 0, 'f', 3));
-        diff->setToolTip(tr("%1 paired seeds: %2 above the baseline, %3 below, %4 equal")
+        diff->setToolTip(tr("%1 paired seeds: %2 above %3, %4 below, %5 equal")
                              .arg(p.difference.n)
                              .arg(p.sign.above)
+                             .arg(qstr(s->baseline))
                              .arg(p.sign.below)
                              .arg(p.sign.ties));
         const QColor colour = verdictColour(p, metrics[m], palette());
@@ -302,11 +307,15 @@ void CompareView::redrawCurves() {
   GridCurve which = GridCurve::ValLoss;
   for (const auto c : gridCurves())
     if (key == gridCurveKey(c)) which = c;
+  // The selected cells with the baselines they are compared with.
   std::vector<std::string> cells;
   for (const auto& range : table_->selectedRanges())
     for (int row = range.topRow(); row <= range.bottomRow(); ++row)
-      if (row < static_cast<int>(results_->cells.size())) cells.push_back(results_->cells[static_cast<size_t>(row)].cell.id);
-  if (!cells.empty() && !results_->baseline_id.empty()) cells.push_back(results_->baseline_id);
+      if (row < static_cast<int>(results_->cells.size())) {
+        const auto& cell = results_->cells[static_cast<size_t>(row)].cell;
+        for (const auto& id : {cell.id, cell.baseline})
+          if (!id.empty() && std::find(cells.begin(), cells.end(), id) == cells.end()) cells.push_back(id);
+      }
   drawGridCurves(curves_, *results_, which, palette(), cells);
 }
 

@@ -37,9 +37,10 @@ const char* gridCurveTitle(GridCurve c) { return curveName(c).title; }
 namespace {
 
 // step -> the seeds' values at that step.
-std::map<int64_t, std::vector<double>> seedPoints(const CellOutcome& cell, GridCurve curve) {
+std::map<int64_t, std::vector<double>> seedPoints(const CellOutcome& cell, GridCurve curve, GridSeeds seeds) {
   std::map<int64_t, std::vector<double>> at;
   for (const auto& o : cell.seeds) {
+    if (seeds == GridSeeds::Finished && !o.finished()) continue;
     if (curve == GridCurve::TrainLoss) {
       // Each seed smoothed on its own (the loss of one logged step is noisy), then compared.
       std::vector<double> values;
@@ -59,7 +60,7 @@ std::map<int64_t, std::vector<double>> seedPoints(const CellOutcome& cell, GridC
 }  // namespace
 
 int drawGridCurves(QCustomPlot* plot, const GridResults& results, GridCurve curve, const QPalette& palette,
-                   const std::vector<std::string>& cells) {
+                   const std::vector<std::string>& cells, GridSeeds seeds) {
   plot->clearGraphs();
   plot->clearItems();
   if (!plot->legend->visible()) plot->legend->setVisible(true);
@@ -68,7 +69,7 @@ int drawGridCurves(QCustomPlot* plot, const GridResults& results, GridCurve curv
   for (const auto& cell : results.cells) {
     const int colourIndex = index++;
     if (!cells.empty() && std::find(cells.begin(), cells.end(), cell.cell.id) == cells.end()) continue;
-    const auto points = seedPoints(cell, curve);
+    const auto points = seedPoints(cell, curve, seeds);
     if (points.empty()) continue;
     QVector<double> x, mean, lo, hi;
     for (const auto& [step, values] : points) {
@@ -101,8 +102,13 @@ int drawGridCurves(QCustomPlot* plot, const GridResults& results, GridCurve curv
     QPen pen(colour, 2);
     if (colourIndex >= 10) pen.setStyle(Qt::DashLine);  // ten colours, then the same dashed
     line->setPen(pen);
-    const bool baseline = cell.cell.id == results.baseline_id;
-    line->setName(QString::fromStdString(cell.cell.label) + (baseline ? " (baseline)" : ""));
+    QString name = QString::fromStdString(cell.cell.label);
+    if (cell.cell.id == results.baseline_id) name += " (baseline)";
+    if (seeds == GridSeeds::Finished) {
+      const auto n = std::count_if(cell.seeds.begin(), cell.seeds.end(), [](const SeedOutcome& o) { return o.finished(); });
+      name += n == 1 ? QString(", 1 seed") : QString(", %1 seeds").arg(n);
+    }
+    line->setName(name);
     if (points.size() == 1) line->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, 6));
     ++drawn;
   }
@@ -123,7 +129,8 @@ int drawGridCurves(QCustomPlot* plot, const GridResults& results, GridCurve curv
   return drawn;
 }
 
-std::vector<std::string> writeGridPlots(const GridResults& results, const std::string& dir, int width, int height) {
+std::vector<std::string> writeGridPlots(const GridResults& results, const std::string& dir,
+                                        const std::vector<GridPlot>& charts, int width, int height) {
   if (!QApplication::instance()) {
     // `moekd compare` on a server: no display, and no reason to look for one.
     if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM")) qputenv("QT_QPA_PLATFORM", "offscreen");
@@ -138,18 +145,23 @@ std::vector<std::string> writeGridPlots(const GridResults& results, const std::s
   light.setColor(QPalette::Window, Qt::white);
   light.setColor(QPalette::WindowText, QColor(0x20, 0x20, 0x20));
   std::vector<std::string> written;
-  for (const auto curve : gridCurves()) {
-    QCustomPlot plot;
-    plot.resize(width, height);
-    auto* title = new QCPTextElement(&plot, QString::fromStdString(results.grid_name) + ": " + gridCurveTitle(curve) +
-                                                " (mean over seeds; band: lowest to highest seed)",
-                                     QFont(plot.font().family(), 10, QFont::Bold));
-    plot.plotLayout()->insertRow(0);
-    plot.plotLayout()->addElement(0, 0, title);
-    if (drawGridCurves(&plot, results, curve, light) == 0) continue;
-    const auto path = dir + "/" + gridCurveKey(curve) + ".png";
-    if (plot.savePng(QString::fromStdString(path), width, height)) written.push_back(path);
-  }
+  auto write = [&](const std::string& chart, const std::vector<std::string>& cells) {
+    for (const auto curve : gridCurves()) {
+      QCustomPlot plot;
+      plot.resize(width, height);
+      const std::string name = results.grid_name + (chart.empty() ? "" : " (" + chart + ")");
+      auto* title = new QCPTextElement(&plot, QString::fromStdString(name) + ": " + gridCurveTitle(curve) +
+                                                  " (finished runs; mean over seeds, band: lowest to highest seed)",
+                                       QFont(plot.font().family(), 10, QFont::Bold));
+      plot.plotLayout()->insertRow(0);
+      plot.plotLayout()->addElement(0, 0, title);
+      if (drawGridCurves(&plot, results, curve, light, cells, GridSeeds::Finished) == 0) continue;
+      const auto path = dir + "/" + (chart.empty() ? "" : chart + "-") + gridCurveKey(curve) + ".png";
+      if (plot.savePng(QString::fromStdString(path), width, height)) written.push_back(path);
+    }
+  };
+  write("", {});
+  for (const auto& c : charts) write(c.name, c.cells);
   return written;
 }
 

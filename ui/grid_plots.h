@@ -17,15 +17,20 @@ const std::vector<GridCurve>& gridCurves();
 const char* gridCurveKey(GridCurve c);   // "val_loss", "rouge_l", "exact_match", "train_loss"
 const char* gridCurveTitle(GridCurve c);  // "validation loss", ...
 
+// Which seeds a chart draws: all that have started (the live view: a grid filling in) or only
+// the finished ones (a document: every band spans whole runs, the legend gives their number).
+enum class GridSeeds { Started, Finished };
+
 // Replaces the plot's contents. `cells` (ids) limits the cells drawn; empty draws every cell.
 // Returns how many cells had anything to draw.
 int drawGridCurves(QCustomPlot* plot, const GridResults& results, GridCurve curve, const QPalette& palette,
-                   const std::vector<std::string>& cells = {});
+                   const std::vector<std::string>& cells = {}, GridSeeds seeds = GridSeeds::Started);
 
-// Writes `dir`/<curve>.png (width x height pixels) for every curve with data, on a light
-// palette; returns the files written. Needs no window system: without a QApplication it makes
-// an offscreen one.
-std::vector<std::string> writeGridPlots(const GridResults& results, const std::string& dir, int width = 1100,
-                                        int height = 650);
+// Writes, from the finished runs, `dir`/<curve>.png with every cell and `dir`/<chart>-<curve>.png
+// for each of the grid's own charts (`plots`), width x height pixels on a light palette, for
+// every curve with data; returns the files written. Needs no window system: without a
+// QApplication it makes an offscreen one.
+std::vector<std::string> writeGridPlots(const GridResults& results, const std::string& dir,
+                                        const std::vector<GridPlot>& charts = {}, int width = 1100, int height = 650);
 
 }  // namespace moekd::ui

@@ -52,7 +52,8 @@ struct Task {
 };
 
 // Where a run of the grid stands on disk. A folder without a checkpoint holds nothing worth
-// keeping (fewer than checkpoint_every steps): it starts again.
+// keeping (fewer than checkpoint_every steps): it starts again, and `start` clears it then (not
+// here: `--list` and `--report` must not touch a run another `moekd compare` is running).
 void read_state(Task& t, const GridFolder& folder, bool retry_failed) {
   const auto dir = folder.run_dir(t.cell->id, t.seed);
   if (!is_run_dir(dir)) {
@@ -74,7 +75,6 @@ void read_state(Task& t, const GridFolder& folder, bool retry_failed) {
     t.state = TaskState::Resume;
     t.resume_step = s.step;
   } else {
-    fs::remove_all(dir);
     t.state = TaskState::Fresh;
   }
 }
@@ -97,13 +97,18 @@ std::string scores_text(const SeedOutcome& o) {
 
 void print_summary(const GridResults& r, const Grid& g) {
   std::printf("\n%-44s %3s %17s %13s %13s", "cell (final evaluation)", "n", "val loss", "ROUGE-L", "exact match");
-  if (!g.baseline.empty()) std::printf("   %-34s", "vs baseline: ROUGE-L [95% CI] (p)");
+  bool any_baseline = false;
+  for (const auto& c : g.cells) any_baseline = any_baseline || !c.baseline.empty();
+  if (any_baseline) std::printf("   %-34s", "vs baseline: ROUGE-L [95% CI] (p)");
   std::printf("\n");
   for (const auto& c : r.cells) {
     const auto* v = r.find(c.cell.id, "final", "", "val_loss");
     const auto* rl = r.find(c.cell.id, "final", "", "rouge_l");
     const auto* em = r.find(c.cell.id, "final", "", "exact_match");
-    const std::string label = c.cell.label + (c.cell.id == g.baseline ? " (baseline)" : "");
+    const std::string label = c.cell.label + (c.cell.id == g.baseline ? " (baseline)"
+                                              : !c.cell.baseline.empty() && c.cell.baseline != g.baseline
+                                                  ? " (vs " + c.cell.baseline + ")"
+                                                  : "");
     if (!v) {
       std::printf("%-44s %3d %17s\n", label.c_str(), 0, "-");
       continue;
@@ -129,7 +134,7 @@ void add_compare(CLI::App& app) {
   struct Args {
     std::string config, out;
     int jobs = 1;
-    bool quiet = false, list = false, retry_failed = false;
+    bool quiet = false, list = false, report = false, retry_failed = false;
   };
   auto a = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("compare", "run a grid of methods x settings x seeds and compare the cells, paired over seeds");
@@ -141,6 +146,9 @@ void add_compare(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
   cmd->add_flag("--list", a->list, "list the grid's runs and where each stands; run nothing");
+  cmd->add_flag("--report", a->report,
+                "write results.{csv,json,md} and the plots from the runs on disk; run nothing (a grid copied without "
+                "its checkpoints, or a new `baseline` or `plots` in --config)");
   cmd->add_flag("--retry-failed", a->retry_failed, "run failed runs again (from their last checkpoint)");
   cmd->add_flag("--quiet", a->quiet, "print only the table at the end");
   cmd->callback([a] {
@@ -177,6 +185,7 @@ void add_compare(CLI::App& app) {
                   static_cast<long long>(count(TaskState::Resume)), static_cast<long long>(count(TaskState::Failed)),
                   folder.dir().c_str());
     }
+    if (a->list && a->report) fail("--list and --report: choose one");
     if (a->list) {
       const char* names[] = {"to run", "to resume", "running", "finished", "failed", "blocked"};
       for (const auto& t : tasks)
@@ -217,6 +226,7 @@ void add_compare(CLI::App& app) {
       if (t.state == TaskState::Resume) {
         args.insert(args.end(), {"--resume", folder.run_dir(t.cell->id, t.seed)});
       } else {
+        fs::remove_all(folder.run_dir(t.cell->id, t.seed));
         const auto config_path = folder.run_config(t.cell->id, t.seed);
         write_json_file(config_path, cell_run_config(grid, *t.cell, t.seed, folder));
         args.insert(args.end(), {"--config", config_path});
@@ -268,7 +278,7 @@ void add_compare(CLI::App& app) {
       }
       const bool stopping = signals.interrupted() || signals.terminated();
       int running = static_cast<int>(count(TaskState::Running));
-      if (!stopping)
+      if (!stopping && !a->report)
         for (auto& t : tasks) {
           if (running >= a->jobs) break;
           if ((t.state == TaskState::Fresh || t.state == TaskState::Resume) && ready(t)) {
@@ -292,7 +302,7 @@ void add_compare(CLI::App& app) {
     write_grid_results(results, grid, folder);
     print_summary(results, grid);
 #ifdef MOEKD_WITH_PLOTS
-    const auto plots = ui::writeGridPlots(results, folder.plots_dir());
+    const auto plots = ui::writeGridPlots(results, folder.plots_dir(), grid.plots);
     if (!plots.empty()) {
       std::ofstream md(folder.results("md"), std::ios::app);
       md << "\n## Curves\n\nMean over the seeds at each step; the band runs from the lowest to the highest seed.\n\n";

@@ -33,7 +33,7 @@ bool setting_applies(const std::string& key, const std::string& method) {
 namespace {
 
 const std::vector<std::string> kGridMethods = {"sft", "kd", "ka", "sar"};
-const std::vector<std::string> kGridKeys = {"name", "base", "axes", "cells", "seeds", "data_order", "baseline"};
+const std::vector<std::string> kGridKeys = {"name", "base", "axes", "cells", "seeds", "data_order", "baseline", "plots"};
 
 std::string joined(const std::vector<std::string>& v) {
   std::string s;
@@ -285,7 +285,8 @@ Grid parse_grid(const json& j, const std::string& src) {
       const std::string what = src + ": cells[" + std::to_string(i) + "]";
       if (!e.is_object()) fail(what, " must be an object with `name` and `set`");
       for (const auto& [key, _] : e.items())
-        if (key != "name" && key != "set" && key != "from") fail(what, ": unknown field `", key, "`; allowed: name, set, from");
+        if (key != "name" && key != "set" && key != "from" && key != "baseline")
+          fail(what, ": unknown field `", key, "`; allowed: name, set, from, baseline");
       if (!e.contains("name") || !e["name"].is_string() || !is_id(e["name"].get<std::string>()))
         fail(what, ".name must be a folder name of letters, digits, . _ - or =, got ",
              e.contains("name") ? quote_json(e["name"]) : std::string("nothing"));
@@ -311,6 +312,11 @@ Grid parse_grid(const json& j, const std::string& src) {
         if (!e["from"].is_string()) fail(what, ".from must be the name of another cell, got ", quote_json(e["from"]));
         c.from = e["from"].get<std::string>();
       }
+      if (e.contains("baseline")) {
+        if (!e["baseline"].is_string()) fail(what, ".baseline must be the name of another cell, got ", quote_json(e["baseline"]));
+        c.baseline = e["baseline"].get<std::string>();
+        if (c.baseline == c.id) fail(what, ".baseline names the cell itself; name another cell to compare it with");
+      }
       g.cells.push_back(std::move(c));
     }
   }
@@ -319,6 +325,8 @@ Grid parse_grid(const json& j, const std::string& src) {
   // Dependencies: an existing other cell, and no circle.
   for (size_t i = 0; i < g.cells.size(); ++i) {
     const auto& c = g.cells[i];
+    if (!c.baseline.empty() && !g.cell(c.baseline))
+      fail(src, ": cell `", c.id, "`: `baseline` names `", c.baseline, "`, which is not a cell of this grid");
     if (c.from.empty()) continue;
     if (!g.cell(c.from)) fail(src, ": cell `", c.id, "`: `from` names `", c.from, "`, which is not a cell of this grid");
     std::set<std::string> chain = {c.id};
@@ -362,16 +370,46 @@ Grid parse_grid(const json& j, const std::string& src) {
       fail(src, ": `baseline` must be a cell's name or an object of fields that picks one cell (e.g. {\"method\": \"kd\"})");
     }
   }
+  for (auto& c : g.cells)
+    if (c.baseline.empty() && c.id != g.baseline) c.baseline = g.baseline;
+
+  if (j.contains("plots")) {
+    const auto& p = j["plots"];
+    if (!p.is_object()) fail(src, ": `plots` must be an object of chart name -> list of cells, e.g. {\"ka\": [\"kd\", \"ka\"]}");
+    for (const auto& [name, list] : p.items()) {
+      const std::string what = src + ": `plots." + name + "`";
+      if (!is_id(name)) fail(what, ": a chart's name must be a file name of letters, digits, . _ - or =");
+      if (!list.is_array() || list.empty()) fail(what, " must be a non-empty list of cell names");
+      GridPlot plot{name, {}};
+      for (size_t i = 0; i < list.size(); ++i) {
+        const auto& id = list[i];
+        if (!id.is_string() || !g.cell(id.get<std::string>())) {
+          std::vector<std::string> names;
+          for (const auto& c : g.cells) names.push_back(c.id);
+          fail(src, ": `plots.", name, "[", i, "]` must name a cell, got ", quote_json(id), "; the cells are ", joined(names));
+        }
+        if (std::find(plot.cells.begin(), plot.cells.end(), id.get<std::string>()) != plot.cells.end())
+          fail(src, ": `plots.", name, "[", i, "]` lists `", id.get<std::string>(), "` twice");
+        plot.cells.push_back(id.get<std::string>());
+      }
+      g.plots.push_back(std::move(plot));
+    }
+  }
   return g;
 }
 
 Grid load_grid(const std::string& path) { return parse_grid(read_json_file(path), path); }
 
 bool same_cells(const json& a, const json& b) {
-  json x = a, y = b;
-  if (x.is_object()) x.erase("seeds");
-  if (y.is_object()) y.erase("seeds");
-  return x == y;
+  auto runs_only = [](json g) {
+    if (!g.is_object()) return g;
+    for (const char* key : {"seeds", "plots", "baseline"}) g.erase(key);
+    if (g.contains("cells") && g["cells"].is_array())
+      for (auto& c : g["cells"])
+        if (c.is_object()) c.erase("baseline");
+    return g;
+  };
+  return runs_only(a) == runs_only(b);
 }
 
 }  // namespace moekd

@@ -25,6 +25,15 @@ struct GridCell {
   // Fields applied to the base, in order (method first): "ka.lambda" -> 0.05.
   std::vector<std::pair<std::string, nlohmann::json>> settings;
   std::string from;   // the id of the cell whose student (its best checkpoint) this one starts from, same seed
+  // The cell its paired differences are taken against: its own `baseline` where it names one
+  // (an on-policy cell against the cell it started from), else the grid's; empty for none.
+  std::string baseline;
+};
+
+// Extra charts: a name and the cells drawn on them (the grid's own charts draw every cell).
+struct GridPlot {
+  std::string name;
+  std::vector<std::string> cells;
 };
 
 struct Grid {
@@ -34,7 +43,8 @@ struct Grid {
   std::vector<GridCell> cells;
   std::vector<uint64_t> seeds;
   DataOrder data_order = DataOrder::Seed;
-  std::string baseline;  // a cell id; empty: no paired comparisons
+  std::string baseline;  // a cell id; empty: no paired comparisons unless a cell names its own
+  std::vector<GridPlot> plots;
   nlohmann::json file;   // the grid as given, kept as grid.json beside its runs
   const GridCell* cell(const std::string& id) const;
 };
@@ -72,8 +82,9 @@ class GridFolder {
 // other cell's exported student.
 nlohmann::json cell_run_config(const Grid& grid, const GridCell& cell, uint64_t seed, const GridFolder& folder);
 
-// Two grid files describe the same cells (everything but `seeds` equal): a grid folder can be
-// continued with more seeds but not with other cells.
+// Two grid files describe the same runs (equal but for `seeds`, `plots` and the baselines, which
+// only change how the runs are compared): a grid folder can be continued with more seeds or
+// other comparisons, not with other cells.
 bool same_cells(const nlohmann::json& a, const nlohmann::json& b);
 
 }  // namespace moekd

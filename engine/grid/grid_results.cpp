@@ -131,12 +131,15 @@ GridResults collect_grid_results(const Grid& grid, const GridFolder& folder) {
   }
   r.categories.assign(categories.begin(), categories.end());
 
-  const CellOutcome* base = nullptr;
-  for (const auto& c : r.cells)
-    if (c.cell.id == grid.baseline) base = &c;
+  auto outcome_of = [&](const std::string& id) -> const CellOutcome* {
+    for (const auto& c : r.cells)
+      if (c.cell.id == id) return &c;
+    return nullptr;
+  };
   std::vector<std::string> cats = {""};
   cats.insert(cats.end(), r.categories.begin(), r.categories.end());
-  for (const auto& c : r.cells)
+  for (const auto& c : r.cells) {
+    const CellOutcome* base = c.cell.baseline.empty() ? nullptr : outcome_of(c.cell.baseline);
     for (const char* at : {"final", "best"})
       for (const auto& category : cats)
         for (const auto& metric : grid_metrics()) {
@@ -144,7 +147,7 @@ GridResults collect_grid_results(const Grid& grid, const GridFolder& folder) {
             const auto& e = std::string(at) == "final" ? o.final_eval : o.best_eval;
             return e ? metric_of(*e, category, metric) : NAN;
           };
-          CellStat s{c.cell.id, at, category, metric, {}, {}, std::nullopt};
+          CellStat s{c.cell.id, at, category, metric, {}, {}, c.cell.baseline, std::nullopt};
           std::vector<double> values, mine, theirs;
           for (size_t i = 0; i < c.seeds.size(); ++i) {
             const double v = c.seeds[i].finished() ? value_of(c.seeds[i]) : NAN;
@@ -164,6 +167,7 @@ GridResults collect_grid_results(const Grid& grid, const GridFolder& folder) {
           if (!mine.empty()) s.vs_baseline = paired_difference(mine, theirs);
           r.stats.push_back(std::move(s));
         }
+  }
   return r;
 }
 
@@ -186,7 +190,7 @@ json to_json(const GridResults& r, const Grid& grid) {
       seeds.push_back(s);
     }
     cells.push_back({{"id", c.cell.id}, {"label", c.cell.label}, {"method", c.cell.method}, {"settings", settings},
-                     {"from", c.cell.from}, {"seeds", seeds}});
+                     {"from", c.cell.from}, {"baseline", c.cell.baseline}, {"seeds", seeds}});
   }
   json stats = json::array();
   for (const auto& s : r.stats) {
@@ -195,7 +199,8 @@ json to_json(const GridResults& r, const Grid& grid) {
               {"sd", s.value.sd},        {"seeds", s.seeds}};
     if (s.vs_baseline) {
       const auto& p = *s.vs_baseline;
-      j["vs_baseline"] = {{"n", p.difference.n},      {"mean_difference", p.difference.mean},
+      j["vs_baseline"] = {{"baseline", s.baseline},   {"n", p.difference.n},
+                          {"mean_difference", p.difference.mean},
                           {"sd_difference", p.difference.sd}, {"ci95", {p.interval.lo, p.interval.hi}},
                           {"above", p.sign.above},    {"below", p.sign.below},
                           {"ties", p.sign.ties},      {"sign_test_p", p.sign.p}};
@@ -227,7 +232,7 @@ std::string results_csv(const GridResults& r, const Grid& grid) {
     const GridCell* cell = grid.cell(s.cell);
     out << s.cell << "," << (cell ? cell->method : "") << "," << s.at << "," << (s.category.empty() ? "all" : s.category)
         << "," << s.metric << "," << s.value.n << "," << num(s.value.mean) << "," << num(s.value.sd) << ","
-        << grid.baseline << ",";
+        << s.baseline << ",";
     if (s.vs_baseline) {
       const auto& p = *s.vs_baseline;
       out << p.difference.n << "," << num(p.difference.mean) << "," << num(p.interval.lo) << "," << num(p.interval.hi)
@@ -242,6 +247,18 @@ std::string results_csv(const GridResults& r, const Grid& grid) {
 
 std::string results_markdown(const GridResults& r, const Grid& grid) {
   std::ostringstream md;
+  // Cells compared with a baseline of their own say so beside their name.
+  bool any_baseline = false, own_baselines = false;
+  for (const auto& c : grid.cells) {
+    any_baseline = any_baseline || !c.baseline.empty();
+    own_baselines = own_baselines || (!c.baseline.empty() && c.baseline != grid.baseline);
+  }
+  auto label_of = [&](const GridCell& c) {
+    std::string l = c.label;
+    if (c.id == grid.baseline) l += " (baseline)";
+    else if (!c.baseline.empty() && c.baseline != grid.baseline) l += " (vs " + c.baseline + ")";
+    return l;
+  };
   md << "# Grid `" << grid.name << "`\n\n";
   md << r.runs_finished << " of " << r.runs_total << " runs finished; seeds";
   for (auto s : grid.seeds) md << " " << s;
@@ -249,7 +266,9 @@ std::string results_markdown(const GridResults& r, const Grid& grid) {
   if (!grid.baseline.empty()) md << " Baseline: `" << grid.baseline << "`.";
   md << "\n\n";
   md << "Mean ± standard deviation over the finished seeds (n). Loss as it is, scores in percent. "
-        "Δ is the cell minus the baseline on the seeds both finished, with the 95% percentile-bootstrap interval "
+        "Δ is the cell minus its baseline on the seeds both finished"
+     << (own_baselines ? " (the grid's baseline, or the cell named beside it: `(vs name)`)" : "")
+     << ", with the 95% percentile-bootstrap interval "
         "of its mean (10,000 resamples) and the two-sided sign test p; `*` marks an interval that excludes 0. "
         "With few seeds the bootstrap interval is narrower than it should be, and the sign test cannot go below "
         "2/2^n (0.0625 for 5 seeds): read both together.\n";
@@ -257,21 +276,20 @@ std::string results_markdown(const GridResults& r, const Grid& grid) {
   auto table = [&](const std::string& at, const std::string& category, const std::string& title) {
     md << "\n## " << title << "\n\n| cell | n |";
     for (const auto& m : grid_metrics()) md << " " << metric_title(m) << " |";
-    if (!grid.baseline.empty())
+    if (any_baseline)
       for (const auto& m : grid_metrics()) md << " Δ " << metric_title(m) << " [95% CI] (p) |";
     md << "\n|---|---|";
-    for (size_t i = 0; i < grid_metrics().size() * (grid.baseline.empty() ? 1 : 2); ++i) md << "---|";
+    for (size_t i = 0; i < grid_metrics().size() * (any_baseline ? 2 : 1); ++i) md << "---|";
     md << "\n";
     for (const auto& c : r.cells) {
       const CellStat* first = r.find(c.cell.id, at, category, grid_metrics().front());
-      md << "| " << c.cell.label << (c.cell.id == grid.baseline ? " (baseline)" : "") << " | "
-         << (first ? first->value.n : 0) << " |";
+      md << "| " << label_of(c.cell) << " | " << (first ? first->value.n : 0) << " |";
       for (const auto& m : grid_metrics()) {
         const CellStat* s = r.find(c.cell.id, at, category, m);
         if (!s) md << " - |";
         else md << " " << shown(m, s->value.mean) << " ± " << shown(m, s->value.sd) << " |";
       }
-      if (!grid.baseline.empty())
+      if (any_baseline)
         for (const auto& m : grid_metrics()) {
           const CellStat* s = r.find(c.cell.id, at, category, m);
           if (!s || !s->vs_baseline) {
@@ -297,7 +315,7 @@ std::string results_markdown(const GridResults& r, const Grid& grid) {
       for (size_t i = 0; i < r.categories.size(); ++i) md << "---|";
       md << "\n";
       for (const auto& c : r.cells) {
-        md << "| " << c.cell.label << " |";
+        md << "| " << label_of(c.cell) << " |";
         for (const auto& cat : r.categories) {
           const CellStat* s = r.find(c.cell.id, "final", cat, metric);
           if (!s) {
@@ -315,7 +333,7 @@ std::string results_markdown(const GridResults& r, const Grid& grid) {
         md << "\n";
       }
     }
-    if (!grid.baseline.empty()) md << "\nIn brackets: Δ against the baseline; `*` as above.\n";
+    if (any_baseline) md << "\nIn brackets: Δ against the cell's baseline; `*` as above.\n";
   }
 
   bool any_problem = false;

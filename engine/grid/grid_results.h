@@ -3,8 +3,9 @@
 // so a half-finished grid reads like a finished one, only with fewer seeds), and the tables of
 // results.csv, results.json and results.md: per cell, mean and standard deviation over the
 // finished seeds of validation loss, ROUGE-L and exact match, overall and per category, at the
-// final evaluation and at the best checkpoint; per cell against the baseline, the paired
-// difference on the seeds both finished with its bootstrap interval and sign test.
+// final evaluation and at the best checkpoint; per cell against its baseline (the grid's, or the
+// cell it names), the paired difference on the seeds both finished with its bootstrap interval
+// and sign test.
 // No LibTorch: the studio's Compare view reads the same.
 #include <optional>
 #include <string>
@@ -41,11 +42,12 @@ struct CellStat {
   std::string cell, at, category, metric;  // at: "final" | "best"; metric: val_loss | rouge_l | exact_match
   SeedSpread value;
   std::vector<uint64_t> seeds;                  // the finished seeds behind `value`
-  std::optional<PairedDifference> vs_baseline;  // not for the baseline itself, nor without shared seeds
+  std::string baseline;                         // the cell `vs_baseline` is taken against
+  std::optional<PairedDifference> vs_baseline;  // none without a baseline or without shared seeds
 };
 
 struct GridResults {
-  std::string grid_name, baseline_id;  // as the grid names them
+  std::string grid_name, baseline_id;  // as the grid names them; cells may name their own baselines
   std::vector<CellOutcome> cells;
   std::vector<std::string> categories;  // as the runs' evaluations name them
   std::vector<CellStat> stats;

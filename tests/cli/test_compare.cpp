@@ -7,6 +7,7 @@
 #include <QtTest>
 
 #include <csignal>
+#include <filesystem>
 #include <fstream>
 
 #include "cli_util.h"
@@ -79,6 +80,49 @@ class TestCompare : public QObject {
       }
     QVERIFY(found);
     QVERIFY(QFile::exists(out + "/results.md") && QFile::exists(out + "/results.csv"));
+
+    // The grid folder copied without its checkpoints (as a results page keeps it), given a chart
+    // and one more seed: --report writes results and plots from the runs on disk and runs nothing,
+    // and neither it nor --list clears a run that has started without a checkpoint yet.
+    const QString archived = tmp.path() + "/archived";
+    std::filesystem::copy((tmp.path() + "/whole").toStdString(), archived.toStdString(),
+                          std::filesystem::copy_options::recursive);
+    std::vector<std::filesystem::path> checkpoints;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(archived.toStdString()))
+      if (e.is_directory() && e.path().filename() == "checkpoints") checkpoints.push_back(e.path());
+    QCOMPARE(checkpoints.size(), size_t{4});
+    for (const auto& c : checkpoints) std::filesystem::remove_all(c);
+    const std::string started = archived.toStdString() + "/cells/kd/seed-3";
+    std::filesystem::create_directories(started);
+    std::filesystem::copy_file(archived.toStdString() + "/cells/kd/seed-1/config.json", started + "/config.json");
+    {
+      std::ifstream in(archived.toStdString() + "/cells/kd/seed-1/metrics.jsonl");
+      std::ofstream m(started + "/metrics.jsonl");
+      for (std::string line; std::getline(in, line);)
+        if (line.find("\"type\":\"step\"") != std::string::npos) {
+          m << line << "\n";
+          break;
+        }
+    }
+    json charted = grid;
+    charted["seeds"] = {1, 2, 3};
+    charted["plots"] = {{"pair", {"ka_ka.lambda=0.5", "kd"}}};
+    write_json(tmp.path() + "/charted.json", charted);
+    const auto report = moekd_cli({"compare", "--config", tmp.path() + "/charted.json", "--out", archived, "--report"});
+    QVERIFY2(report.code == 0, qPrintable(report.err + report.out));
+    QVERIFY2(!report.out.contains("started") && report.out.contains("4 of 6 runs finished"), qPrintable(report.out));
+    QVERIFY(std::filesystem::exists(started + "/metrics.jsonl"));
+    const auto relisted = moekd_cli({"compare", "--out", archived, "--list"});
+    QVERIFY2(relisted.out.contains("4 finished, 0 to resume"), qPrintable(relisted.out));
+    QVERIFY(std::filesystem::exists(started + "/metrics.jsonl"));
+    std::ifstream aj((archived + "/results.json").toStdString());
+    const auto reported = json::parse(aj);
+    QCOMPARE(reported["cells"][1]["seeds"][1]["final"]["val_loss"].get<double>(),
+             expected["cells"][1]["seeds"][1]["final"]["val_loss"].get<double>());
+    if (report.out.contains("PNG files")) {  // built with the studio's charts
+      QVERIFY(QFile::exists(archived + "/plots/val_loss.png"));
+      QVERIFY(QFile::exists(archived + "/plots/pair-exact_match.png"));
+    }
 
     // Another grid in the same folder is refused; a bad grid names its field.
     json other = grid;

@@ -159,6 +159,32 @@ class TestGrid : public QObject {
              QString("grid.json: cell `kd-on-policy`: `from` names `sft`, which is not a cell of this grid"));
     j["cells"] = {{{"name", "a"}, {"from", "b"}}, {{"name", "b"}, {"from", "a"}}};
     QVERIFY(error_of([&] { parse_grid(j, "grid.json"); }).contains("its `from` chain comes back to"));
+    // A cell's own baseline, and the extra charts: each names what is wrong and where.
+    j["axes"] = {{"method", {"kd"}}};
+    j["cells"] = {{{"name", "kd2"}, {"baseline", "sft"}}};
+    QCOMPARE(error_of([&] { parse_grid(j, "grid.json"); }),
+             QString("grid.json: cell `kd2`: `baseline` names `sft`, which is not a cell of this grid"));
+    j["cells"] = {{{"name", "kd2"}, {"baseline", "kd2"}}};
+    QCOMPARE(error_of([&] { parse_grid(j, "grid.json"); }),
+             QString("grid.json: cells[0].baseline names the cell itself; name another cell to compare it with"));
+    j["cells"] = {{{"name", "kd2"}, {"baseline", 3}}};
+    QCOMPARE(error_of([&] { parse_grid(j, "grid.json"); }),
+             QString("grid.json: cells[0].baseline must be the name of another cell, got 3"));
+    j["cells"] = {{{"name", "kd2"}, {"baseline", "kd"}}};
+    j["plots"] = {{"pair", {"kd", "kd3"}}};
+    QCOMPARE(error_of([&] { parse_grid(j, "grid.json"); }),
+             QString("grid.json: `plots.pair[1]` must name a cell, got \"kd3\"; the cells are kd, kd2"));
+    j["plots"] = {{"pair", {"kd", "kd"}}};
+    QCOMPARE(error_of([&] { parse_grid(j, "grid.json"); }), QString("grid.json: `plots.pair[1]` lists `kd` twice"));
+    j["plots"] = {{"pair", json::array()}};
+    QCOMPARE(error_of([&] { parse_grid(j, "grid.json"); }),
+             QString("grid.json: `plots.pair` must be a non-empty list of cell names"));
+    j["plots"] = {{"a/b", {"kd"}}};
+    QVERIFY(error_of([&] { parse_grid(j, "grid.json"); }).startsWith("grid.json: `plots.a/b`: a chart's name must be a file name"));
+    j["plots"] = {{"pair", {"kd2", "kd"}}};
+    const auto g = parse_grid(j, "grid.json");
+    QCOMPARE(g.plots.size(), size_t{1});
+    QCOMPARE(g.plots[0].cells, (std::vector<std::string>{"kd2", "kd"}));
   }
 
   // A cell's run: the base, its settings, the seed (and the data order), its folder; a dependent
@@ -188,8 +214,55 @@ class TestGrid : public QObject {
     json more = j;
     more["seeds"] = 5;
     QVERIFY(same_cells(j, more));
+    // Baselines and charts only change the comparisons: a grid folder takes them after the fact.
+    more["baseline"] = "sft";
+    more["cells"][0]["baseline"] = "sft";
+    more["plots"] = {{"on-policy", {"sft", "kd-on-policy"}}};
+    QVERIFY(same_cells(j, more));
+    more["cells"][0]["from"] = "kd";
+    QVERIFY(!same_cells(j, more));
+    more = j;
     more["axes"]["method"] = {"kd"};
     QVERIFY(!same_cells(j, more));
+  }
+
+  // Every cell is compared with its own baseline where it names one, else with the grid's;
+  // the baseline cell itself with none.
+  void cellsNameTheirOwnBaseline() {
+    QTemporaryDir tmp;
+    json j = grid_with({{"method", {"sft", "kd"}}});
+    j["baseline"] = "kd";
+    j["cells"] = {{{"name", "kd-on-policy"}, {"set", {{"distill.on_policy", 1}}}, {"from", "sft"}, {"baseline", "sft"}}};
+    const auto g = parse_grid(j, "grid.json");
+    QCOMPARE(g.cell("sft")->baseline, std::string("kd"));
+    QCOMPARE(g.cell("kd")->baseline, std::string());
+    QCOMPARE(g.cell("kd-on-policy")->baseline, std::string("sft"));
+    const GridFolder folder(tmp.path().toStdString());
+    for (uint64_t seed : {1, 2, 3}) {
+      const double d = 0.01 * static_cast<double>(seed);
+      fake_run(g, folder, "sft", seed, 2.0, 0.30 + d, {});
+      fake_run(g, folder, "kd", seed, 2.0, 0.10 + d, {});
+      fake_run(g, folder, "kd-on-policy", seed, 2.0, 0.40 + 2 * d, {});
+    }
+    const auto r = collect_grid_results(g, folder);
+    const auto* op = r.find("kd-on-policy", "final", "", "rouge_l");
+    QVERIFY(op && op->vs_baseline);
+    QCOMPARE(op->baseline, std::string("sft"));
+    // kd-on-policy - sft: 0.11, 0.12, 0.13 (against kd it would be 0.31, 0.32, 0.33).
+    QVERIFY(std::abs(op->vs_baseline->difference.mean - 0.12) < 1e-12);
+    QCOMPARE(op->vs_baseline->sign.above, int64_t{3});
+    const auto* sft = r.find("sft", "final", "", "rouge_l");
+    QCOMPARE(sft->baseline, std::string("kd"));
+    QVERIFY(std::abs(sft->vs_baseline->difference.mean - 0.2) < 1e-12);
+    QVERIFY(!r.find("kd", "final", "", "rouge_l")->vs_baseline);
+    const auto md = QString::fromStdString(results_markdown(r, g));
+    QVERIFY2(md.contains("| kd-on-policy (vs sft) | 3 |"), qPrintable(md));
+    QVERIFY(md.contains("| kd (baseline) | 3 |"));
+    QVERIFY(md.contains("the cell named beside it"));
+    const auto csv = QString::fromStdString(results_csv(r, g));
+    QVERIFY2(csv.contains("\nkd-on-policy,kd,final,all,rouge_l,3,0.44,0.02,sft,3,0.12,"), qPrintable(csv));
+    const auto rj = to_json(r, g);
+    QCOMPARE(rj["cells"][2]["baseline"].get<std::string>(), std::string("sft"));
   }
 
   void spreadAndSignTestByHand() {

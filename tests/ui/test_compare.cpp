@@ -19,8 +19,13 @@ void TestUi::compareView() {
   base["student"]["init"]["architectures"] = {"LlamaForCausalLM"};
   base["checkpoint_every"] = 10;
   base["ka"] = {{"m", 2}};
-  const json grid = {{"name", "ui-grid"}, {"base", base}, {"axes", {{"method", {"kd", "ka"}}, {"ka.lambda", {0.5}}}},
-                     {"seeds", {1, 2}}, {"baseline", "kd"}};
+  // kd-slow is compared with the ka cell rather than with the grid's baseline.
+  const json grid = {{"name", "ui-grid"},
+                     {"base", base},
+                     {"axes", {{"method", {"kd", "ka"}}, {"ka.lambda", {0.5}}}},
+                     {"cells", {{{"name", "kd-slow"}, {"set", {{"train.lr", 0.0005}}}, {"baseline", "ka_ka.lambda=0.5"}}}},
+                     {"seeds", {1, 2}},
+                     {"baseline", "kd"}};
   const QString gridFile = dir.filePath("grid.json");
   std::ofstream(gridFile.toStdString()) << grid.dump(2);
 
@@ -50,12 +55,12 @@ void TestUi::compareView() {
   QVERIFY(!view->running());
   const auto* r = view->results();
   QVERIFY(r);
-  QCOMPARE(r->runs_finished, int64_t{4});
-  QVERIFY2(view->status()->text().contains("4 of 4 runs finished"), qPrintable(view->status()->text()));
+  QCOMPARE(r->runs_finished, int64_t{6});
+  QVERIFY2(view->status()->text().contains("6 of 6 runs finished"), qPrintable(view->status()->text()));
 
   // The table: one row per cell, the engine's numbers as the tables print them.
   auto* table = view->table();
-  QCOMPARE(table->rowCount(), 2);
+  QCOMPARE(table->rowCount(), 3);
   QCOMPARE(table->item(0, 0)->text(), QString("kd (baseline)"));
   QCOMPARE(table->item(1, 0)->text(), QString("ka ka.lambda=0.5"));
   QCOMPARE(table->item(1, 1)->text(), QString("2/2"));
@@ -69,11 +74,23 @@ void TestUi::compareView() {
                QString::number(kaLoss->vs_baseline->difference.mean, 'f', 4) + " ["),
            qPrintable(table->item(1, 5)->text()));
   QVERIFY(table->item(1, 5)->toolTip().startsWith("2 paired seeds"));
+  QVERIFY2(table->item(1, 5)->toolTip().contains("above kd,"), qPrintable(table->item(1, 5)->toolTip()));
+  QCOMPARE(table->item(2, 0)->text(), QString("kd-slow (vs ka_ka.lambda=0.5)"));
+  const auto* slowLoss = r->find("kd-slow", "final", "", "val_loss");
+  QVERIFY(slowLoss && slowLoss->vs_baseline);
+  QCOMPARE(slowLoss->baseline, std::string("ka_ka.lambda=0.5"));
+  QVERIFY2(table->item(2, 5)->toolTip().contains("above ka_ka.lambda=0.5,"), qPrintable(table->item(2, 5)->toolTip()));
 
   // Curves: a band (two graphs) and a mean line per cell; selecting a row keeps it and the baseline.
   view->curveChoice()->setCurrentIndex(view->curveChoice()->findData("rouge_l"));
-  QCOMPARE(view->curves()->graphCount(), 6);
+  QCOMPARE(view->curves()->graphCount(), 9);
   QCOMPARE(view->curves()->graph(2)->data()->size(), 2);  // evaluations at steps 15 and 30
+  table->selectRow(2);  // kd-slow and the cell it is compared with
+  QCOMPARE(view->curves()->graphCount(), 6);
+  QCOMPARE(view->curves()->graph(2)->name(), QString("ka ka.lambda=0.5"));
+  QCOMPARE(view->curves()->graph(5)->name(), QString("kd-slow"));
+  table->clearSelection();
+  QCOMPARE(view->curves()->graphCount(), 9);
   view->curveChoice()->setCurrentIndex(view->curveChoice()->findData("train_loss"));
   QVERIFY(view->curves()->graph(2)->data()->size() >= 10);
   view->curveChoice()->setCurrentIndex(view->curveChoice()->findData("val_loss"));
