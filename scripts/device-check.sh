@@ -15,6 +15,7 @@
 #                                         moekd bench distill and bench/reference/distill_step.py on
 #                                         a small pair and a large pair (same shapes, bfloat16),
 #                                         moekd plan against the measured peaks,
+#                                         with 2 GPUs or more: bench distill --nproc 2 on NCCL,
 #                                       prints every figure and a summary table last; logs and
 #                                       JSON go to OUT (default ./device-check-out).
 # Each phase has its own time limit, so that a slow phase still leaves the others' figures; the
@@ -93,7 +94,7 @@ else
   phase 120 "configure" cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \
     ${NVIDIA_LIBS:+-DCMAKE_EXE_LINKER_FLAGS=-Wl,-rpath-link,$NVIDIA_LIBS} \
     -DCMAKE_PREFIX_PATH="$TORCH_DIR/share/cmake" -DTORCH_CUDA_ARCH_LIST="${TORCH_CUDA_ARCH_LIST:-9.0}" \
-    -DMOEKD_BUILD_UI=OFF -DMOEKD_BUILD_TESTS=OFF -DMOEKD_WITH_CUDA=ON -DMOEKD_WITH_SENTENCEPIECE=OFF -DMOEKD_WITH_TOKENIZER_JSON=OFF -DMOEKD_WITH_DIST=OFF \
+    -DMOEKD_BUILD_UI=OFF -DMOEKD_BUILD_TESTS=OFF -DMOEKD_WITH_CUDA=ON -DMOEKD_WITH_SENTENCEPIECE=OFF -DMOEKD_WITH_TOKENIZER_JSON=OFF \
     -DMOEKD_UNITY_BUILD=${MOEKD_UNITY_BUILD:-OFF} ${DEPS:+-DMOEKD_HEADER_DEPS=$DEPS} \
     -DTORCH_LIBRARY="$L/libtorch.so" -Dc10_LIBRARY="$L/libc10.so" -Dtorch_cpu_LIBRARY="$L/libtorch_cpu.so" \
     -Dtorch_cuda_LIBRARY="$L/libtorch_cuda.so" -Dc10_cuda_LIBRARY="$L/libc10_cuda.so" >"$OUT/build.log" \
@@ -141,6 +142,15 @@ else
   phase 200 "moekd bench distill --on-policy: small pair, batch 8 x 512" "$MOEKD" bench distill --device "$DEV" \
     --teacher "$PAIRS/small/teacher" --student "$PAIRS/small/student" --batch 8 --seq-len 512 --steps 3 \
     --cases kd,ka,sar --on-policy --output "$OUT/moekd-small-on-policy.json"
+  # Data parallelism on NCCL needs a GPU per process (NCCL refuses two ranks on one device).
+  GPUS=$(nvidia-smi --list-gpus 2>/dev/null | wc -l)
+  if [[ $GPUS -ge 2 ]]; then
+    phase 240 "moekd bench distill --nproc 2 (NCCL): small pair, batch 8 x 512 per process" "$MOEKD" bench distill \
+      --device cuda --nproc 2 --teacher "$PAIRS/small/teacher" --student "$PAIRS/small/student" --batch 8 \
+      --seq-len 512 --steps 5 --cases kd,ka,sar --output "$OUT/moekd-small-nccl.json"
+  else
+    say "device-check: $GPUS GPU: several processes on NCCL need one GPU each; the --nproc 2 benchmark is skipped"
+  fi
 fi
 
 # moekd plan from the config files alone, for the large pair's bench shapes.

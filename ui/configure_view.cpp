@@ -384,9 +384,9 @@ QWidget* ConfigureView::buildTrainGroups() {
   processes_->setToolTip(
       several_processes_available()
           ? tr("1: the run trains inside the studio. More: the studio starts `moekd distill --nproc N`, N processes "
-               "training data parallel (Gloo on the CPU), each with its share of the cores, and follows the run's "
-               "files. Batch size is per process.")
-          : tr("This build runs one process only (built without Gloo)."));
+               "training data parallel (Gloo on the CPU, NCCL on CUDA with one GPU each), each with its share of the "
+               "cores, and follows the run's files. Batch size is per process.")
+          : tr("This build runs one process only (built without Gloo and NCCL)."));
   processes_->setEnabled(several_processes_available());
   processesNote_ = new QLabel;
   processesNote_->setObjectName("processesNote");

@@ -184,6 +184,7 @@ void add_bench(CLI::App& app) {
     const DistEnv env = read_dist_env();
     std::unique_ptr<ProcessGroup> group;
     if (env.distributed()) {
+      d->device = device_for_rank(d->device, env, static_cast<int>(torch::cuda::device_count()));
       group = std::make_unique<ProcessGroup>(env, parse_device(d->device), std::chrono::seconds(600));
       d->group = group.get();
     }

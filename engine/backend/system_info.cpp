@@ -46,8 +46,8 @@ torch::Device parse_device(const std::string& text) {
 
 std::vector<std::string> device_choices() {
   std::vector<std::string> out{"cpu"};
-  const auto n = torch::cuda::is_available() ? torch::cuda::device_count() : 0;
-  for (size_t i = 0; i < n; ++i) out.push_back("cuda:" + std::to_string(i));
+  const int n = torch::cuda::is_available() ? static_cast<int>(torch::cuda::device_count()) : 0;
+  for (int i = 0; i < n; ++i) out.push_back("cuda:" + std::to_string(i));
   if (n == 0) out.push_back("cuda");  // a config written here for a GPU machine
   return out;
 }

@@ -41,4 +41,17 @@ DistEnv read_dist_env(const std::function<const char*(const char*)>& get_or_null
   return env;
 }
 
+std::string device_for_rank(const std::string& device, const DistEnv& env, int cuda_devices) {
+  if (!env.distributed() || device.rfind("cuda", 0) != 0) return device;
+  const std::string who = "rank " + std::to_string(env.rank) + " of " + std::to_string(env.world_size);
+  if (device != "cuda")
+    fail(who, ": train.device `", device, "` would put every process on one GPU; with several processes set it to "
+         "`cuda`, and each takes the device of its LOCAL_RANK");
+  if (cuda_devices <= 0) return device;  // parse_device says there is none
+  if (env.local_rank < cuda_devices) return "cuda:" + std::to_string(env.local_rank);
+  if (cuda_devices == 1) return "cuda:0";  // this process sees its own device only
+  fail(who, ": LOCAL_RANK ", env.local_rank, " needs a CUDA device of its own, and this machine shows ", cuda_devices,
+       " (cuda:0 to cuda:", cuda_devices - 1, "); start at most ", cuda_devices, " processes per machine");
+}
+
 }  // namespace moekd

@@ -18,7 +18,13 @@ struct DistEnv {
 // defaults to RANK) and must be in range: an Error names the variable, its value and the range.
 DistEnv read_dist_env(const std::function<const char*(const char*)>& get = {});
 
-// Whether this build can join a process group (built with MOEKD_WITH_DIST, against Gloo).
+// The device this process trains on. One process: `device` as configured. Several on CUDA: each
+// takes its own, `cuda` becoming cuda:LOCAL_RANK as torchrun's convention has it, or cuda:0 where
+// the process sees one device only (Slurm's --gpus-per-task); an explicit cuda:N is refused (every
+// rank would share it), as is a LOCAL_RANK beyond the `cuda_devices` this machine shows.
+std::string device_for_rank(const std::string& device, const DistEnv& env, int cuda_devices);
+
+// Whether this build can join a process group (built with MOEKD_WITH_DIST: Gloo, NCCL or both).
 bool several_processes_available();
 
 }  // namespace moekd

@@ -131,10 +131,14 @@ void Session::set_paused(bool paused) {
   resume_cv_.notify_all();
 }
 
+torch::Device Session::run_device() const {
+  return parse_device(device_for_rank(cfg_.train.device, dist_, static_cast<int>(torch::cuda::device_count())));
+}
+
 void Session::build() {
   const RunFolder run = folder();
   if (dist_.distributed() && !evaluation_only_) {
-    const auto device = parse_device(cfg_.train.device);
+    const auto device = run_device();
     group_ = std::make_unique<ProcessGroup>(dist_, device, std::chrono::seconds(cfg_.train.dist_timeout_s));
   }
   if (evaluation_only_ || !writes()) {
@@ -151,7 +155,7 @@ void Session::build() {
     observers_.insert(observers_.begin(), metrics_file_.get());
   }
 
-  const auto device = parse_device(cfg_.train.device);
+  const auto device = run_device();
   torch::manual_seed(cfg_.train.seed);
   std::shared_ptr<const Tokenizer> tok = load_tokenizer(cfg_.data.tokenizer);
   auto data = std::make_shared<RunData>(build_run_data(cfg_.data, *tok));
@@ -254,7 +258,7 @@ bool Session::run() {
   const auto start = std::chrono::steady_clock::now();
   int64_t step = 0;
   try {
-    reset_peak_memory(parse_device(cfg_.train.device));  // the run's own peak, models included
+    reset_peak_memory(run_device());  // the run's own peak, models included
     build();
     auto& t = *trainer_;
     step = t.steps_done();

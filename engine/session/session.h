@@ -55,6 +55,8 @@ class Session {
  private:
   Session(RunConfig config, bool resuming, bool new_total = false);
   void build();
+  // train.device, or for one of several CUDA processes the device of its rank (device_for_rank).
+  torch::Device run_device() const;
   // Several processes: rank 0 speaks for the run (events, config.json, metrics.jsonl,
   // checkpoints); the others report only their own failure.
   bool writes() const { return dist_.rank == 0; }

@@ -197,6 +197,28 @@ class TestDist : public QObject {
     }
   }
 
+  // Each CUDA process its own device: cuda:LOCAL_RANK, or the one device a process sees; one
+  // GPU for all, or a LOCAL_RANK without a device, refused with the reason.
+  void everyCudaRankTakesItsOwnDevice() {
+    DistEnv one;
+    QCOMPARE(device_for_rank("cuda:1", one, 4), std::string("cuda:1"));  // one process: as configured
+    DistEnv env;
+    env.world_size = 8;
+    env.rank = 5;
+    env.local_rank = 1;
+    QCOMPARE(device_for_rank("cpu", env, 4), std::string("cpu"));
+    QCOMPARE(device_for_rank("cuda", env, 4), std::string("cuda:1"));
+    QCOMPARE(device_for_rank("cuda", env, 1), std::string("cuda:0"));  // Slurm: one GPU per task
+    QCOMPARE(device_for_rank("cuda", env, 0), std::string("cuda"));    // parse_device names the lack
+    QCOMPARE(error_of([&] { device_for_rank("cuda:0", env, 4); }),
+             QString("rank 5 of 8: train.device `cuda:0` would put every process on one GPU; with several processes "
+                     "set it to `cuda`, and each takes the device of its LOCAL_RANK"));
+    env.local_rank = 3;
+    QCOMPARE(error_of([&] { device_for_rank("cuda", env, 2); }),
+             QString("rank 5 of 8: LOCAL_RANK 3 needs a CUDA device of its own, and this machine shows 2 (cuda:0 to "
+                     "cuda:1); start at most 2 processes per machine"));
+  }
+
   void twoProcessesSumBroadcastAndGather() {
     const Run r = start_workers("sums", 2);
     for (size_t i = 0; i < r.codes.size(); ++i) QVERIFY2(r.codes[i] == 0, qPrintable(r.errors[i]));
