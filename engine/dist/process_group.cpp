@@ -105,6 +105,9 @@ ProcessGroup::ProcessGroup(const DistEnv& env, const torch::Device& device, std:
 #ifdef MOEKD_DIST_GLOO
     auto options = c10d::ProcessGroupGloo::Options::create();
     options->timeout = timeout;
+    // This group runs one collective at a time and waits for it: one worker thread is enough (the
+    // default two compete with training for the cores a rank is given).
+    options->threads = 1;
     // One machine (the rendezvous on loopback): loopback; else the interface of this host's name.
     const bool local = env.master_addr == "127.0.0.1" || env.master_addr == "localhost";
     options->devices.push_back(local ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
