@@ -121,9 +121,10 @@ int drawGridCurves(QCustomPlot* plot, const GridResults& results, GridCurve curv
     plot->yAxis->setRange(ylo - pad, yhi + pad);
   }
   plot->legend->setFont(QFont(plot->font().family(), 8));
-  plot->axisRect()->insetLayout()->setInsetAlignment(
-      0, curve == GridCurve::ValLoss || curve == GridCurve::TrainLoss ? Qt::AlignTop | Qt::AlignRight
-                                                                      : Qt::AlignBottom | Qt::AlignRight);
+  if (plot->legend->layout() == plot->axisRect()->insetLayout())  // over the curves, where they are not
+    plot->axisRect()->insetLayout()->setInsetAlignment(
+        0, curve == GridCurve::ValLoss || curve == GridCurve::TrainLoss ? Qt::AlignTop | Qt::AlignRight
+                                                                        : Qt::AlignBottom | Qt::AlignRight);
   applyPalette(plot, palette);
   plot->replot();
   return drawn;
@@ -155,6 +156,11 @@ std::vector<std::string> writeGridPlots(const GridResults& results, const std::s
                                        QFont(plot.font().family(), 10, QFont::Bold));
       plot.plotLayout()->insertRow(0);
       plot.plotLayout()->addElement(0, 0, title);
+      // Many cells: the legend beside the axes, so that it hides no curve.
+      if ((cells.empty() ? results.cells.size() : cells.size()) > 5) {
+        plot.plotLayout()->addElement(1, 1, plot.legend);
+        plot.plotLayout()->setColumnStretchFactor(1, 0.001);
+      }
       if (drawGridCurves(&plot, results, curve, light, cells, GridSeeds::Finished) == 0) continue;
       const auto path = dir + "/" + (chart.empty() ? "" : chart + "-") + gridCurveKey(curve) + ".png";
       if (plot.savePng(QString::fromStdString(path), width, height)) written.push_back(path);
