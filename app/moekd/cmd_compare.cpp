@@ -97,18 +97,13 @@ std::string scores_text(const SeedOutcome& o) {
 
 void print_summary(const GridResults& r, const Grid& g) {
   std::printf("\n%-44s %3s %17s %13s %13s", "cell (final evaluation)", "n", "val loss", "ROUGE-L", "exact match");
-  bool any_baseline = false;
-  for (const auto& c : g.cells) any_baseline = any_baseline || !c.baseline.empty();
-  if (any_baseline) std::printf("   %-34s", "vs baseline: ROUGE-L [95% CI] (p)");
+  if (g.compares()) std::printf("   %-34s", "vs baseline: ROUGE-L [95% CI] (p)");
   std::printf("\n");
   for (const auto& c : r.cells) {
     const auto* v = r.find(c.cell.id, "final", "", "val_loss");
     const auto* rl = r.find(c.cell.id, "final", "", "rouge_l");
     const auto* em = r.find(c.cell.id, "final", "", "exact_match");
-    const std::string label = c.cell.label + (c.cell.id == g.baseline ? " (baseline)"
-                                              : !c.cell.baseline.empty() && c.cell.baseline != g.baseline
-                                                  ? " (vs " + c.cell.baseline + ")"
-                                                  : "");
+    const std::string label = g.cell_title(c.cell);
     if (!v) {
       std::printf("%-44s %3d %17s\n", label.c_str(), 0, "-");
       continue;

@@ -20,6 +20,16 @@ const GridCell* Grid::cell(const std::string& id) const {
   return nullptr;
 }
 
+bool Grid::compares() const {
+  return std::any_of(cells.begin(), cells.end(), [](const GridCell& c) { return !c.baseline.empty(); });
+}
+
+std::string Grid::cell_title(const GridCell& c) const {
+  if (c.id == baseline) return c.label + " (baseline)";
+  if (!c.baseline.empty() && c.baseline != baseline) return c.label + " (vs " + c.baseline + ")";
+  return c.label;
+}
+
 bool setting_applies(const std::string& key, const std::string& method) {
   auto under = [&](const char* section) { return key.rfind(std::string(section) + ".", 0) == 0 || key == section; };
   const bool has_teacher = method == "kd" || method == "ka" || method == "sar";
@@ -39,6 +49,13 @@ std::string joined(const std::vector<std::string>& v) {
   std::string s;
   for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
   return s;
+}
+
+// "kd, ka_ka.lambda=0.1, ...": for messages that say which cells there are.
+std::string cell_ids(const Grid& g) {
+  std::vector<std::string> ids;
+  for (const auto& c : g.cells) ids.push_back(c.id);
+  return joined(ids);
 }
 
 bool is_id(const std::string& s) {
@@ -346,9 +363,7 @@ Grid parse_grid(const json& j, const std::string& src) {
     const auto& b = j["baseline"];
     if (b.is_string()) {
       if (!g.cell(b.get<std::string>())) {
-        std::vector<std::string> names;
-        for (const auto& c : g.cells) names.push_back(c.id);
-        fail(src, ": `baseline` `", b.get<std::string>(), "` is not a cell; the cells are ", joined(names));
+        fail(src, ": `baseline` `", b.get<std::string>(), "` is not a cell; the cells are ", cell_ids(g));
       }
       g.baseline = b.get<std::string>();
     } else if (b.is_object() && !b.empty()) {
@@ -383,11 +398,8 @@ Grid parse_grid(const json& j, const std::string& src) {
       GridPlot plot{name, {}};
       for (size_t i = 0; i < list.size(); ++i) {
         const auto& id = list[i];
-        if (!id.is_string() || !g.cell(id.get<std::string>())) {
-          std::vector<std::string> names;
-          for (const auto& c : g.cells) names.push_back(c.id);
-          fail(src, ": `plots.", name, "[", i, "]` must name a cell, got ", quote_json(id), "; the cells are ", joined(names));
-        }
+        if (!id.is_string() || !g.cell(id.get<std::string>()))
+          fail(src, ": `plots.", name, "[", i, "]` must name a cell, got ", quote_json(id), "; the cells are ", cell_ids(g));
         if (std::find(plot.cells.begin(), plot.cells.end(), id.get<std::string>()) != plot.cells.end())
           fail(src, ": `plots.", name, "[", i, "]` lists `", id.get<std::string>(), "` twice");
         plot.cells.push_back(id.get<std::string>());

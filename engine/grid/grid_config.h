@@ -47,6 +47,10 @@ struct Grid {
   std::vector<GridPlot> plots;
   nlohmann::json file;   // the grid as given, kept as grid.json beside its runs
   const GridCell* cell(const std::string& id) const;
+  bool compares() const;  // some cell has a baseline: the tables get their Δ columns
+  // A cell's name in tables: its label, with " (baseline)" for the grid's baseline and
+  // " (vs <id>)" for a cell compared with a baseline of its own.
+  std::string cell_title(const GridCell& c) const;
 };
 
 // Validates everything, every cell's run config included, and names the field of the grid that

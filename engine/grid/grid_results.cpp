@@ -1,5 +1,6 @@
 #include "grid/grid_results.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -247,18 +248,10 @@ std::string results_csv(const GridResults& r, const Grid& grid) {
 
 std::string results_markdown(const GridResults& r, const Grid& grid) {
   std::ostringstream md;
-  // Cells compared with a baseline of their own say so beside their name.
-  bool any_baseline = false, own_baselines = false;
-  for (const auto& c : grid.cells) {
-    any_baseline = any_baseline || !c.baseline.empty();
-    own_baselines = own_baselines || (!c.baseline.empty() && c.baseline != grid.baseline);
-  }
-  auto label_of = [&](const GridCell& c) {
-    std::string l = c.label;
-    if (c.id == grid.baseline) l += " (baseline)";
-    else if (!c.baseline.empty() && c.baseline != grid.baseline) l += " (vs " + c.baseline + ")";
-    return l;
-  };
+  const bool any_baseline = grid.compares();
+  const bool own_baselines = std::any_of(grid.cells.begin(), grid.cells.end(), [&](const GridCell& c) {
+    return !c.baseline.empty() && c.baseline != grid.baseline;
+  });
   md << "# Grid `" << grid.name << "`\n\n";
   md << r.runs_finished << " of " << r.runs_total << " runs finished; seeds";
   for (auto s : grid.seeds) md << " " << s;
@@ -283,7 +276,7 @@ std::string results_markdown(const GridResults& r, const Grid& grid) {
     md << "\n";
     for (const auto& c : r.cells) {
       const CellStat* first = r.find(c.cell.id, at, category, grid_metrics().front());
-      md << "| " << label_of(c.cell) << " | " << (first ? first->value.n : 0) << " |";
+      md << "| " << grid.cell_title(c.cell) << " | " << (first ? first->value.n : 0) << " |";
       for (const auto& m : grid_metrics()) {
         const CellStat* s = r.find(c.cell.id, at, category, m);
         if (!s) md << " - |";
@@ -315,7 +308,7 @@ std::string results_markdown(const GridResults& r, const Grid& grid) {
       for (size_t i = 0; i < r.categories.size(); ++i) md << "---|";
       md << "\n";
       for (const auto& c : r.cells) {
-        md << "| " << label_of(c.cell) << " |";
+        md << "| " << grid.cell_title(c.cell) << " |";
         for (const auto& cat : r.categories) {
           const CellStat* s = r.find(c.cell.id, "final", cat, metric);
           if (!s) {
