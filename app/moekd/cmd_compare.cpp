@@ -26,6 +26,7 @@
 #include "run/run_folder.h"
 #include "run/run_record.h"
 #include "util/error.h"
+#include "util/folder_lock.h"
 #include "util/json_file.h"
 #ifdef MOEKD_WITH_PLOTS
 #include "grid_plots.h"
@@ -38,7 +39,8 @@ using json = nlohmann::json;
 
 namespace {
 
-enum class TaskState { Fresh, Resume, Running, Done, Failed, Blocked };
+// Elsewhere: another process holds the run folder (a `moekd distill --resume` by hand).
+enum class TaskState { Fresh, Resume, Running, Done, Failed, Blocked, Elsewhere };
 
 struct Task {
   const GridCell* cell = nullptr;
@@ -48,6 +50,7 @@ struct Task {
   pid_t pid = -1;
   std::chrono::steady_clock::time_point started;
   std::string failure;
+  std::string holder;  // Elsewhere: who holds the folder (FolderLock::holder)
   std::string name() const { return cell->id + " seed " + std::to_string(seed); }
 };
 
@@ -56,6 +59,11 @@ struct Task {
 // here: `--list` and `--report` must not touch a run another `moekd compare` is running).
 void read_state(Task& t, const GridFolder& folder, bool retry_failed) {
   const auto dir = folder.run_dir(t.cell->id, t.seed);
+  t.holder = FolderLock::holder(dir);
+  if (!t.holder.empty()) {
+    t.state = TaskState::Elsewhere;
+    return;
+  }
   if (!is_run_dir(dir)) {
     t.state = TaskState::Fresh;
     return;
@@ -158,8 +166,14 @@ void add_compare(CLI::App& app) {
       if (!have_saved) fail("--out ", a->out, " holds no grid (no grid.json): give the grid with --config");
       grid = load_grid(folder.grid_json());
     }
+    if (a->list && a->report) fail("--list and --report: choose one");
+    // One runner per grid: a second would start the same runs in the same folders. `--list` and
+    // `--report` only read the runs, and may look at a grid that is running.
+    std::unique_ptr<FolderLock> grid_lock;
+    if (!a->list && !a->report) grid_lock = FolderLock::acquire(folder.dir(), "moekd compare");
+    const std::string runner = grid_lock ? std::string() : FolderLock::holder(folder.dir());
     for (const char* sub : {"cells", "configs", "logs"}) fs::create_directories(fs::path(folder.dir()) / sub);
-    write_json_file(folder.grid_json(), grid.file);
+    if (runner.empty()) write_json_file(folder.grid_json(), grid.file);
 
     std::vector<Task> tasks;  // seed by seed, so that a partial grid already holds every cell
     for (const auto seed : grid.seeds)
@@ -180,13 +194,16 @@ void add_compare(CLI::App& app) {
                   static_cast<long long>(count(TaskState::Resume)), static_cast<long long>(count(TaskState::Failed)),
                   folder.dir().c_str());
     }
-    if (a->list && a->report) fail("--list and --report: choose one");
+    if (!runner.empty() && !a->quiet) std::printf("running now in another process (%s)\n", runner.c_str());
     if (a->list) {
-      const char* names[] = {"to run", "to resume", "running", "finished", "failed", "blocked"};
-      for (const auto& t : tasks)
+      const char* names[] = {"to run", "to resume", "running", "finished", "failed", "blocked", "running"};
+      for (const auto& t : tasks) {
+        std::string detail;
+        if (t.state == TaskState::Resume) detail = " at step " + std::to_string(t.resume_step);
+        if (t.state == TaskState::Elsewhere) detail = " (" + t.holder + ")";
         std::printf("  %-48s seed %-6llu %s%s\n", t.cell->label.c_str(), static_cast<unsigned long long>(t.seed),
-                    names[static_cast<int>(t.state)],
-                    t.state == TaskState::Resume ? (" at step " + std::to_string(t.resume_step)).c_str() : "");
+                    names[static_cast<int>(t.state)], detail.c_str());
+      }
       return;
     }
 
@@ -316,6 +333,11 @@ void add_compare(CLI::App& app) {
       std::printf("continue with: moekd compare --out %s\n", a->out.c_str());
       throw CLI::RuntimeError(130);
     }
+    if (!a->report)
+      for (const auto& t : tasks)
+        if (t.state == TaskState::Elsewhere)
+          fail(t.name(), ": its folder is in use by another process (", t.holder, "), so this grid is not finished; ",
+               "run `moekd compare --out ", a->out, "` again once that process ends");
     const auto failed = count(TaskState::Failed) + count(TaskState::Blocked);
     if (failed > 0) {
       for (const auto& t : tasks)

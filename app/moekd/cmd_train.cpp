@@ -136,7 +136,7 @@ void add_training(CLI::App& app) {
   eval->add_flag("--json", e->json, "machine-readable output");
   eval->callback([e] {
     if (e->split != "validation" && e->split != "test") fail("--split must be validation or test, got `", e->split, "`");
-    auto session = Session::resume(e->run);
+    auto session = Session::open_for_evaluation(e->run);
     const auto samples = e->samples >= 0 ? e->samples : session->config().eval.samples;
     const auto r = session->evaluate_checkpoint(parse_name<Checkpoint>(e->checkpoint), e->split == "test", samples);
     if (e->json) {

@@ -12,6 +12,7 @@
 #include "run/run_folder.h"
 #include "run/run_record.h"
 #include "util/error.h"
+#include "util/folder_lock.h"
 #include "util/json_file.h"
 
 namespace moekd {
@@ -22,7 +23,8 @@ using json = nlohmann::json;
 namespace {
 
 CheckpointFolder checkpoint(const std::string& run_dir, Checkpoint which) {
-  recover_checkpoints(RunFolder(run_dir));
+  // A run that is training in another process is left to its writer to repair.
+  if (FolderLock::try_acquire(run_dir, "an export")) recover_checkpoints(RunFolder(run_dir));
   const auto ckpt = RunFolder(run_dir).checkpoint(which);
   if (!ckpt.exists())
     fail(run_dir, ": no `", name_of(which), "` checkpoint (", ckpt.dir.string(), " is missing or incomplete)");

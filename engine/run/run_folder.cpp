@@ -52,15 +52,18 @@ void recover_checkpoints(const RunFolder& run) {
   for (Checkpoint which : {Checkpoint::Best, Checkpoint::Last}) recover_folder(run.checkpoint(which).dir);
 }
 
-void write_run_config(const RunFolder& run, const RunConfig& config) {
-  // The text first: a config that cannot be written (text that is not UTF-8) fails before the
-  // folder or any file exists. Then a temporary file renamed into place: never half a config.json.
-  std::string text;
+std::string run_config_text(const RunFolder& run, const RunConfig& config) {
   try {
-    text = to_json(config).dump(2) + "\n";
+    return to_json(config).dump(2) + "\n";
   } catch (const nlohmann::json::exception&) {
     fail(run.config().string(), ": the run config holds text that is not valid UTF-8");
   }
+}
+
+void write_run_config(const RunFolder& run, const RunConfig& config) {
+  // The text first: a config that cannot be written (text that is not UTF-8) fails before the
+  // folder or any file exists. Then a temporary file renamed into place: never half a config.json.
+  const std::string text = run_config_text(run, config);
   std::error_code ec;
   fs::create_directories(run.dir, ec);
   if (ec) fail(run.dir.string(), ": cannot create the run folder (", ec.message(), ")");

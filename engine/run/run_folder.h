@@ -78,6 +78,8 @@ nlohmann::json relocate_run_config(nlohmann::json config, const std::string& dir
 // Reads `dir`'s config.json, relocates it and parses it (resume and export read runs this way).
 RunConfig load_run_folder_config(const std::string& dir);
 
+// The text `run.config()` gets; refuses a config holding text that is not UTF-8, naming the file.
+std::string run_config_text(const RunFolder& run, const RunConfig& config);
 // Writes `run.config()` through a temporary file and a rename.
 void write_run_config(const RunFolder& run, const RunConfig& config);
 

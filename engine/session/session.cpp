@@ -105,8 +105,14 @@ bool Session::proceed() {
 }
 
 std::unique_ptr<Session> Session::resume(const std::string& run_dir, int64_t total_steps) {
-  // A run killed while writing a checkpoint: whole again (by rank 0 alone when there are several).
-  if (read_dist_env().rank == 0) recover_checkpoints(RunFolder(run_dir));
+  // Rank 0 writes the run, so it holds the folder; then a run killed while writing a checkpoint is
+  // made whole again, by the one process that may.
+  std::unique_ptr<FolderLock> lock;
+  if (read_dist_env().rank == 0) {
+    if (!fs::is_directory(run_dir)) fail(run_dir, ": no such run folder");
+    lock = FolderLock::acquire(run_dir, "a training run");
+    recover_checkpoints(RunFolder(run_dir));
+  }
   auto cfg = load_run_folder_config(run_dir);
   cfg.run_dir = run_dir;
   const bool extend = total_steps > 0 && total_steps != cfg.train.steps;
@@ -120,7 +126,16 @@ std::unique_ptr<Session> Session::resume(const std::string& run_dir, int64_t tot
            total_steps);
     cfg.train.steps = total_steps;
   }
-  return std::unique_ptr<Session>(new Session(std::move(cfg), /*resuming=*/true, /*new_total=*/extend));
+  std::unique_ptr<Session> session(new Session(std::move(cfg), /*resuming=*/true, /*new_total=*/extend));
+  session->lock_ = std::move(lock);
+  return session;
+}
+
+std::unique_ptr<Session> Session::open_for_evaluation(const std::string& run_dir) {
+  if (FolderLock::try_acquire(run_dir, "an evaluation")) recover_checkpoints(RunFolder(run_dir));
+  auto cfg = load_run_folder_config(run_dir);
+  cfg.run_dir = run_dir;
+  return std::unique_ptr<Session>(new Session(std::move(cfg), /*resuming=*/true));
 }
 
 void Session::set_paused(bool paused) {
@@ -144,6 +159,8 @@ void Session::build() {
   if (evaluation_only_ || !writes()) {
     // nothing is written (several processes: rank 0 writes)
   } else if (!resuming_) {
+    run_config_text(run, cfg_);  // a config that cannot be written fails before the folder exists
+    lock_ = FolderLock::acquire(cfg_.run_dir, "a training run");
     if (run_dir_holds_training(cfg_.run_dir))
       fail(cfg_.run_dir, ": already holds a run (metrics.jsonl); choose another run_dir or resume it with --resume");
     write_run_config(run, cfg_);

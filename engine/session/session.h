@@ -13,6 +13,7 @@
 #include "run/run_config.h"
 #include "run/run_folder.h"
 #include "session/models.h"
+#include "util/folder_lock.h"
 
 namespace moekd {
 
@@ -23,7 +24,12 @@ class Session {
   // Continues the run in `run_dir` from its last checkpoint, with the same config; `total_steps`
   // > 0 changes train.steps to that total (more than the checkpoint's step), e.g. to continue a
   // finished run, and records it in the run's config.json. The schedule follows the new total.
+  // The process that resumes holds the run's folder until it ends (util/folder_lock.h): a second
+  // writer is refused by name before it touches anything.
   static std::unique_ptr<Session> resume(const std::string& run_dir, int64_t total_steps = 0);
+  // The run in `run_dir` for evaluate_checkpoint() only: it may be training in another process at
+  // the same time, so its checkpoints are repaired only when no other process holds the folder.
+  static std::unique_ptr<Session> open_for_evaluation(const std::string& run_dir);
 
   void add_observer(RunObserver* observer) { observers_.push_back(observer); }
   // Runs to the configured number of steps or until stopped. Returns false after a failure
@@ -77,6 +83,7 @@ class Session {
   RunConfig cfg_;
   DistEnv dist_;                          // this process's place among several (one by default)
   std::unique_ptr<ProcessGroup> group_;   // null: one process
+  std::unique_ptr<FolderLock> lock_;      // the run folder, held by the process that writes it
   bool resuming_ = false;
   bool new_total_ = false;  // resume() changed train.steps: config.json gets the new total
   std::vector<RunObserver*> observers_;

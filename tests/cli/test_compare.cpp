@@ -3,6 +3,7 @@
 // suite of its own so that CTest runs it beside test_cli.
 #include <QFile>
 #include <QProcess>
+#include <QRegularExpression>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -11,6 +12,9 @@
 #include <fstream>
 
 #include "cli_util.h"
+#include "util/folder_lock.h"
+
+#include <unistd.h>
 
 using namespace moekd;
 using namespace moekd::test;
@@ -122,6 +126,34 @@ class TestCompare : public QObject {
     if (report.out.contains("PNG files")) {  // built with the studio's charts
       QVERIFY(QFile::exists(archived + "/plots/val_loss.png"));
       QVERIFY(QFile::exists(archived + "/plots/pair-exact_match.png"));
+    }
+
+    // One runner per grid, one writer per run: a second `moekd compare` on a grid another process
+    // drives is refused by name, and a run folder another process holds is neither cleared nor run;
+    // the grid then ends unfinished, saying which run and why. `--list` looks at either.
+    {
+      const auto runner = FolderLock::acquire(out.toStdString(), "moekd compare");
+      const QString holder = QString::fromStdString(FolderLock::holder(out.toStdString()));
+      QVERIFY2(holder.startsWith(QString("pid %1, moekd compare, since ").arg(::getpid())), qPrintable(holder));
+      const auto second = moekd_cli({"compare", "--out", out});
+      QCOMPARE(second.code, 1);
+      QVERIFY2(second.err.contains(out + ": in use by another process (" + holder + "); wait for it to end or stop it"),
+               qPrintable(second.err));
+      const auto looking = moekd_cli({"compare", "--out", out, "--list"});
+      QVERIFY2(looking.code == 0 && looking.out.contains("running now in another process (" + holder + ")"),
+               qPrintable(looking.out + looking.err));
+    }
+    {
+      const auto by_hand = FolderLock::acquire(started, "a training run");
+      const auto listing = moekd_cli({"compare", "--out", archived, "--list"});
+      QVERIFY2(listing.out.contains(QRegularExpression("kd +seed 3 +running \\(pid \\d+, a training run, since ")),
+               qPrintable(listing.out));
+      const auto rest3 = moekd_cli({"compare", "--out", archived});
+      QCOMPARE(rest3.code, 1);
+      QVERIFY2(rest3.out.contains("ka_ka.lambda=0.5 seed 3: started") && !rest3.out.contains("kd seed 3: started"),
+               qPrintable(rest3.out));
+      QVERIFY2(rest3.err.contains("kd seed 3: its folder is in use by another process (pid "), qPrintable(rest3.err));
+      QVERIFY(std::filesystem::exists(started + "/metrics.jsonl"));
     }
 
     // Another grid in the same folder is refused; a bad grid names its field.

@@ -3,6 +3,10 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 
@@ -13,6 +17,7 @@
 #include "run/run_folder.h"
 #include "run/settings.h"
 #include "util/error.h"
+#include "util/folder_lock.h"
 #include "error_of.h"
 
 using namespace moekd;
@@ -256,6 +261,45 @@ class TestRun : public QObject {
 
   // A folder replaced by replace_folder() while the process died is whole again: every moment of
   // the replacement leaves the old folder or the new one, never neither.
+  // A folder's lock belongs to one process; a second is told who holds it, a listing sees it
+  // without taking it, and a holder killed with SIGKILL leaves no stale lock: the kernel drops it.
+  void folderLockHasOneHolder() {
+    QTemporaryDir tmp;
+    const std::string dir = tmp.path().toStdString() + "/run";
+    int ready[2], go[2];
+    QVERIFY(::pipe(ready) == 0 && ::pipe(go) == 0);
+    const pid_t child = ::fork();
+    if (child == 0) {
+      auto lock = FolderLock::acquire(dir, "a training run");
+      char c = 1;
+      if (::write(ready[1], &c, 1) != 1) ::_exit(2);
+      if (::read(go[0], &c, 1) < 0) ::_exit(3);  // until the parent kills this process
+      ::_exit(0);
+    }
+    char c = 0;
+    QCOMPARE(::read(ready[0], &c, 1), ssize_t{1});
+    const std::string holder = FolderLock::holder(dir);
+    QVERIFY2(holder.rfind("pid " + std::to_string(child) + ", a training run, since 20", 0) == 0, holder.c_str());
+    QCOMPARE(error_of([&] { FolderLock::acquire(dir, "moekd compare"); }),
+             QString::fromStdString(dir + ": in use by another process (" + holder + "); wait for it to end or stop it"));
+    QVERIFY(!FolderLock::try_acquire(dir, "an export"));
+    ::kill(child, SIGKILL);
+    int status = 0;
+    QCOMPARE(::waitpid(child, &status, 0), child);
+    QVERIFY(FolderLock::holder(dir).empty());
+    {
+      auto mine = FolderLock::acquire(dir, "a training run");
+      QVERIFY(mine != nullptr);
+      QVERIFY(!FolderLock::try_acquire(dir, "an export"));  // another open of the same file, same process
+    }
+    QVERIFY(FolderLock::holder(dir).empty());
+    QVERIFY(FolderLock::try_acquire(dir, "an export") != nullptr);
+    // A folder nobody can lock (it is missing) is reported, not created, by try_acquire.
+    QVERIFY(!FolderLock::try_acquire(dir + "/missing", "an export"));
+    QVERIFY(!std::filesystem::exists(dir + "/missing"));
+    for (int fd : {ready[0], ready[1], go[0], go[1]}) ::close(fd);
+  }
+
   void killedReplacementsRecover() {
     QTemporaryDir tmp;
     namespace fs = std::filesystem;

@@ -12,12 +12,16 @@
 #include <vector>
 
 #include "distill_util.h"
+#include "error_of.h"
 #include "export/export.h"
 #include "io/hf_model.h"
 #include "io/inspect.h"
 #include "run/metrics_file.h"
 #include "session/plan.h"
 #include "session/session.h"
+#include "util/folder_lock.h"
+
+#include <unistd.h>
 
 using namespace moekd;
 using namespace moekd::test;
@@ -199,6 +203,54 @@ class TestSession : public QObject {
     again.add_observer(&failure);
     QVERIFY(!again.run());
     QVERIFY2(failure.message.find("already holds a run") != std::string::npos, failure.message.c_str());
+  }
+
+  // One process writes a run folder. A second new run or resume in it is refused by name before it
+  // touches anything; an evaluation or an export still reads it, and repairs a checkpoint left torn
+  // only when nobody else holds the folder (the torn one may be the writer's checkpoint in progress).
+  void aRunFolderHasOneWriter() {
+    QTemporaryDir tmp;
+    const auto run_dir = tmp.path().toStdString() + "/run";
+    {
+      Session session(parse_run_config(tiny_run("kd", run_dir), "test"));
+      QVERIFY(session.run());
+    }
+    const auto metrics_before = read_metrics(run_dir + "/metrics.jsonl").size();
+    const auto in_progress = std::filesystem::path(run_dir) / "checkpoints" / "last.tmp";
+    std::filesystem::create_directories(in_progress / "model");
+    {
+      auto writer = FolderLock::acquire(run_dir, "a training run");
+      const std::string holder = FolderLock::holder(run_dir);
+      QVERIFY2(holder.rfind("pid " + std::to_string(::getpid()) + ", a training run, since 20", 0) == 0, holder.c_str());
+
+      const QString refused = error_of([&] { Session::resume(run_dir, 12); });
+      QCOMPARE(refused, QString::fromStdString(run_dir + ": in use by another process (" + holder +
+                                               "); wait for it to end or stop it"));
+      struct Failure : RunObserver {
+        void on_failed(const RunFailed& f) override { message = f.message; }
+        std::string message;
+      } failure;
+      const auto fresh_dir = tmp.path().toStdString() + "/fresh";
+      auto fresh_lock = FolderLock::acquire(fresh_dir, "a training run");
+      Session fresh(parse_run_config(tiny_run("kd", fresh_dir), "test"));
+      fresh.add_observer(&failure);
+      QVERIFY(!fresh.run());
+      QVERIFY2(failure.message.find(fresh_dir + ": in use by another process (pid ") == 0, failure.message.c_str());
+      QVERIFY(!std::filesystem::exists(fresh_dir + "/config.json"));
+      QVERIFY(!std::filesystem::exists(fresh_dir + "/metrics.jsonl"));
+
+      auto reader = Session::open_for_evaluation(run_dir);
+      const auto r = reader->evaluate_checkpoint(Checkpoint::Last, false, 0);
+      QVERIFY(std::isfinite(r.val_loss) && r.val_loss > 0);
+      QVERIFY(std::filesystem::exists(in_progress));  // the writer's, left alone
+      QCOMPARE(read_metrics(run_dir + "/metrics.jsonl").size(), metrics_before);
+    }
+    QVERIFY(FolderLock::holder(run_dir).empty());
+    Session::open_for_evaluation(run_dir);
+    QVERIFY(!std::filesystem::exists(in_progress));  // nobody writes it now: a torn leftover, removed
+    auto resumed = Session::resume(run_dir, 12);
+    QVERIFY(resumed->run());
+    QVERIFY(read_metrics(run_dir + "/metrics.jsonl").size() > metrics_before);
   }
 
   // Setup and training errors reach observers as messages that say what to change.
