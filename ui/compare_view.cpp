@@ -227,15 +227,24 @@ void CompareView::refresh() {
   }
   fillTable();
   redrawCurves();
-  if (!running())
-    say(tr("Grid %1: %2 of %3 runs finished (%4 cells x %5 seeds), baseline %6.")
+  if (!running()) {
+    // Which arithmetic the runs share (arithmetic.json): numbers from another compare only roughly.
+    const auto& arithmetic = results_->arithmetic;
+    QString computed;
+    if (arithmetic.size() == 1) computed = tr(" Computed with %1.").arg(qstr(arithmetic.front()));
+    if (arithmetic.size() > 1)
+      computed = tr(" The runs mix arithmetics: %1 and %2 more; see arithmetic.json.")
+                     .arg(qstr(arithmetic.front()))
+                     .arg(arithmetic.size() - 1);
+    say(tr("Grid %1: %2 of %3 runs finished (%4 cells x %5 seeds), baseline %6.%7")
             .arg(qstr(grid_->name))
             .arg(results_->runs_finished)
             .arg(results_->runs_total)
             .arg(grid_->cells.size())
             .arg(grid_->seeds.size())
-            .arg(grid_->baseline.empty() ? tr("none") : qstr(grid_->baseline)));
-  else
+            .arg(grid_->baseline.empty() ? tr("none") : qstr(grid_->baseline))
+            .arg(computed));
+  } else
     say(tr("Running grid %1: %2 of %3 runs finished…").arg(qstr(grid_->name)).arg(results_->runs_finished).arg(results_->runs_total));
   updateButtons();
 }

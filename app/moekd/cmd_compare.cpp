@@ -23,6 +23,8 @@
 #include "grid/grid_results.h"
 #include "launch.h"
 #include "progress.h"
+#include "backend/system_info.h"
+#include "grid/grid_arithmetic.h"
 #include "run/run_folder.h"
 #include "run/run_record.h"
 #include "util/error.h"
@@ -137,7 +139,7 @@ void add_compare(CLI::App& app) {
   struct Args {
     std::string config, out;
     int jobs = 1;
-    bool quiet = false, list = false, report = false, retry_failed = false;
+    bool quiet = false, list = false, report = false, retry_failed = false, mixed_arithmetic = false;
   };
   auto a = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("compare", "run a grid of methods x settings x seeds and compare the cells, paired over seeds");
@@ -154,6 +156,9 @@ void add_compare(CLI::App& app) {
                 "its checkpoints, or a new `baseline` or `plots` in --config)");
   cmd->add_flag("--retry-failed", a->retry_failed, "run failed runs again (from their last checkpoint)");
   cmd->add_flag("--quiet", a->quiet, "print only the table at the end");
+  cmd->add_flag("--mixed-arithmetic", a->mixed_arithmetic,
+                "continue a grid whose runs were computed with another arithmetic (LibTorch, BLAS kernels, threads, "
+                "device: arithmetic.json); results.md then says the runs mix them");
   cmd->callback([a] {
     const GridFolder folder(fs::absolute(a->out).lexically_normal().string());
     const bool have_saved = fs::exists(folder.grid_json());
@@ -208,7 +213,26 @@ void add_compare(CLI::App& app) {
     }
 
     const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-    const std::string threads = std::to_string(std::max(1u, cores / static_cast<unsigned>(a->jobs)));
+    // The runs inherit this process's BLAS kernels and LibTorch: its arithmetic, at their threads,
+    // is theirs. A grid keeps one, so that a paired difference is the method's and not rounding's:
+    // the threads per run follow the grid's record, whatever --jobs gives, and what cannot be set
+    // from here is checked against it.
+    const auto recorded = read_grid_arithmetic(folder);
+    const unsigned threads_per_run = recorded ? static_cast<unsigned>(recorded->first.threads)
+                                              : std::max(1u, cores / static_cast<unsigned>(a->jobs));
+    const std::string threads = std::to_string(threads_per_run);
+    if (!a->report)
+      for (const auto& t : tasks)
+        if (t.state == TaskState::Fresh || t.state == TaskState::Resume) {
+          if (recorded && threads_per_run != std::max(1u, cores / static_cast<unsigned>(a->jobs)) && !a->quiet)
+            std::printf("threads per run: %u, as this grid's runs were computed (arithmetic.json)\n", threads_per_run);
+          const auto run = cell_run_config(grid, *t.cell, t.seed, folder);
+          const auto device = parse_device(run.contains("device") && run["device"].is_string() ? run["device"].get<std::string>() : "cpu");
+          const auto line = settle_grid_arithmetic(folder, current_arithmetic(device, static_cast<int>(threads_per_run)),
+                                                   a->mixed_arithmetic, count(TaskState::Done));
+          if (!line.empty() && !a->quiet) std::printf("%s\n", line.c_str());
+          break;
+        }
     // Ctrl-C reaches the running cells from the terminal; SIGTERM is passed on to them. Either
     // way each stops after its step with a checkpoint, and no new cell starts.
     ChildrenSignals signals;

@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 #include <torch/cuda.h>
 
+#include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -215,6 +216,34 @@ void find_blas(SystemInfo& info) {
 constexpr double kOptimisedGflops = 30.0;
 
 }  // namespace
+
+Arithmetic current_arithmetic(const torch::Device& device, int threads) {
+  Arithmetic a;
+  a.libtorch = compat::torch_version();
+  a.threads = threads;
+  a.device = device.is_cuda() ? "cuda (" + cuda_device_name(device) + ")" : device.str();
+  if (device.is_cuda()) {
+    a.blas = "cuBLAS";
+  } else if (const auto core = openblas_core(); core.loaded) {
+    a.blas = "OpenBLAS " + core.in_use;
+  } else {
+    SystemInfo info;
+    find_blas(info);
+    a.blas = info.blas;
+  }
+  // ATen picks its kernels once per process: the variable when it names a level, else the best the
+  // CPU has (AVX-512 needs F, BW, DQ and VL with FMA; AVX2 needs FMA).
+  std::string level = std::getenv("ATEN_CPU_CAPABILITY") ? std::getenv("ATEN_CPU_CAPABILITY") : "";
+  for (auto& c : level) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (level != "AVX512" && level != "AVX2" && level != "DEFAULT") {
+    const auto f = detect_cpu_features();
+    level = f.avx512f && f.avx512bw && f.avx512dq && f.avx512vl && f.fma ? "AVX512"
+            : f.avx2 && f.fma                                             ? "AVX2"
+                                                                          : "DEFAULT";
+  }
+  a.cpu_kernels = level;
+  return a;
+}
 
 SystemInfo probe_system(const torch::Device& device, int64_t n) {
   SystemInfo info;

@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include "backend/devices.h"
+#include "run/arithmetic.h"
 
 namespace moekd {
 
@@ -24,6 +25,11 @@ struct SystemInfo {
 
 // Runs a timed matmul on `device` (also to make sure BLAS is loaded before looking at the maps).
 SystemInfo probe_system(const torch::Device& device, int64_t matmul_size = 1024);
+
+// The arithmetic this process computes with on `device` when a run uses `threads` threads
+// (run/arithmetic.h): the LibTorch version, the BLAS kernels in use (cuBLAS on a CUDA device), the
+// CPU kernels ATen dispatches to (ATEN_CPU_CAPABILITY respected, as ATen does), and the device.
+Arithmetic current_arithmetic(const torch::Device& device, int threads);
 
 // Parses "cpu", "cuda", "cuda:N"; throws Error naming the option and the allowed values.
 torch::Device parse_device(const std::string& text);

@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 
+#include "grid/grid_arithmetic.h"
 #include "run/run_folder.h"
 #include "util/error.h"
 #include "util/json_file.h"
@@ -131,6 +132,7 @@ GridResults collect_grid_results(const Grid& grid, const GridFolder& folder) {
     r.cells.push_back(std::move(c));
   }
   r.categories.assign(categories.begin(), categories.end());
+  if (const auto arithmetic = read_grid_arithmetic(folder)) r.arithmetic = describe(*arithmetic);
 
   auto outcome_of = [&](const std::string& id) -> const CellOutcome* {
     for (const auto& c : r.cells)
@@ -212,6 +214,7 @@ json to_json(const GridResults& r, const Grid& grid) {
           {"baseline", grid.baseline},
           {"seeds", grid.seeds},
           {"data_order", data_order_name(grid.data_order)},
+          {"arithmetic", r.arithmetic},
           {"runs_finished", r.runs_finished},
           {"runs_total", r.runs_total},
           {"categories", r.categories},
@@ -257,6 +260,12 @@ std::string results_markdown(const GridResults& r, const Grid& grid) {
   for (auto s : grid.seeds) md << " " << s;
   md << "; data order: " << data_order_name(grid.data_order) << ".";
   if (!grid.baseline.empty()) md << " Baseline: `" << grid.baseline << "`.";
+  if (r.arithmetic.size() == 1) md << " Computed with " << r.arithmetic.front() << " (`arithmetic.json`).";
+  if (r.arithmetic.size() > 1) {
+    md << " **The runs mix arithmetics** (`arithmetic.json`): " << r.arithmetic.front();
+    for (size_t i = 1; i < r.arithmetic.size(); ++i) md << "; then " << r.arithmetic[i];
+    md << ". A paired difference on one seed may then hold rounding as well as the method.";
+  }
   md << "\n\n";
   md << "Mean ± standard deviation over the finished seeds (n). Loss as it is, scores in percent. "
         "Δ is the cell minus its baseline on the seeds both finished"

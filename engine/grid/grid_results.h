@@ -52,6 +52,9 @@ struct GridResults {
   std::vector<std::string> categories;  // as the runs' evaluations name them
   std::vector<CellStat> stats;
   int64_t runs_finished = 0, runs_total = 0;
+  // The grid's arithmetic.json, described (grid/grid_arithmetic.h): one entry, or more when the
+  // runs mix arithmetics; empty when the folder keeps no record.
+  std::vector<std::string> arithmetic;
   const CellStat* find(const std::string& cell, const std::string& at, const std::string& category,
                        const std::string& metric) const;
 };

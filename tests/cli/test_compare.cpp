@@ -156,6 +156,47 @@ class TestCompare : public QObject {
       QVERIFY(std::filesystem::exists(started + "/metrics.jsonl"));
     }
 
+    // One arithmetic per grid: the first run recorded this process's (LibTorch, BLAS kernels, ATen's
+    // kernels, threads per run, device). A grid recorded with other BLAS kernels is not continued
+    // here, the message saying what differs and how to match it; --mixed-arithmetic continues it,
+    // and the record and results.md say that the runs mix arithmetics.
+    {
+      std::ifstream in((archived + "/arithmetic.json").toStdString());
+      QVERIFY(in.good());
+      json record = json::parse(in);
+      const QString here = QString::fromStdString(record["blas"].get<std::string>());
+      QVERIFY2(!record["libtorch"].get<std::string>().empty() && record["threads"].get<int>() >= 1 &&
+                   record["device"] == "cpu",
+               record.dump().c_str());
+      QFile md(archived + "/results.md");
+      QVERIFY(md.open(QIODevice::ReadOnly));
+      QVERIFY(QString::fromUtf8(md.readAll()).contains(" Computed with LibTorch "));
+      md.close();
+      const QString there = here == "OpenBLAS Haswell" ? "OpenBLAS Sandybridge" : "OpenBLAS Haswell";
+      record["blas"] = there.toStdString();
+      write_json(archived + "/arithmetic.json", record);
+      const auto refused = moekd_cli({"compare", "--out", archived});
+      QCOMPARE(refused.code, 1);
+      QVERIFY2(!refused.out.contains("started"), qPrintable(refused.out));
+      QVERIFY2(refused.err.contains(archived + "/arithmetic.json: this grid's runs were computed with LibTorch ") &&
+                   refused.err.contains("(BLAS: " + there + " there, " + here + " here)") &&
+                   refused.err.contains("or pass --mixed-arithmetic to continue anyway"),
+               qPrintable(refused.err));
+      if (here.startsWith("OpenBLAS "))
+        QVERIFY2(refused.err.contains("Match it with OPENBLAS_CORETYPE=" + there.mid(9)), qPrintable(refused.err));
+      const auto mixed = moekd_cli({"compare", "--out", archived, "--mixed-arithmetic"});
+      QVERIFY2(mixed.code == 0, qPrintable(mixed.err + mixed.out));
+      QVERIFY2(mixed.out.contains("arithmetic: continuing with LibTorch ") && mixed.out.contains("kd seed 3: started"),
+               qPrintable(mixed.out));
+      std::ifstream again((archived + "/arithmetic.json").toStdString());
+      const json mixed_record = json::parse(again);
+      QCOMPARE(mixed_record["blas"].get<std::string>(), there.toStdString());
+      QCOMPARE(mixed_record["mixed_with"].size(), size_t{1});
+      QCOMPARE(QString::fromStdString(mixed_record["mixed_with"][0]["blas"].get<std::string>()), here);
+      QVERIFY(md.open(QIODevice::ReadOnly));
+      QVERIFY(QString::fromUtf8(md.readAll()).contains("**The runs mix arithmetics** (`arithmetic.json`): LibTorch "));
+    }
+
     // Another grid in the same folder is refused; a bad grid names its field.
     json other = grid;
     other["axes"]["ka.lambda"] = {0.3};

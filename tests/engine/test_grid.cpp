@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "error_of.h"
+#include "grid/grid_arithmetic.h"
 #include "grid/grid_config.h"
 #include "grid/grid_results.h"
 #include "grid/paired_stats.h"
@@ -359,11 +360,80 @@ class TestGrid : public QObject {
     QCOMPARE(j["cells"][1]["seeds"][2]["status"].get<std::string>(), std::string("incomplete"));
   }
 
+  // A grid's arithmetic: recorded by its first run, the same one continues silently, another is
+  // refused with what differs and how to match it, or joins the record when mixing is asked for;
+  // results.md says which. A damaged record names its file and field.
+  void aGridKeepsOneArithmetic() {
+    QTemporaryDir tmp;
+    const GridFolder folder(tmp.path().toStdString());
+    const std::string record = folder.dir() + "/arithmetic.json";
+    const Arithmetic cooperlake{"1.13.0", "OpenBLAS Cooperlake", "AVX512", 1, "cpu"};
+    Arithmetic skylake = cooperlake;
+    skylake.blas = "OpenBLAS SkylakeX";
+    QCOMPARE(describe(cooperlake), std::string("LibTorch 1.13.0, OpenBLAS Cooperlake, ATen AVX512 kernels, 1 thread, cpu"));
+
+    QVERIFY(!read_grid_arithmetic(folder));
+    QCOMPARE(settle_grid_arithmetic(folder, cooperlake, false, 0), std::string());
+    QVERIFY(read_grid_arithmetic(folder)->first == cooperlake);
+    QCOMPARE(settle_grid_arithmetic(folder, cooperlake, false, 5), std::string());
+
+    const QString refused = error_of([&] { settle_grid_arithmetic(folder, skylake, false, 5); });
+    QCOMPARE(refused, QString::fromStdString(
+                          record + ": this grid's runs were computed with LibTorch 1.13.0, OpenBLAS Cooperlake, ATen AVX512 "
+                                   "kernels, 1 thread, cpu; this process would compute with LibTorch 1.13.0, OpenBLAS "
+                                   "SkylakeX, ATen AVX512 kernels, 1 thread, cpu (BLAS: OpenBLAS Cooperlake there, "
+                                   "OpenBLAS SkylakeX here). Runs of one grid must round alike, or a paired difference "
+                                   "mixes the method with the rounding. Match it with OPENBLAS_CORETYPE=Cooperlake in the "
+                                   "environment (where this CPU runs those kernels), or pass --mixed-arithmetic to "
+                                   "continue anyway (results.md will say the grid mixes them)"));
+    QVERIFY(read_grid_arithmetic(folder)->mixed_with.empty());  // a refusal writes nothing
+
+    Arithmetic elsewhere{"2.11.0", "OpenBLAS Cooperlake", "AVX2", 2, "cpu"};
+    QCOMPARE(arithmetic_differences(cooperlake, elsewhere, "there", "here"),
+             (std::vector<std::string>{"LibTorch: 1.13.0 there, 2.11.0 here", "ATen's CPU kernels: AVX512 there, AVX2 here",
+                                       "threads per run: 1 there, 2 here"}));
+    QCOMPARE(arithmetic_remedies(cooperlake, elsewhere),
+             (std::vector<std::string>{"ATEN_CPU_CAPABILITY=avx512 in the environment (where this CPU has them)",
+                                       "1 thread per run (`moekd --threads 1`)"}));
+    Arithmetic mkl = cooperlake;
+    mkl.blas = "built into LibTorch";
+    QVERIFY(arithmetic_remedies(cooperlake, mkl).empty());  // no variable makes MKL round like OpenBLAS
+    QVERIFY(error_of([&] { settle_grid_arithmetic(folder, mkl, false, 1); }).contains("Continue it where it was run, or pass"));
+
+    const std::string mixed = settle_grid_arithmetic(folder, skylake, true, 5);
+    QVERIFY2(mixed.find("arithmetic: continuing with LibTorch 1.13.0, OpenBLAS SkylakeX") == 0, mixed.c_str());
+    QCOMPARE(read_grid_arithmetic(folder)->mixed_with.size(), size_t{1});
+    QVERIFY(settle_grid_arithmetic(folder, skylake, false, 6).find("this grid mixes arithmetics") != std::string::npos);
+    QCOMPARE(read_grid_arithmetic(folder)->mixed_with.size(), size_t{1});
+
+    auto g = parse_grid(grid_with({{"method", {"kd"}}}), "grid.json");
+    const auto md = results_markdown(collect_grid_results(g, folder), g);
+    QVERIFY2(md.find("**The runs mix arithmetics** (`arithmetic.json`): LibTorch 1.13.0, OpenBLAS Cooperlake, ATen "
+                     "AVX512 kernels, 1 thread, cpu; then LibTorch 1.13.0, OpenBLAS SkylakeX") != std::string::npos,
+             md.c_str());
+
+    // A grid from before records: its finished runs are said to be unrecorded.
+    QTemporaryDir older;
+    const GridFolder old_folder(older.path().toStdString());
+    QCOMPARE(settle_grid_arithmetic(old_folder, cooperlake, false, 27),
+             std::string("arithmetic: the 27 finished runs came with no record of theirs; recorded this process's "
+                         "(LibTorch 1.13.0, OpenBLAS Cooperlake, ATen AVX512 kernels, 1 thread, cpu)"));
+    const auto one = results_markdown(collect_grid_results(g, old_folder), g);
+    QVERIFY(one.find(" Computed with LibTorch 1.13.0, OpenBLAS Cooperlake, ATen AVX512 kernels, 1 thread, cpu "
+                     "(`arithmetic.json`).") != std::string::npos);
+
+    std::ofstream(record) << R"({"libtorch": "1.13.0", "blas": "OpenBLAS Cooperlake", "cpu_kernels": "AVX512", "threads": 0, "device": "cpu"})";
+    QCOMPARE(error_of([&] { read_grid_arithmetic(folder); }),
+             QString::fromStdString(record + ": `threads` must be a whole number from 1 to 4096"));
+    std::ofstream(record) << R"({"libtorch": "1.13.0", "cpu_kernels": "AVX512", "threads": 1, "device": "cpu"})";
+    QCOMPARE(error_of([&] { read_grid_arithmetic(folder); }), QString::fromStdString(record + ": `blas` must be a non-empty string"));
+  }
  private:
   static json read_json_file_for_test(const std::string& path) {
     std::ifstream in(path);
     return json::parse(in);
   }
+
 };
 
 QTEST_GUILESS_MAIN(TestGrid)

@@ -57,6 +57,8 @@ void TestUi::compareView() {
   QVERIFY(r);
   QCOMPARE(r->runs_finished, int64_t{6});
   QVERIFY2(view->status()->text().contains("6 of 6 runs finished"), qPrintable(view->status()->text()));
+  QVERIFY2(view->status()->text().contains(" Computed with LibTorch ") && view->status()->text().contains(" ATen "),
+           qPrintable(view->status()->text()));
 
   // The table: one row per cell, the engine's numbers as the tables print them.
   auto* table = view->table();
