@@ -22,6 +22,8 @@ using json = nlohmann::json;
 json number_or_null(double v) { return std::isnan(v) ? json(nullptr) : json(v); }
 
 json to_json(const RunSummary& s) {
+  json arithmetic = json::array();  // what it computed with, from which step (older runs: none)
+  for (const auto& a : s.arithmetic) arithmetic.push_back({{"step", a.step}, {"computed_with", describe(a.arithmetic)}});
   return {{"dir", s.dir},
           {"name", s.name},
           {"method", s.method},
@@ -36,7 +38,8 @@ json to_json(const RunSummary& s) {
           {"exact_match", number_or_null(s.exact_match)},
           {"failure", s.failure},
           {"has_best", s.has_best},
-          {"has_last", s.has_last}};
+          {"has_last", s.has_last},
+          {"arithmetic", arithmetic}};
 }
 
 // The metric columns: how to read one from a summary, and which way is better.

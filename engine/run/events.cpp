@@ -58,6 +58,13 @@ json to_json(const RunFinished& e) {
 
 json to_json(const RunFailed& e) { return {{"type", "failed"}, {"step", e.step}, {"message", e.message}}; }
 
+json to_json(const ArithmeticUsed& e) {
+  json j = to_json(e.arithmetic);
+  j["type"] = "arithmetic";
+  j["step"] = e.step;
+  return j;
+}
+
 namespace {
 template <typename T>
 void read(const json& j, const char* key, T& out) {
@@ -179,6 +186,19 @@ RunFailed run_failed_from_json(const json& j) {
   RunFailed e;
   read(j, "step", e.step);
   read(j, "message", e.message);
+  return e;
+}
+
+ArithmeticUsed arithmetic_used_from_json(const json& j) {
+  ArithmeticUsed e;
+  int64_t threads = 0;
+  read(j, "step", e.step);
+  read(j, "libtorch", e.arithmetic.libtorch);
+  read(j, "blas", e.arithmetic.blas);
+  read(j, "cpu_kernels", e.arithmetic.cpu_kernels);
+  read(j, "threads", threads);
+  read(j, "device", e.arithmetic.device);
+  e.arithmetic.threads = threads > 0 && threads <= 4096 ? static_cast<int>(threads) : 0;
   return e;
 }
 

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "run/arithmetic.h"
+
 namespace moekd {
 
 struct StepMetrics {
@@ -83,6 +85,13 @@ struct RunFailed {
   std::string message;
 };
 
+// What the run computes with from `step` on (run/arithmetic.h): reported when it starts and at
+// every resume, which may be on another machine, where the same seed rounds differently.
+struct ArithmeticUsed {
+  int64_t step = 0;
+  Arithmetic arithmetic;
+};
+
 nlohmann::json to_json(const StepMetrics& e);
 nlohmann::json to_json(const RoutingSnapshot& e);
 nlohmann::json to_json(const EvalResult& e);
@@ -90,6 +99,7 @@ nlohmann::json to_json(const GenerationSample& e);
 nlohmann::json to_json(const CheckpointSaved& e);
 nlohmann::json to_json(const RunFinished& e);
 nlohmann::json to_json(const RunFailed& e);
+nlohmann::json to_json(const ArithmeticUsed& e);
 
 // The inverses, for replaying a metrics.jsonl (the studio's run browser). Missing fields keep
 // their defaults, so runs written by older versions still open; a field of the wrong JSON type
@@ -101,6 +111,7 @@ GenerationSample generation_sample_from_json(const nlohmann::json& j);
 CheckpointSaved checkpoint_saved_from_json(const nlohmann::json& j);
 RunFinished run_finished_from_json(const nlohmann::json& j);
 RunFailed run_failed_from_json(const nlohmann::json& j);
+ArithmeticUsed arithmetic_used_from_json(const nlohmann::json& j);
 
 // Called on the engine's thread; implementations that touch a UI must hand over (queued signals).
 class RunObserver {
@@ -113,6 +124,7 @@ class RunObserver {
   virtual void on_checkpoint(const CheckpointSaved&) {}
   virtual void on_finished(const RunFinished&) {}
   virtual void on_failed(const RunFailed&) {}
+  virtual void on_arithmetic(const ArithmeticUsed&) {}
   virtual void on_message(const std::string&) {}  // one human-readable line (data warnings, phases)
 };
 

@@ -72,6 +72,7 @@ bool replay_event(const json& e, RunObserver& o) {
   else if (type == "checkpoint") o.on_checkpoint(checkpoint_saved_from_json(e));
   else if (type == "finished") o.on_finished(run_finished_from_json(e));
   else if (type == "failed") o.on_failed(run_failed_from_json(e));
+  else if (type == "arithmetic") o.on_arithmetic(arithmetic_used_from_json(e));
   else if (type == "message") o.on_message(e.value("text", std::string()));
   else return false;
   return true;

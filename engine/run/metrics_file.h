@@ -24,6 +24,7 @@ class MetricsFileObserver : public RunObserver {
   void on_checkpoint(const CheckpointSaved& e) override { write(to_json(e)); }
   void on_finished(const RunFinished& e) override { write(to_json(e)); }
   void on_failed(const RunFailed& e) override { write(to_json(e)); }
+  void on_arithmetic(const ArithmeticUsed& e) override { write(to_json(e)); }
   void on_message(const std::string& m) override { write({{"type", "message"}, {"text", m}}); }
 
  private:

@@ -136,6 +136,8 @@ RunRecord load_run(const std::string& dir_in, RunDetail detail) {
         r.finished.reset();
       } else if (type == "message") {
         r.messages.push_back(field<std::string>(e, "text", ""));
+      } else if (type == "arithmetic") {
+        s.arithmetic.push_back(arithmetic_used_from_json(e));
       }
       // Other types come from newer versions: skipped, so their runs still open.
     } catch (const json::exception& ex) {

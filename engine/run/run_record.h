@@ -28,6 +28,7 @@ struct RunSummary {
   int64_t peak_memory = 0;   // bytes: the most any logged step reported
   std::string failure;       // the failed event's message
   bool has_best = false, has_last = false;  // checkpoints/{best,last}/model
+  std::vector<ArithmeticUsed> arithmetic;   // reported at the start and at every resume (older runs: none)
 };
 
 // Summary skips the routing snapshots (without parsing them) and the evaluations' sample

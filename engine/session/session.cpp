@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <new>
+#include <optional>
 
 #include "backend/precision.h"
 #include "data/run_data.h"
@@ -21,6 +22,17 @@ namespace moekd {
 namespace fs = std::filesystem;
 
 namespace {
+
+// The arithmetic the run in `run` last reported (its metrics' latest "arithmetic" event); none for
+// runs from before the event existed.
+std::optional<ArithmeticUsed> last_arithmetic(const RunFolder& run) {
+  if (!fs::exists(run.metrics())) return std::nullopt;
+  const auto events = read_metrics(run.metrics().string(), [](const std::string& line) {
+    return line.find("\"type\":\"arithmetic\"") != std::string::npos;
+  });
+  if (events.empty()) return std::nullopt;
+  return arithmetic_used_from_json(events.back());
+}
 // Out of memory is a configuration problem: name the knobs that size the memory, with their values.
 std::string out_of_memory_message(const RunConfig& c, const std::string& detail) {
   std::string s = "out of memory on " + c.train.device + " (" + detail + "): lower train.batch_size (" +
@@ -240,6 +252,25 @@ void Session::build() {
                                   static_cast<uint64_t>(trainer_->steps_done())));
     if (new_total_ && writes()) write_run_config(run, cfg_);  // a later resume, and every reader, sees the new total
     emit([&](RunObserver& o) { o.on_message("resumed at step " + std::to_string(trainer_->steps_done())); });
+  }
+  if (!evaluation_only_) {
+    // What the run computes with from here on. A resume elsewhere rounds differently: said, so that
+    // nobody expects it to retrace the steps it would have taken where it started.
+    const ArithmeticUsed used{trainer_->steps_done(), current_arithmetic(device, at::get_num_threads())};
+    if (resuming_ && writes()) {
+      const auto before = last_arithmetic(run);
+      if (before && before->arithmetic != used.arithmetic) {
+        std::string what;
+        for (const auto& d : arithmetic_differences(before->arithmetic, used.arithmetic, "before", "now"))
+          what += (what.empty() ? "" : "; ") + d;
+        emit([&](RunObserver& o) {
+          o.on_message("arithmetic: this run computed with " + describe(before->arithmetic) + " until step " +
+                       std::to_string(used.step) + ", and goes on with " + describe(used.arithmetic) + " (" + what +
+                       "): from here it rounds differently, so it will not retrace what it would have computed there");
+        });
+      }
+    }
+    emit([&](RunObserver& o) { o.on_arithmetic(used); });
   }
 }
 

@@ -11,12 +11,14 @@
 #include <algorithm>
 #include <vector>
 
+#include "backend/system_info.h"
 #include "distill_util.h"
 #include "error_of.h"
 #include "export/export.h"
 #include "io/hf_model.h"
 #include "io/inspect.h"
 #include "run/metrics_file.h"
+#include "run/run_record.h"
 #include "session/plan.h"
 #include "session/session.h"
 #include "util/folder_lock.h"
@@ -251,6 +253,65 @@ class TestSession : public QObject {
     auto resumed = Session::resume(run_dir, 12);
     QVERIFY(resumed->run());
     QVERIFY(read_metrics(run_dir + "/metrics.jsonl").size() > metrics_before);
+  }
+
+  // A run reports what it computes with when it starts and at every resume. Resumed under another
+  // arithmetic (here: a record edited to name other BLAS kernels, as a run moved to another machine
+  // would read), it says that from there on it rounds differently, and reports the new one.
+  void aRunRecordsItsArithmetic() {
+    QTemporaryDir tmp;
+    const auto run_dir = tmp.path().toStdString() + "/run";
+    {
+      Session session(parse_run_config(tiny_run("kd", run_dir), "test"));
+      QVERIFY(session.run());
+    }
+    const auto here = current_arithmetic(torch::kCPU, at::get_num_threads());
+    auto first = load_run(run_dir, RunDetail::Summary).summary.arithmetic;
+    QCOMPARE(first.size(), size_t{1});
+    QCOMPARE(first[0].step, int64_t{0});
+    QVERIFY(first[0].arithmetic == here);
+    QVERIFY(here.libtorch.size() >= 5 && here.threads >= 1 && here.device == "cpu" && !here.blas.empty());
+
+    // Another machine's record: the same line with other kernels.
+    const auto metrics = run_dir + "/metrics.jsonl";
+    std::string text;
+    {
+      std::ifstream in(metrics);
+      text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    const std::string blas = "\"blas\":\"" + here.blas + "\"";
+    QVERIFY(text.find(blas) != std::string::npos);
+    text.replace(text.find(blas), blas.size(), "\"blas\":\"OpenBLAS Elsewhere\"");
+    std::ofstream(metrics, std::ios::trunc) << text;
+
+    struct Messages : RunObserver {
+      void on_message(const std::string& m) override { lines.push_back(m); }
+      std::vector<std::string> lines;
+    } messages;
+    auto resumed = Session::resume(run_dir, 9);
+    resumed->add_observer(&messages);
+    QVERIFY(resumed->run());
+    const std::string expected = "arithmetic: this run computed with LibTorch " + here.libtorch +
+                                 ", OpenBLAS Elsewhere, ATen " + here.cpu_kernels + " kernels, " +
+                                 std::to_string(here.threads) + (here.threads == 1 ? " thread" : " threads") +
+                                 ", cpu until step 6, and goes on with " + describe(here) +
+                                 " (BLAS: OpenBLAS Elsewhere before, " + here.blas +
+                                 " now): from here it rounds differently, so it will not retrace what it would have "
+                                 "computed there";
+    QVERIFY2(std::find(messages.lines.begin(), messages.lines.end(), expected) != messages.lines.end(),
+             (messages.lines.empty() ? std::string("no messages") : messages.lines.back()).c_str());
+    const auto both = load_run(run_dir, RunDetail::Summary).summary.arithmetic;
+    QCOMPARE(both.size(), size_t{2});
+    QCOMPARE(both[1].step, int64_t{6});
+    QVERIFY(both[1].arithmetic == here);
+
+    // The same arithmetic again: nothing to say.
+    resumed.reset();  // it holds the run's folder while it lives
+    messages.lines.clear();
+    auto again = Session::resume(run_dir, 12);
+    again->add_observer(&messages);
+    QVERIFY(again->run());
+    for (const auto& m : messages.lines) QVERIFY2(m.rfind("arithmetic:", 0) != 0, m.c_str());
   }
 
   // Setup and training errors reach observers as messages that say what to change.
