@@ -218,13 +218,13 @@ void add_compare(CLI::App& app) {
     // the threads per run follow the grid's record, whatever --jobs gives, and what cannot be set
     // from here is checked against it.
     const auto recorded = read_grid_arithmetic(folder);
-    const unsigned threads_per_run = recorded ? static_cast<unsigned>(recorded->first.threads)
-                                              : std::max(1u, cores / static_cast<unsigned>(a->jobs));
+    const unsigned cores_per_job = std::max(1u, cores / static_cast<unsigned>(a->jobs));
+    const unsigned threads_per_run = recorded ? static_cast<unsigned>(recorded->first.threads) : cores_per_job;
     const std::string threads = std::to_string(threads_per_run);
     if (!a->report)
       for (const auto& t : tasks)
         if (t.state == TaskState::Fresh || t.state == TaskState::Resume) {
-          if (recorded && threads_per_run != std::max(1u, cores / static_cast<unsigned>(a->jobs)) && !a->quiet)
+          if (threads_per_run != cores_per_job && !a->quiet)
             std::printf("threads per run: %u, as this grid's runs were computed (arithmetic.json)\n", threads_per_run);
           const auto run = cell_run_config(grid, *t.cell, t.seed, folder);
           const auto device = parse_device(run.contains("device") && run["device"].is_string() ? run["device"].get<std::string>() : "cpu");

@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "util/error.h"
+#include "util/join.h"
 #include "util/json_file.h"
 
 namespace moekd {
@@ -20,12 +21,6 @@ void write_record(const GridFolder& folder, const GridArithmetic& g) {
     for (const auto& a : g.mixed_with) j["mixed_with"].push_back(to_json(a));
   }
   write_json_file(record_path(folder), j);
-}
-
-std::string joined(const std::vector<std::string>& parts, const std::string& separator) {
-  std::string out;
-  for (const auto& p : parts) out += (out.empty() ? "" : separator) + p;
-  return out;
 }
 
 }  // namespace
@@ -58,9 +53,9 @@ std::string settle_grid_arithmetic(const GridFolder& folder, const Arithmetic& n
   if (!allow_mixed) {
     const auto remedies = arithmetic_remedies(record->first, now);
     fail(record_path(folder), ": this grid's runs were computed with ", describe(record->first),
-         "; this process would compute with ", describe(now), " (", joined(arithmetic_differences(record->first, now, "there", "here"), "; "),
+         "; this process would compute with ", describe(now), " (", join(arithmetic_differences(record->first, now, "there", "here"), "; "),
          "). Runs of one grid must round alike, or a paired difference mixes the method with the rounding. ",
-         remedies.empty() ? std::string("Continue it where it was run") : "Match it with " + joined(remedies, " and "),
+         remedies.empty() ? std::string("Continue it where it was run") : "Match it with " + join(remedies, " and "),
          ", or pass --mixed-arithmetic to continue anyway (results.md will say the grid mixes them)");
   }
   record->mixed_with.push_back(now);

@@ -6,6 +6,7 @@
 
 #include "run/run_config.h"
 #include "util/error.h"
+#include "util/join.h"
 #include "util/json_file.h"
 
 namespace moekd {
@@ -45,11 +46,7 @@ namespace {
 const std::vector<std::string> kGridMethods = {"sft", "kd", "ka", "sar"};
 const std::vector<std::string> kGridKeys = {"name", "base", "axes", "cells", "seeds", "data_order", "baseline", "plots"};
 
-std::string joined(const std::vector<std::string>& v) {
-  std::string s;
-  for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
-  return s;
-}
+std::string joined(const std::vector<std::string>& v) { return join(v, ", "); }
 
 // "kd, ka_ka.lambda=0.1, ...": for messages that say which cells there are.
 std::string cell_ids(const Grid& g) {

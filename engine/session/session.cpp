@@ -13,6 +13,7 @@
 #include "data/run_data.h"
 #include "data/tasks.h"
 #include "util/error.h"
+#include "util/join.h"
 #include "util/json_file.h"
 #include "backend/system_info.h"
 #include "session/plan.h"
@@ -260,9 +261,7 @@ void Session::build() {
     if (resuming_ && writes()) {
       const auto before = last_arithmetic(run);
       if (before && before->arithmetic != used.arithmetic) {
-        std::string what;
-        for (const auto& d : arithmetic_differences(before->arithmetic, used.arithmetic, "before", "now"))
-          what += (what.empty() ? "" : "; ") + d;
+        const auto what = join(arithmetic_differences(before->arithmetic, used.arithmetic, "before", "now"), "; ");
         emit([&](RunObserver& o) {
           o.on_message("arithmetic: this run computed with " + describe(before->arithmetic) + " until step " +
                        std::to_string(used.step) + ", and goes on with " + describe(used.arithmetic) + " (" + what +
