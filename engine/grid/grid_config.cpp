@@ -140,8 +140,11 @@ void check_run(const json& config, const std::string& what) { (void)parse_run_co
 
 }  // namespace
 
+std::string GridFolder::relative_run_dir(const std::string& cell, uint64_t seed) {
+  return "cells/" + cell + "/seed-" + std::to_string(seed);
+}
 std::string GridFolder::run_dir(const std::string& cell, uint64_t seed) const {
-  return dir_ + "/cells/" + cell + "/seed-" + std::to_string(seed);
+  return dir_ + "/" + relative_run_dir(cell, seed);
 }
 std::string GridFolder::run_config(const std::string& cell, uint64_t seed) const {
   return dir_ + "/configs/" + cell + "-seed-" + std::to_string(seed) + ".json";

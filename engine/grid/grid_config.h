@@ -69,7 +69,9 @@ class GridFolder {
   explicit GridFolder(std::string dir) : dir_(std::move(dir)) {}
   const std::string& dir() const { return dir_; }
   std::string grid_json() const { return dir_ + "/grid.json"; }
-  std::string run_dir(const std::string& cell, uint64_t seed) const;  // cells/<id>/seed-<s>
+  std::string run_dir(const std::string& cell, uint64_t seed) const;  // <dir>/cells/<id>/seed-<s>
+  // The same inside the grid folder (results.json names runs so, to stay true in a copy of the folder).
+  static std::string relative_run_dir(const std::string& cell, uint64_t seed);  // cells/<id>/seed-<s>
   std::string run_config(const std::string& cell, uint64_t seed) const;  // configs/<id>-seed-<s>.json
   // The student a dependent cell starts from: the run's best checkpoint, exported.
   std::string student_dir(const std::string& cell, uint64_t seed) const;

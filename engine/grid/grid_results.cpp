@@ -182,7 +182,7 @@ json to_json(const GridResults& r, const Grid& grid) {
     json seeds = json::array();
     for (const auto& o : c.seeds) {
       json s = {{"seed", o.seed},
-                {"run_dir", o.run_dir},
+                {"run_dir", GridFolder::relative_run_dir(c.cell.id, o.seed)},
                 {"status", o.started ? run_status_name(o.status) : "not started"},
                 {"step", o.step},
                 {"total_steps", o.total_steps},

@@ -123,6 +123,10 @@ class TestCompare : public QObject {
     const auto reported = json::parse(aj);
     QCOMPARE(reported["cells"][1]["seeds"][1]["final"]["val_loss"].get<double>(),
              expected["cells"][1]["seeds"][1]["final"]["val_loss"].get<double>());
+    // Runs are named inside the grid folder, so the file stays true in a copy of it.
+    const auto archived_run = reported["cells"][1]["seeds"][1]["run_dir"].get<std::string>();
+    QCOMPARE(archived_run, std::string("cells/") + reported["cells"][1]["id"].get<std::string>() + "/seed-2");
+    QVERIFY(std::filesystem::exists(archived.toStdString() + "/" + archived_run + "/metrics.jsonl"));
     if (report.out.contains("PNG files")) {  // built with the studio's charts
       QVERIFY(QFile::exists(archived + "/plots/val_loss.png"));
       QVERIFY(QFile::exists(archived + "/plots/pair-exact_match.png"));
