@@ -150,7 +150,7 @@ std::string GridFolder::run_config(const std::string& cell, uint64_t seed) const
   return dir_ + "/configs/" + cell + "-seed-" + std::to_string(seed) + ".json";
 }
 std::string GridFolder::student_dir(const std::string& cell, uint64_t seed) const {
-  return dir_ + "/cells/" + cell + "/seed-" + std::to_string(seed) + ".student";
+  return run_dir(cell, seed) + ".student";
 }
 std::string GridFolder::log_file(const std::string& cell, uint64_t seed) const {
   return dir_ + "/logs/" + cell + "-seed-" + std::to_string(seed) + ".log";
