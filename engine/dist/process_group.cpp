@@ -14,6 +14,7 @@
 #endif
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
+#include <csignal>
 #include <map>
 
 #include "util/error.h"
@@ -83,6 +84,10 @@ ProcessGroup::ProcessGroup(const DistEnv& env, const torch::Device& device, std:
     fail("rank ", env.rank, ": several processes on the CPU need Gloo, which this build of moekd does not have "
          "(configured without libgloo-dev); use train.device cuda (NCCL) or a build with Gloo");
 #endif
+  // Gloo writes with writev(), which raises SIGPIPE when a dead peer has reset the connection:
+  // by default a silent death of this rank, instead of the collective's error naming the peer.
+  // Python ignores SIGPIPE, which is why PyTorch never sees this; a C++ program must say so.
+  std::signal(SIGPIPE, SIG_IGN);
   collective(env_, "the rendezvous", [&] {
     c10d::TCPStoreOptions o;
     o.port = static_cast<std::uint16_t>(env.master_port);
