@@ -8,6 +8,7 @@
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
+#include <QMessageBox>
 #include <QProcess>
 #include <QPushButton>
 #include <QSplitter>
@@ -17,6 +18,7 @@
 #include <cmath>
 
 #include "child_run.h"
+#include "grid/grid_arithmetic.h"
 #include "grid_plots.h"
 #include "inline_message.h"
 #include "plot_style.h"
@@ -386,7 +388,7 @@ void CompareView::chooseAndStart() {
   if (!dir.isEmpty()) startGrid(file, dir);
 }
 
-bool CompareView::startGrid(const QString& gridFile, const QString& dir, int jobs) {
+bool CompareView::startGrid(const QString& gridFile, const QString& dir, int jobs, bool mixedArithmetic) {
   if (running()) return false;
   const QString cli = ChildRun::program();
   if (cli.isEmpty()) {
@@ -407,10 +409,11 @@ bool CompareView::startGrid(const QString& gridFile, const QString& dir, int job
   }
   QStringList args = {"compare", "--out", dir, "--jobs", QString::number(jobs), "--quiet"};
   if (!gridFile.isEmpty()) args << "--config" << gridFile;
+  if (mixedArithmetic) args << "--mixed-arithmetic";
   delete grid_process_;
   grid_process_ = new QProcess(this);
   grid_process_->setProcessChannelMode(QProcess::SeparateChannels);
-  connect(grid_process_, &QProcess::finished, this, [this](int code, QProcess::ExitStatus) {
+  connect(grid_process_, &QProcess::finished, this, [this, gridFile, dir, jobs](int code, QProcess::ExitStatus) {
     poll_->stop();
     const QString err = lastLineOf(grid_process_->readAllStandardError());
     if (grid_) refresh();
@@ -418,6 +421,7 @@ bool CompareView::startGrid(const QString& gridFile, const QString& dir, int job
     else if (code == 130) say(tr("Grid stopped; Continue resumes it from each run's checkpoint."));
     updateButtons();
     Q_EMIT gridFinished(code);
+    if (code == kArithmeticMismatchExitCode) askToMixArithmetic(err, gridFile, dir, jobs);
   });
   grid_process_->start(cli, args);
   if (!grid_process_->waitForStarted(10000)) {
@@ -431,6 +435,27 @@ bool CompareView::startGrid(const QString& gridFile, const QString& dir, int job
   poll_->start();
   updateButtons();
   return true;
+}
+
+void CompareView::askToMixArithmetic(const QString& refusal, const QString& gridFile, const QString& dir, int jobs) {
+  QString why = refusal;
+  if (why.startsWith("moekd: error: ")) why = why.mid(14);
+  // The CLI's remedy names its flag; here the button is the flag.
+  if (const int cut = why.lastIndexOf(", or pass --mixed-arithmetic"); cut > 0) why = why.left(cut) + ".";
+  auto* box = new QMessageBox(QMessageBox::Question, tr("Continue the grid with another arithmetic?"), why,
+                              QMessageBox::Cancel, this);
+  box->setObjectName("mixedArithmeticQuestion");
+  box->setInformativeText(tr("Continue anyway computes the remaining runs with this machine's arithmetic; "
+                             "arithmetic.json and the results then say that the grid mixes arithmetics, and a "
+                             "paired difference between runs of the two kinds carries the rounding as well as "
+                             "the method."));
+  auto* go = box->addButton(tr("Continue anyway"), QMessageBox::AcceptRole);
+  box->setDefaultButton(QMessageBox::Cancel);
+  box->setAttribute(Qt::WA_DeleteOnClose);
+  connect(box, &QMessageBox::buttonClicked, this, [this, go, gridFile, dir, jobs](QAbstractButton* clicked) {
+    if (clicked == go) startGrid(gridFile, dir, jobs, true);
+  });
+  box->open();
 }
 
 void CompareView::stopGrid() {

@@ -33,8 +33,10 @@ class CompareView : public QWidget {
   // reason in the view, when it holds no readable grid.
   bool openGrid(const QString& dir);
   // Runs (or continues) `gridFile` into `dir` as a `moekd compare` child; false when it cannot
-  // start (the reason shown). An empty `gridFile` continues the grid already in `dir`.
-  bool startGrid(const QString& gridFile, const QString& dir, int jobs = 1);
+  // start (the reason shown). An empty `gridFile` continues the grid already in `dir`. A grid
+  // whose runs were computed with another arithmetic is refused by the child; the view then asks
+  // (mixedArithmeticQuestion) whether to continue anyway, which `mixedArithmetic` does.
+  bool startGrid(const QString& gridFile, const QString& dir, int jobs = 1, bool mixedArithmetic = false);
   void stopGrid();
   bool running() const;
   // Runs `moekd probe` on the grid's teacher; its table appears when it is done.
@@ -68,6 +70,7 @@ class CompareView : public QWidget {
   void redrawCurves();
   void updateButtons();
   void say(const QString& text, bool error = false);
+  void askToMixArithmetic(const QString& refusal, const QString& gridFile, const QString& dir, int jobs);
 
   QString dir_;
   std::optional<Grid> grid_;

@@ -158,7 +158,8 @@ void add_compare(CLI::App& app) {
   cmd->add_flag("--quiet", a->quiet, "print only the table at the end");
   cmd->add_flag("--mixed-arithmetic", a->mixed_arithmetic,
                 "continue a grid whose runs were computed with another arithmetic (LibTorch, BLAS kernels, threads, "
-                "device: arithmetic.json); results.md then says the runs mix them");
+                "device: arithmetic.json); results.md then says the runs mix them. Without it such a grid is "
+                "refused with exit code 3");
   cmd->callback([a] {
     const GridFolder folder(fs::absolute(a->out).lexically_normal().string());
     const bool have_saved = fs::exists(folder.grid_json());
@@ -228,8 +229,14 @@ void add_compare(CLI::App& app) {
             std::printf("threads per run: %u, as this grid's runs were computed (arithmetic.json)\n", threads_per_run);
           const auto run = cell_run_config(grid, *t.cell, t.seed, folder);
           const auto device = parse_device(run.contains("device") && run["device"].is_string() ? run["device"].get<std::string>() : "cpu");
-          const auto line = settle_grid_arithmetic(folder, current_arithmetic(device, static_cast<int>(threads_per_run)),
-                                                   a->mixed_arithmetic, count(TaskState::Done));
+          std::string line;
+          try {
+            line = settle_grid_arithmetic(folder, current_arithmetic(device, static_cast<int>(threads_per_run)),
+                                          a->mixed_arithmetic, count(TaskState::Done));
+          } catch (const ArithmeticMismatch& e) {
+            std::fprintf(stderr, "moekd: error: %s\n", e.what());
+            throw CLI::RuntimeError(kArithmeticMismatchExitCode);
+          }
           if (!line.empty() && !a->quiet) std::printf("%s\n", line.c_str());
           break;
         }

@@ -52,11 +52,13 @@ std::string settle_grid_arithmetic(const GridFolder& folder, const Arithmetic& n
     if (a == now) return "arithmetic: this grid mixes arithmetics (" + record_path(folder) + "); continuing with " + describe(now);
   if (!allow_mixed) {
     const auto remedies = arithmetic_remedies(record->first, now);
-    fail(record_path(folder), ": this grid's runs were computed with ", describe(record->first),
-         "; this process would compute with ", describe(now), " (", join(arithmetic_differences(record->first, now, "there", "here"), "; "),
-         "). Runs of one grid must round alike, or a paired difference mixes the method with the rounding. ",
-         remedies.empty() ? std::string("Continue it where it was run") : "Match it with " + join(remedies, " and "),
-         ", or pass --mixed-arithmetic to continue anyway (results.md will say the grid mixes them)");
+    throw ArithmeticMismatch(
+        record_path(folder) + ": this grid's runs were computed with " + describe(record->first) +
+        "; this process would compute with " + describe(now) + " (" +
+        join(arithmetic_differences(record->first, now, "there", "here"), "; ") +
+        "). Runs of one grid must round alike, or a paired difference mixes the method with the rounding. " +
+        (remedies.empty() ? std::string("Continue it where it was run") : "Match it with " + join(remedies, " and ")) +
+        ", or pass --mixed-arithmetic to continue anyway (results.md will say the grid mixes them)");
   }
   record->mixed_with.push_back(now);
   write_record(folder, *record);

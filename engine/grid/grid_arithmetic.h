@@ -10,6 +10,7 @@
 
 #include "grid/grid_config.h"
 #include "run/arithmetic.h"
+#include "util/error.h"
 
 namespace moekd {
 
@@ -18,13 +19,21 @@ struct GridArithmetic {
   std::vector<Arithmetic> mixed_with; // others its runs were continued with (--mixed-arithmetic)
 };
 
+// The refusal to continue a grid under another arithmetic: `moekd compare` exits with its own
+// code for it, so that the studio can ask whether to mix them rather than only show the message.
+class ArithmeticMismatch : public Error {
+ public:
+  using Error::Error;
+};
+constexpr int kArithmeticMismatchExitCode = 3;
+
 // The folder's record; nullopt when it has none (a grid from before records were kept, or one
 // that has not run yet). Throws Error naming the file when it cannot be read.
 std::optional<GridArithmetic> read_grid_arithmetic(const GridFolder& folder);
 
 // Before running the grid's runs in a process computing with `now`. Without a record: records
 // `now` and returns a line saying so when `finished_runs` > 0 (their arithmetic is unknown). With
-// the same one: returns "". With another: throws Error naming what differs and how to match it,
+// the same one: returns "". With another: throws ArithmeticMismatch naming what differs and how to match it,
 // unless `allow_mixed`, which adds `now` to the record and returns a line saying the grid mixes.
 std::string settle_grid_arithmetic(const GridFolder& folder, const Arithmetic& now, bool allow_mixed,
                                    int64_t finished_runs);

@@ -1,8 +1,10 @@
 // The Compare view on a small grid run from the view itself (`moekd compare` as a child): the
 // cells fill in, the table shows the engine's statistics, the curves one band and line per cell,
-// the teacher's probe beside them, and a double-clicked cell opens its run in the other views.
+// the teacher's probe beside them, and a double-clicked cell opens its run in the other views; a
+// grid recorded with other arithmetic is refused by the child, and the view asks whether to mix.
 #include "compare_view.h"
 #include "grid/grid_results.h"
+#include "util/json_file.h"
 #include "probe/teacher_probe.h"
 #include "test_ui.h"
 
@@ -122,5 +124,43 @@ void TestUi::compareView() {
   Q_EMIT table->cellDoubleClicked(1, 0);
   QCOMPARE(w->tabs()->currentWidget(), static_cast<QWidget*>(w->trainingView()));
   QVERIFY2(w->currentRunDir().endsWith("cells/ka_ka.lambda=0.5/seed-1"), qPrintable(w->currentRunDir()));
+
+  // A grid recorded with other BLAS kernels: the child refuses it (exit code 3), the view shows
+  // why and asks; "Continue anyway" runs it again with --mixed-arithmetic.
+  w->tabs()->setCurrentWidget(view);
+  json record = moekd::read_json_file(dir.filePath("out/arithmetic.json").toStdString());
+  const std::string here = record["blas"];
+  const std::string there = here == "OpenBLAS Haswell" ? "OpenBLAS Sandybridge" : "OpenBLAS Haswell";
+  record["blas"] = there;
+  dir.mkpath("mixed");
+  moekd::write_json_file(dir.filePath("mixed/arithmetic.json").toStdString(), record);
+  json small = grid;
+  small.erase("cells");
+  small["axes"] = {{"method", {"kd"}}};
+  small["seeds"] = {1};
+  const QString smallFile = dir.filePath("small.json");
+  std::ofstream(smallFile.toStdString()) << small.dump(2);
+  finished.clear();
+  QVERIFY(view->startGrid(smallFile, dir.filePath("mixed")));
+  QVERIFY(finished.wait(60000));
+  QCOMPARE(finished.front().front().toInt(), 3);
+  QMessageBox* question = nullptr;
+  QTRY_VERIFY((question = view->findChild<QMessageBox*>("mixedArithmeticQuestion")) != nullptr);
+  QVERIFY2(question->text().contains(QString::fromStdString("(BLAS: " + there + " there, " + here + " here)")),
+           qPrintable(question->text()));
+  QVERIFY2(!question->text().contains("--mixed-arithmetic"), qPrintable(question->text()));
+  QAbstractButton* go = nullptr;
+  for (auto* b : question->buttons())
+    if (b->text() == "Continue anyway") go = b;
+  QVERIFY(go);
+  go->click();
+  QVERIFY(view->running());
+  QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 2, 240000);
+  QCOMPARE(finished.back().front().toInt(), 0);
+  QCOMPARE(view->results()->runs_finished, int64_t{1});
+  const json mixed = moekd::read_json_file(dir.filePath("mixed/arithmetic.json").toStdString());
+  QCOMPARE(mixed["blas"].get<std::string>(), there);
+  QCOMPARE(mixed["mixed_with"].size(), size_t{1});
+  QVERIFY2(view->status()->text().contains("mix arithmetics"), qPrintable(view->status()->text()));
   delete w;
 }
