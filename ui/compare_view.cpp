@@ -459,7 +459,9 @@ void CompareView::askToMixArithmetic(const QString& refusal, const QString& grid
 }
 
 void CompareView::stopGrid() {
-  if (running()) grid_process_->terminate();
+  if (!running()) return;
+  grid_process_->terminate();
+  say(tr("Stopping the grid: its runs end their current step and write their checkpoints…"));
 }
 
 bool CompareView::startProbe() {

@@ -2,9 +2,10 @@
 // The Compare view: a grid of runs (`moekd compare`) opened from its folder or started from a
 // grid file, its cells filling in while it runs, the results table with the paired differences
 // against the baseline and their intervals, the curves with a band over seeds, and the probe of
-// the grid's teacher beside them. The grid runs as a `moekd compare` child process (so that the
-// studio can close and the grid go on), the probe as `moekd probe`; the view reads what they
-// write (the run folders, probe.json) with the engine's torch-free readers.
+// the grid's teacher beside them. The grid runs as a `moekd compare` child process (the CLI's one
+// implementation of a grid, and a run that fails cannot take the studio with it), the probe as
+// `moekd probe`; the view reads what they write (the run folders, probe.json) with the engine's
+// torch-free readers. Closing the studio asks first and stops the grid (MainWindow::closeEvent).
 #include <QWidget>
 #include <memory>
 #include <optional>

@@ -102,6 +102,9 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   connect(sidebar_, &QListView::activated, this,
           [this](const QModelIndex& i) { openRun(i.data(RunsModel::DirRole).toString()); });
   connect(runs_, &RunsView::openRequested, this, [this](const QString& dir) { openRun(dir); });
+  connect(compare_, &CompareView::gridFinished, this, [this] {
+    if (closeAfterStop_) QMetaObject::invokeMethod(this, "close", Qt::QueuedConnection);
+  });
   connect(compare_, &CompareView::openRunRequested, this, [this](const QString& dir) {
     if (openRun(dir)) tabs_->setCurrentWidget(training_);
   });
@@ -556,21 +559,32 @@ void MainWindow::showWarning(const QString& title, const QString& text, const ch
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {
-  if (state_ != EngineWorker::State::Idle) {
+  // A run in this process and a grid in its child both stop after their current step with a
+  // checkpoint; the studio asks once for both and closes when the last of them has stopped.
+  const bool run = state_ != EngineWorker::State::Idle;
+  const bool grid = compare_->running();
+  if (run || grid) {
     if (!closeAfterStop_) {
-      const auto answer = QMessageBox::question(
-          this, tr("Stop the run?"),
-          tr("A run is in progress. Stop it and close the studio? The run stops after the current step and its "
-             "last checkpoint is written first."),
-          QMessageBox::Yes | QMessageBox::No, QMessageBox::No);
+      const QString what = run && grid ? tr("A run and a grid are in progress. Stop both and close the studio?")
+                           : run       ? tr("A run is in progress. Stop it and close the studio?")
+                                       : tr("A grid is in progress. Stop it and close the studio?");
+      const QString how = run && grid
+                              ? tr("Each stops after its current step and writes its last checkpoint first; Continue "
+                                   "in the Compare view resumes the grid.")
+                          : run ? tr("The run stops after the current step and its last checkpoint is written first.")
+                                : tr("Its runs stop after their current step and write their last checkpoint first; "
+                                     "Continue in the Compare view resumes them.");
+      const auto answer = QMessageBox::question(this, grid && !run ? tr("Stop the grid?") : tr("Stop the run?"),
+                                                what + " " + how, QMessageBox::Yes | QMessageBox::No, QMessageBox::No);
       if (answer != QMessageBox::Yes) {
         event->ignore();
         return;
       }
       closeAfterStop_ = true;
-      active_->stop();
+      if (run) active_->stop();
+      if (grid) compare_->stopGrid();
     }
-    event->ignore();  // closes itself once the worker reports idle
+    event->ignore();  // closes itself once the worker reports idle and the grid's child has ended
     return;
   }
   QSettings s = settings();

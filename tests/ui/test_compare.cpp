@@ -1,7 +1,8 @@
 // The Compare view on a small grid run from the view itself (`moekd compare` as a child): the
 // cells fill in, the table shows the engine's statistics, the curves one band and line per cell,
 // the teacher's probe beside them, and a double-clicked cell opens its run in the other views; a
-// grid recorded with other arithmetic is refused by the child, and the view asks whether to mix.
+// grid recorded with other arithmetic is refused by the child, and the view asks whether to mix;
+// closing the studio while a grid runs asks whether to stop it.
 #include "compare_view.h"
 #include "grid/grid_results.h"
 #include "util/json_file.h"
@@ -162,5 +163,51 @@ void TestUi::compareView() {
   QCOMPARE(mixed["blas"].get<std::string>(), there);
   QCOMPARE(mixed["mixed_with"].size(), size_t{1});
   QVERIFY2(view->status()->text().contains("mix arithmetics"), qPrintable(view->status()->text()));
+  delete w;
+}
+
+// Closing the studio while a grid runs asks first: No keeps both; Yes stops the grid (its run
+// writes its checkpoint) and the window closes once the child has ended.
+void TestUi::closingStopsGridAfterAsking() {
+  qputenv("MOEKD_CLI", MOEKD_CLI);
+  QTemporaryDir own;
+  QDir dir(own.path());
+  json base = tinyRun("", 100000);
+  base.erase("run_dir");
+  base.erase("name");
+  base["method"] = "kd";
+  base["train"].erase("seed");
+  base["teacher"] = {{"init", base["student"]["init"]}};
+  base["student"]["init"]["architectures"] = {"LlamaForCausalLM"};
+  const json grid = {{"name", "closing"}, {"base", base}, {"axes", {{"method", {"kd"}}}}, {"seeds", {1}}};
+  const QString gridFile = dir.filePath("grid.json");
+  std::ofstream(gridFile.toStdString()) << grid.dump(2);
+
+  auto* w = new MainWindow;
+  w->show();
+  QVERIFY(QTest::qWaitForWindowExposed(w));
+  auto* view = w->compareView();
+  w->tabs()->setCurrentWidget(view);
+  QSignalSpy finished(view, &moekd::ui::CompareView::gridFinished);
+  QVERIFY2(view->startGrid(gridFile, dir.filePath("closing")), qPrintable(view->status()->text()));
+  QTRY_VERIFY_WITH_TIMEOUT(QFileInfo(dir.filePath("closing/cells/kd/seed-1/metrics.jsonl")).size() > 0, 120000);
+
+  QTimer answerNo;
+  answerNextQuestion(answerNo, QMessageBox::No);
+  w->close();
+  QVERIFY(!answerNo.isActive());  // the question was asked and answered
+  QVERIFY(w->isVisible());
+  QVERIFY(view->running());
+
+  QTimer answerYes;
+  answerNextQuestion(answerYes, QMessageBox::Yes);
+  w->close();
+  QVERIFY(!answerYes.isActive());
+  QTRY_VERIFY_WITH_TIMEOUT(!w->isVisible(), 120000);
+  QCOMPARE(finished.size(), 1);
+  QCOMPARE(finished.front().front().toInt(), 130);
+  QVERIFY(!view->running());
+  QVERIFY(QFileInfo::exists(dir.filePath("closing/cells/kd/seed-1/checkpoints/last/state.json")));
+  QVERIFY2(view->status()->text().contains("Continue resumes it"), qPrintable(view->status()->text()));
   delete w;
 }

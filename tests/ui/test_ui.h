@@ -146,4 +146,5 @@ class TestUi : public QObject {
   void guidedDemoPath();
   void copiedWorkspace();
   void compareView();
+  void closingStopsGridAfterAsking();
 };
