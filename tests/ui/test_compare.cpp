@@ -9,17 +9,25 @@
 #include "probe/teacher_probe.h"
 #include "test_ui.h"
 
-void TestUi::compareView() {
-  qputenv("MOEKD_CLI", MOEKD_CLI);
-  QTemporaryDir own;
-  QDir dir(own.path());
-  json base = tinyRun("", 30);
+namespace {
+// A grid's base run: kd from a tiny Mixtral teacher into a Llama student, the grid giving seeds.
+json gridBase(int steps) {
+  json base = tinyRun("", steps);
   base.erase("run_dir");
   base.erase("name");
   base["method"] = "kd";
   base["train"].erase("seed");
   base["teacher"] = {{"init", base["student"]["init"]}};
   base["student"]["init"]["architectures"] = {"LlamaForCausalLM"};
+  return base;
+}
+}  // namespace
+
+void TestUi::compareView() {
+  qputenv("MOEKD_CLI", MOEKD_CLI);
+  QTemporaryDir own;
+  QDir dir(own.path());
+  json base = gridBase(30);
   base["checkpoint_every"] = 10;
   base["ka"] = {{"m", 2}};
   // kd-slow is compared with the ka cell rather than with the grid's baseline.
@@ -172,13 +180,7 @@ void TestUi::closingStopsGridAfterAsking() {
   qputenv("MOEKD_CLI", MOEKD_CLI);
   QTemporaryDir own;
   QDir dir(own.path());
-  json base = tinyRun("", 100000);
-  base.erase("run_dir");
-  base.erase("name");
-  base["method"] = "kd";
-  base["train"].erase("seed");
-  base["teacher"] = {{"init", base["student"]["init"]}};
-  base["student"]["init"]["architectures"] = {"LlamaForCausalLM"};
+  json base = gridBase(100000);
   const json grid = {{"name", "closing"}, {"base", base}, {"axes", {{"method", {"kd"}}}}, {"seeds", {1}}};
   const QString gridFile = dir.filePath("grid.json");
   std::ofstream(gridFile.toStdString()) << grid.dump(2);
