@@ -1,7 +1,5 @@
 #include "child_run.h"
 
-#include <sys/prctl.h>
-
 #include <QCoreApplication>
 #include <QDir>
 #include <QFile>
@@ -9,8 +7,8 @@
 #include <QSaveFile>
 #include <QStandardPaths>
 #include <QTemporaryDir>
-#include <csignal>
 
+#include "ends_with_studio.h"
 #include "run/run_config.h"
 #include "run/run_folder.h"
 
@@ -95,9 +93,7 @@ void ChildRun::start(const QByteArray& configJson, int processes) {
 
   process_ = new QProcess(this);
   process_->setProcessChannelMode(QProcess::MergedChannels);
-  // The launcher ends with the studio even when the studio is killed: SIGTERM, which it passes
-  // to its ranks, which stop after their step.
-  process_->setChildProcessModifier([] { ::prctl(PR_SET_PDEATHSIG, SIGTERM); });
+  endWithStudio(process_);  // the launcher passes SIGTERM on to its ranks
   connect(process_, &QProcess::readyRead, this, [this] {
     output_ += QString::fromLocal8Bit(process_->readAll());
     if (output_.size() > kOutputKept) output_ = output_.right(kOutputKept);

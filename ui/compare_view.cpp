@@ -1,9 +1,5 @@
 #include "compare_view.h"
 
-#include <sys/prctl.h>
-
-#include <csignal>
-
 #include <QComboBox>
 #include <QDir>
 #include <QEvent>
@@ -22,6 +18,7 @@
 #include <cmath>
 
 #include "child_run.h"
+#include "ends_with_studio.h"
 #include "grid/grid_arithmetic.h"
 #include "grid_plots.h"
 #include "inline_message.h"
@@ -417,9 +414,7 @@ bool CompareView::startGrid(const QString& gridFile, const QString& dir, int job
   delete grid_process_;
   grid_process_ = new QProcess(this);
   grid_process_->setProcessChannelMode(QProcess::SeparateChannels);
-  // Should the studio be killed, the grid still stops as on Stop: SIGTERM, which the runner
-  // passes to its runs, which stop after their step with a checkpoint (Continue resumes them).
-  grid_process_->setChildProcessModifier([] { ::prctl(PR_SET_PDEATHSIG, SIGTERM); });
+  endWithStudio(grid_process_);  // the runner passes SIGTERM on to its runs
   connect(grid_process_, &QProcess::finished, this, [this, gridFile, dir, jobs](int code, QProcess::ExitStatus) {
     poll_->stop();
     const QString err = lastLineOf(grid_process_->readAllStandardError());
@@ -480,7 +475,7 @@ bool CompareView::startProbe() {
   }
   delete probe_process_;
   probe_process_ = new QProcess(this);
-  probe_process_->setChildProcessModifier([] { ::prctl(PR_SET_PDEATHSIG, SIGTERM); });
+  endWithStudio(probe_process_);
   connect(probe_process_, &QProcess::finished, this, [this](int code, QProcess::ExitStatus) {
     const QString err = lastLineOf(probe_process_->readAllStandardError());
     if (code == 0) {
