@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "backend/aten_kernels.h"
 #include "backend/openblas_core.h"
 #include "commands.h"
 #include "ranges.h"
@@ -56,7 +57,7 @@ json row(const std::string& label, const EvalResult& final, const EvalResult& be
 json blas_report() {
   const auto core = openblas_core();
   return {{"openblas_core", core.in_use}, {"source", core.source}, {"best_for_cpu", core.best},
-          {"cpu_features", feature_names(detect_cpu_features())}};
+          {"aten_kernels", aten_kernels().in_use}, {"cpu_features", feature_names(detect_cpu_features())}};
 }
 
 void print_table(const json& results) {
@@ -77,8 +78,9 @@ void print_table(const json& results) {
   if (from_sft) std::printf("* started from the sft run's student, then trained on its own answers\n");
   std::printf("\nteacher: %s\n", results["teacher"].get<std::string>().c_str());
   const auto& blas = results["blas"];
-  std::printf("BLAS kernels: %s (%s); numbers differ under other kernels\n",
-              blas["openblas_core"].get<std::string>().c_str(), blas["source"].get<std::string>().c_str());
+  std::printf("BLAS kernels: %s (%s), ATen %s; numbers differ under other kernels\n",
+              blas["openblas_core"].get<std::string>().c_str(), blas["source"].get<std::string>().c_str(),
+              blas.value("aten_kernels", std::string("?")).c_str());
   std::printf("total %s\n", format_duration(results["seconds"].get<double>()).c_str());
 }
 

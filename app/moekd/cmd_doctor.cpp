@@ -3,6 +3,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "backend/aten_kernels.h"
 #include "backend/openblas_core.h"
 #include "backend/system_info.h"
 #include "commands.h"
@@ -48,6 +49,7 @@ void add_doctor(CLI::App& app) {
   cmd->callback([=] {
     const auto info = probe_system(parse_device(*device));
     const auto core = openblas_core();  // after the probe: its matmul has loaded the BLAS
+    const auto aten = aten_kernels();
     const auto features = feature_names(detect_cpu_features());
     const auto install = probe_install();
     std::string check;
@@ -62,6 +64,7 @@ void add_doctor(CLI::App& app) {
                           {"device", info.device},               {"cpu_features", features},
                           {"resources", install.resources},      {"sentencepiece", install.sentencepiece},
                           {"sentencepiece_ok", install.sentencepiece_ok}};
+      j["aten_kernels"] = {{"in_use", aten.in_use}, {"source", aten.source}, {"best_for_cpu", aten.best}};
       if (core.loaded)
         j["openblas"] = {{"core", core.in_use},       {"detected", core.detected}, {"source", core.source},
                          {"best_for_cpu", core.best}, {"rejected", core.rejected}, {"config", core.config},
@@ -83,6 +86,8 @@ void add_doctor(CLI::App& app) {
       std::printf("self-check    %s (%s)\n", check_ok ? "ok" : "FAILED", check.c_str());
       if (!core.rejected.empty()) std::printf("refused       %s\n", core.rejected.c_str());
     }
+    std::printf("ATen kernels  %s (%s; best for this CPU: %s)\n", aten.in_use.c_str(), aten.source.c_str(),
+                aten.best.c_str());
     std::printf("threads       %d\n", info.threads);
     std::printf("CUDA devices  %d\n", info.cuda_devices);
     std::printf("resources     %s\n", install.resources.c_str());
@@ -94,6 +99,12 @@ void add_doctor(CLI::App& app) {
                       ? "OPENBLAS_CORETYPE is set, so it is respected (unset it to let moekd choose)"
                       : core.rejected.empty() ? "unset MOEKD_OPENBLAS_AUTO to let moekd choose"
                                                : "they were refused here (above)");
+    if (aten_rank(aten.in_use) < aten_rank(aten.best))
+      std::printf("\nnote: this CPU supports ATen's %s kernels, faster than %s: %s\n", aten.best.c_str(),
+                  aten.in_use.c_str(),
+                  aten.source == "set by ATEN_CPU_CAPABILITY"
+                      ? "ATEN_CPU_CAPABILITY is set, so it is respected (unset it to let moekd choose)"
+                      : "unset MOEKD_ATEN_AUTO to let moekd choose");
     if (!info.blas_optimised)
       std::printf("\nwarning: no optimised BLAS is loaded; training will be ~30x slower.\n"
                   "         On Debian: apt-get install libopenblas0-pthread\n");

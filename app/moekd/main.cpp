@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "backend/allocator.h"
+#include "backend/aten_kernels.h"
 #include "backend/openblas_core.h"
 #include "backend/system_info.h"
 #include "commands.h"
@@ -15,6 +16,7 @@
 
 int main(int argc, char** argv) {
   moekd::cli::set_program_args(argc, argv);  // moekd distill --nproc starts copies of itself with them
+  moekd::choose_aten_kernels();       // before any tensor operation: ATen reads its choice once
   moekd::choose_openblas_core(argv);  // may re-execute this program with better BLAS kernels
   moekd::configure_allocator();       // large tensors reuse the heap instead of mmap/munmap per step
   CLI::App app{"moekd: distil Mixture-of-Experts language models (MoE-KD Studio engine)", "moekd"};

@@ -16,6 +16,7 @@
 
 #include "app_icon.h"
 #include "backend/allocator.h"
+#include "backend/aten_kernels.h"
 #include "backend/openblas_core.h"
 #include "configure_view.h"
 #include "compare_view.h"
@@ -88,6 +89,7 @@ int main(int argc, char** argv) {
     parser.process(core);  // prints the help or the version and exits
     return 0;
   }
+  moekd::choose_aten_kernels();       // before any tensor operation: ATen reads its choice once
   moekd::choose_openblas_core(argv);  // may re-execute this program with better BLAS kernels
   moekd::configure_allocator();       // large tensors reuse the heap instead of mmap/munmap per step
   QApplication app(argc, argv);

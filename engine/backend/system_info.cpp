@@ -1,5 +1,6 @@
 #include "backend/system_info.h"
 
+#include "backend/aten_kernels.h"
 #include "backend/openblas_core.h"
 
 #include <sys/resource.h>
@@ -231,17 +232,9 @@ Arithmetic current_arithmetic(const torch::Device& device, int threads) {
     find_blas(info);
     a.blas = info.blas;
   }
-  // ATen picks its kernels once per process: the variable when it names a level, else the best the
-  // CPU has (AVX-512 needs F, BW, DQ and VL with FMA; AVX2 needs FMA).
-  std::string level = std::getenv("ATEN_CPU_CAPABILITY") ? std::getenv("ATEN_CPU_CAPABILITY") : "";
-  for (auto& c : level) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  if (level != "AVX512" && level != "AVX2" && level != "DEFAULT") {
-    const auto f = detect_cpu_features();
-    level = f.avx512f && f.avx512bw && f.avx512dq && f.avx512vl && f.fma ? "AVX512"
-            : f.avx2 && f.fma                                             ? "AVX2"
-                                                                          : "DEFAULT";
-  }
-  a.cpu_kernels = level;
+  // What ATen reports, not what the CPU could do: LibTorch 1.13 runs AVX2 on an AVX-512 CPU
+  // unless told otherwise (backend/aten_kernels.h).
+  a.cpu_kernels = aten_kernels().in_use;
   return a;
 }
 
