@@ -99,7 +99,7 @@ void add_doctor(CLI::App& app) {
                       ? "OPENBLAS_CORETYPE is set, so it is respected (unset it to let moekd choose)"
                       : core.rejected.empty() ? "unset MOEKD_OPENBLAS_AUTO to let moekd choose"
                                                : "they were refused here (above)");
-    if (aten_rank(aten.in_use) < aten_rank(aten.best))
+    if (aten_rank(aten.in_use) >= 0 && aten_rank(aten.in_use) < aten_rank(aten.best))
       std::printf("\nnote: this CPU supports ATen's %s kernels, faster than %s: %s\n", aten.best.c_str(),
                   aten.in_use.c_str(),
                   aten.source == "set by ATEN_CPU_CAPABILITY"

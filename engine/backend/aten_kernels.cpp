@@ -5,16 +5,9 @@
 #include <cctype>
 #include <cstdlib>
 
+#include "util/environment.h"
+
 namespace moekd {
-
-namespace {
-
-std::string variable(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? v : "";
-}
-
-}  // namespace
 
 std::string best_aten_kernels(const CpuFeatures& f) {
   if (f.avx512f && f.avx512bw && f.avx512dq && f.avx512vl && f.fma) return "AVX512";
@@ -32,7 +25,7 @@ int aten_rank(const std::string& level) {
 void choose_aten_kernels() {
   // The levels are x86's; elsewhere (ARM's SVE, POWER's VSX) ATen's own choice stands.
 #if defined(__x86_64__)
-  if (!variable("ATEN_CPU_CAPABILITY").empty() || variable("MOEKD_ATEN_AUTO") == "0") return;
+  if (!environment_variable("ATEN_CPU_CAPABILITY").empty() || environment_variable("MOEKD_ATEN_AUTO") == "0") return;
   std::string level = best_aten_kernels(detect_cpu_features());
   for (auto& c : level) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   setenv("ATEN_CPU_CAPABILITY", level.c_str(), 1);
@@ -52,9 +45,9 @@ AtenKernels aten_kernels() {
   }
   if (k.in_use == "NO AVX") k.in_use = "DEFAULT";  // the report's name for the plain kernels
   if (k.in_use.empty()) k.in_use = "unknown";
-  k.source = !variable("MOEKD_ATEN_CHOSEN").empty()          ? "chosen by moekd"
-             : !variable("ATEN_CPU_CAPABILITY").empty() ? "set by ATEN_CPU_CAPABILITY"
-                                                    : "ATen's own choice";
+  k.source = !environment_variable("MOEKD_ATEN_CHOSEN").empty()     ? "chosen by moekd"
+             : !environment_variable("ATEN_CPU_CAPABILITY").empty() ? "set by ATEN_CPU_CAPABILITY"
+                                                                    : "ATen's own choice";
   return k;
 }
 

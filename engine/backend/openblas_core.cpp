@@ -17,6 +17,8 @@
 #include <sstream>
 #include <thread>
 
+#include "util/environment.h"
+
 namespace moekd {
 
 namespace {
@@ -24,11 +26,6 @@ namespace {
 std::string lower(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
-}
-
-std::string env(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? v : "";
 }
 
 // OpenBLAS 0.3.21's x86-64 core types (its DYNAMIC_ARCH list), by the instructions their kernels use.
@@ -65,7 +62,7 @@ std::string machine_key(const OpenBlasCore& c, const CpuFeatures& f) {
 }
 
 std::filesystem::path cache_file() {
-  const std::string xdg = env("XDG_CACHE_HOME"), home = env("HOME");
+  const std::string xdg = environment_variable("XDG_CACHE_HOME"), home = environment_variable("HOME");
   if (!xdg.empty()) return std::filesystem::path(xdg) / "moekd" / "openblas-cores";
   if (!home.empty()) return std::filesystem::path(home) / ".cache" / "moekd" / "openblas-cores";
   return {};
@@ -194,14 +191,14 @@ OpenBlasCore openblas_core() {
   c.loaded = true;
   c.in_use = corename();
   if (config) c.config = config();
-  c.rejected = env("MOEKD_OPENBLAS_REJECTED");
-  const std::string set = env("OPENBLAS_CORETYPE");
+  c.rejected = environment_variable("MOEKD_OPENBLAS_REJECTED");
+  const std::string set = environment_variable("OPENBLAS_CORETYPE");
   if (set.empty()) {
     c.source = "detected by OpenBLAS";
     c.detected = c.in_use;
-  } else if (set == env("MOEKD_OPENBLAS_CHOSEN")) {
+  } else if (set == environment_variable("MOEKD_OPENBLAS_CHOSEN")) {
     c.source = "chosen by moekd";
-    c.detected = env("MOEKD_OPENBLAS_DETECTED");
+    c.detected = environment_variable("MOEKD_OPENBLAS_DETECTED");
   } else {
     c.source = "set by OPENBLAS_CORETYPE";
   }
@@ -267,9 +264,9 @@ bool blas_self_check(std::string* detail) {
 }
 
 void choose_openblas_core(char** argv) {
-  if (!env("MOEKD_OPENBLAS_SELF_CHECK").empty()) _exit(blas_self_check(nullptr) ? 0 : 3);  // the child
-  const std::string mode = env("MOEKD_OPENBLAS_AUTO");
-  if (!env("OPENBLAS_CORETYPE").empty() || mode == "0") return;
+  if (!environment_variable("MOEKD_OPENBLAS_SELF_CHECK").empty()) _exit(blas_self_check(nullptr) ? 0 : 3);  // the child
+  const std::string mode = environment_variable("MOEKD_OPENBLAS_AUTO");
+  if (!environment_variable("OPENBLAS_CORETYPE").empty() || mode == "0") return;
   const auto features = detect_cpu_features();
   const auto current = openblas_core();
   if (!current.loaded) return;
