@@ -29,8 +29,9 @@ void choose_aten_kernels() {
   std::string level = best_aten_kernels(detect_cpu_features());
   for (auto& c : level) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   setenv("ATEN_CPU_CAPABILITY", level.c_str(), 1);
-  // Children (a grid's runs, data-parallel ranks) inherit both: they report the same source.
-  setenv("MOEKD_ATEN_CHOSEN", "1", 1);
+  // Children (a grid's runs, data-parallel ranks) inherit both: they report the same source,
+  // unless the level was changed after the choice (as MOEKD_OPENBLAS_CHOSEN does for OpenBLAS).
+  setenv("MOEKD_ATEN_CHOSEN", level.c_str(), 1);
 #endif
 }
 
@@ -45,9 +46,10 @@ AtenKernels aten_kernels() {
   }
   if (k.in_use == "NO AVX") k.in_use = "DEFAULT";  // the report's name for the plain kernels
   if (k.in_use.empty()) k.in_use = "unknown";
-  k.source = !environment_variable("MOEKD_ATEN_CHOSEN").empty()     ? "chosen by moekd"
-             : !environment_variable("ATEN_CPU_CAPABILITY").empty() ? "set by ATEN_CPU_CAPABILITY"
-                                                                    : "ATen's own choice";
+  const std::string set = environment_variable("ATEN_CPU_CAPABILITY");
+  k.source = set.empty()                                        ? "ATen's own choice"
+             : set == environment_variable("MOEKD_ATEN_CHOSEN") ? "chosen by moekd"
+                                                                : "set by ATEN_CPU_CAPABILITY";
   return k;
 }
 
