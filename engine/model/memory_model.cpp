@@ -36,7 +36,12 @@ int64_t layer_activations(const ModelConfig& c, const ForwardShape& x, bool moe,
   if (!moe) return bytes + n * (d + 4 * c.intermediate_size) * x.bytes;  // SwiGLU: input, gate, up, product
   const int64_t E = c.moe.num_experts, f = experts == E ? widest_expert(c) : mean_expert(c);
   bytes += 3 * n * E * kFloat32;                  // router logits and probabilities
-  bytes += n * experts * (2 * d + 4 * f) * x.bytes;  // gathered inputs, gate/up/product, outputs
+  if (experts == E) {
+    // Every expert as one wide MLP (ExpertsImpl::forward_all): input, gate, up, silu, product, weighted product.
+    bytes += n * (d + 5 * E * f) * x.bytes;
+  } else {
+    bytes += n * experts * (2 * d + 4 * f) * x.bytes;  // gathered inputs, gate/up/product, outputs
+  }
   if (c.moe.shared_expert_size > 0) bytes += n * (d + 4 * c.moe.shared_expert_size) * x.bytes;
   return bytes;
 }

@@ -171,11 +171,17 @@ torch::Tensor ExpertsImpl::forward_grouped(const torch::Tensor& x, const Selecti
 }
 
 torch::Tensor ExpertsImpl::forward_all(const torch::Tensor& x, const torch::Tensor& weights) {
-  // [E, N, F] activations; padding rows of unequal experts contribute silu(0) * 0 = 0.
-  auto xe = x.unsqueeze(0);
-  auto h = torch::silu(torch::matmul(xe, gate_proj.transpose(1, 2))) * torch::matmul(xe, up_proj.transpose(1, 2));
-  auto y = torch::matmul(h, down_proj.transpose(1, 2));  // [E, N, d]
-  return (y * weights.t().unsqueeze(-1).to(x.scalar_type())).sum(0);
+  // Every expert on every token is one wide MLP of intermediate size E * F whose activations are
+  // scaled per expert: sum_e w_e down_e(h_e) = [w_1 h_1, ..., w_E h_E] . [down_1; ...; down_E].
+  // Three plain GEMMs (the sum over experts is the last one's reduction) instead of E batched
+  // products per projection and an [E, N, d] output to weight and sum; the mixing weights scale
+  // [N, E, F] activations, not [E, N, d] outputs. Padding rows of unequal experts are zero:
+  // silu(0) * 0 = 0 adds nothing.
+  const int64_t N = x.size(0), E = gate_proj.size(0), F = gate_proj.size(1), d = x.size(1);
+  auto h = torch::silu(torch::mm(x, gate_proj.reshape({E * F, d}).t())) *
+           torch::mm(x, up_proj.reshape({E * F, d}).t());                                  // [N, E * F]
+  h = (h.view({N, E, F}) * weights.unsqueeze(-1).to(x.scalar_type())).view({N, E * F});
+  return torch::mm(h, down_proj.transpose(1, 2).reshape({E * F, d}));                     // [N, d]
 }
 
 MoEBlockImpl::MoEBlockImpl(const ModelConfig& c, const LayerSpec& layer) : spec(c.moe), score_scale(layer.score_scale) {

@@ -40,7 +40,7 @@ struct ExpertsImpl : torch::nn::Module {
   torch::Tensor forward_sparse(const torch::Tensor& x, const Selection& sel);
   torch::Tensor forward_looped(const torch::Tensor& x, const Selection& sel);
   torch::Tensor forward_grouped(const torch::Tensor& x, const Selection& sel);
-  // Every expert on every token (batched over E), mixed with dense weights [N, E].
+  // Every expert on every token, mixed with dense weights [N, E]: one wide MLP (see the .cpp).
   torch::Tensor forward_all(const torch::Tensor& x, const torch::Tensor& weights);
   // Re-zeroes the padding of unequal experts (after a random initialisation).
   void zero_padding();
