@@ -1,7 +1,7 @@
 #include "model/layers.h"
 
 #include "backend/precision.h"
-#include "backend/torch_compat.h"
+#include "model/causal_attention.h"
 
 namespace moekd {
 
@@ -78,12 +78,7 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const AttentionInpu
     keys[in.layer] = k.detach();
     values[in.layer] = v.detach();
   }
-  if (num_kv_heads != num_heads) {
-    const auto groups = num_heads / num_kv_heads;
-    k = k.repeat_interleave(groups, 1);
-    v = v.repeat_interleave(groups, 1);
-  }
-  auto out = compat::attention(q, k, v, in.mask, /*causal=*/true);
+  auto out = self_attention(q, k, v, in.mask);
   return o_proj(out.transpose(1, 2).reshape({B, T, num_heads * head_dim}));
 }
 

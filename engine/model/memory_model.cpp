@@ -22,8 +22,14 @@ int64_t widest_expert(const ModelConfig& c) {
   return w;
 }
 
-int64_t attention_scores(const ModelConfig& c, const ForwardShape& x) {
-  return x.fused_attention ? 0 : x.batch * c.num_heads * x.length * x.length * (kFloat32 + x.bytes);
+// The [B, H, T, T] attention scores a layer holds: the written-out formula has the scores and
+// their float32 softmax at once; the CPU kernel keeps only the probabilities for backward, and a
+// block of rows (nothing to speak of) in a frozen forward.
+int64_t attention_scores(const ModelConfig& c, const ForwardShape& x, bool training) {
+  const int64_t scores = x.batch * c.num_heads * x.length * x.length;
+  if (x.fused_attention) return 0;
+  if (x.cpu_attention_kernel) return training ? scores * kFloat32 : 0;
+  return scores * (kFloat32 + x.bytes);
 }
 
 // What one decoder layer keeps for backward. `experts` = how many experts each token runs.
@@ -32,7 +38,7 @@ int64_t layer_activations(const ModelConfig& c, const ForwardShape& x, bool moe,
   int64_t bytes = 6 * n * d * kFloat32;           // two RMSNorms: input and normalised, in float32
   bytes += 2 * n * (q + 2 * kv) * x.bytes;        // q, k, v and their rotated copies
   bytes += 2 * n * d * x.bytes;                   // attention output, o_proj input
-  bytes += attention_scores(c, x);                // softmax scores and their cast
+  bytes += attention_scores(c, x, /*training=*/true);
   if (!moe) return bytes + n * (d + 4 * c.intermediate_size) * x.bytes;  // SwiGLU: input, gate, up, product
   const int64_t E = c.moe.num_experts, f = experts == E ? widest_expert(c) : mean_expert(c);
   bytes += 3 * n * E * kFloat32;                  // router logits and probabilities
@@ -64,7 +70,7 @@ int64_t training_activation_bytes(const ModelConfig& c, const ForwardShape& x, b
 int64_t frozen_forward_bytes(const ModelConfig& c, const ForwardShape& x) {
   const int64_t f = c.is_moe() ? c.moe.top_k * mean_expert(c) : c.intermediate_size;
   return x.tokens() * c.vocab_size * x.bytes + x.tokens() * (4 * c.hidden_size + 3 * f) * x.bytes +
-         attention_scores(c, x);
+         attention_scores(c, x, /*training=*/false);
 }
 
 int64_t loss_row_bytes(int64_t vocab, const ForwardShape& x, int64_t teacher_distributions) {

@@ -13,7 +13,8 @@ namespace moekd {
 struct ForwardShape {
   int64_t batch = 1, length = 1;
   int64_t bytes = 4;             // per element of the compute dtype
-  bool fused_attention = false;  // CUDA's fused kernels keep no [T, T] attention scores
+  bool fused_attention = false;       // CUDA's fused kernels keep no [T, T] attention scores
+  bool cpu_attention_kernel = false;  // model/causal_attention.h: probabilities only, none when frozen
   int64_t tokens() const { return batch * length; }
 };
 

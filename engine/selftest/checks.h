@@ -23,6 +23,7 @@ double norm_relative_error(const torch::Tensor& value, const torch::Tensor& refe
 void copy_state(torch::nn::Module& from, torch::nn::Module& to);
 
 void check_moe(Context& ctx);         // selftest/check_moe.cpp
+void check_attention(Context& ctx);   // selftest/check_attention.cpp
 void check_divergences(Context& ctx); // selftest/check_divergence.cpp
 void check_sampling(Context& ctx);    // selftest/check_sampling.cpp
 void check_steps(Context& ctx);       // selftest/check_steps.cpp

@@ -39,6 +39,7 @@ std::vector<SelfCheck> run_selftest(const SelftestOptions& options,
     all.push_back(std::move(c));
   };
   selftest::check_moe(ctx);
+  selftest::check_attention(ctx);
   selftest::check_divergences(ctx);
   selftest::check_sampling(ctx);
   selftest::check_precision(ctx);

@@ -7,6 +7,7 @@
 
 #include "io/hf_model.h"
 #include "io/inspect.h"
+#include "model/causal_attention.h"
 #include "run/demo_recipe.h"
 #include "session/session.h"
 #include "test_util.h"
@@ -135,6 +136,58 @@ class TestModel : public QObject {
     std::vector<torch::Tensor> pieces;
     for (int64_t t = 0; t < 12; ++t) pieces.push_back(logits_of(model, ids.narrow(1, t, 1), opt));
     QVERIFY(max_abs_diff(torch::cat(pieces, 1), x) <= 1e-5);
+  }
+
+  // The CPU attention kernel (Debian's LibTorch 1.13: no fused kernel there) against the formula
+  // in float64: lengths of one row, inside the first block of rows, across blocks and vectors, and
+  // past 256 (larger blocks); grouped-query heads; scores large enough that exp's floor matters.
+  void cpuAttentionKernelMatchesFormula_data() {
+    QTest::addColumn<int>("T");
+    QTest::addColumn<double>("scale");
+    for (int T : {1, 17, 45, 300}) QTest::newRow(qPrintable(QString("T=%1").arg(T))) << T << 1.0;
+    QTest::newRow("T=45, sharp") << 45 << 12.0;
+  }
+  void cpuAttentionKernelMatchesFormula() {
+    QFETCH(int, T);
+    QFETCH(double, scale);
+    const int64_t B = 2, H = 4, Hkv = 2, D = 16;
+    auto probe = torch::zeros({1, 1, 2, D});
+    if (!causal_attention_cpu_applies(probe, probe, probe)) QSKIP("a LibTorch with a fused CPU attention kernel");
+    torch::manual_seed(T);
+    auto make = [&](int64_t heads) { return torch::randn({B, T, heads, D}, torch::kDouble).transpose(1, 2); };
+    auto q64 = (make(H) * scale).requires_grad_(true), k64 = make(Hkv).requires_grad_(true),
+         v64 = make(Hkv).requires_grad_(true);
+    const auto weights = torch::randn({B, H, T, D}, torch::kDouble);
+    const auto groups = H / Hkv;
+    auto scores = torch::matmul(q64, k64.repeat_interleave(groups, 1).transpose(-2, -1)) / std::sqrt(double(D));
+    scores = scores.masked_fill(torch::ones({T, T}, torch::kBool).triu(1), -INFINITY);
+    const auto expected = torch::matmul(torch::softmax(scores, -1), v64.repeat_interleave(groups, 1));
+    (expected * weights).sum().backward();
+
+    auto q = q64.detach().to(torch::kFloat).requires_grad_(true), k = k64.detach().to(torch::kFloat).requires_grad_(true),
+         v = v64.detach().to(torch::kFloat).requires_grad_(true);
+    QVERIFY(causal_attention_cpu_applies(q, k, v));
+    const auto out = causal_attention_cpu(q, k, v);
+    QCOMPARE(out.sizes(), q.sizes());
+    QVERIFY(out.transpose(1, 2).is_contiguous());  // [B, T, H, D] memory: o_proj reads it without a copy
+    (out * weights.to(torch::kFloat)).sum().backward();
+    QVERIFY(max_abs_diff(out, expected) <= 1e-5);
+    QVERIFY(max_abs_diff(q.grad(), q64.grad()) <= 1e-4 * scale);
+    QVERIFY(max_abs_diff(k.grad(), k64.grad()) <= 1e-4 * scale);
+    QVERIFY(max_abs_diff(v.grad(), v64.grad()) <= 1e-5);
+    torch::NoGradGuard no_grad;  // a frozen forward keeps one block of scores: the same numbers
+    QVERIFY(torch::equal(causal_attention_cpu(q, k, v), out));
+  }
+
+  // What the kernel does not take goes to the general path: other dtypes, a cache (fewer queries
+  // than keys), heads whose rows are not contiguous.
+  void cpuAttentionKernelDeclines() {
+    auto x = torch::zeros({1, 2, 8, 4});
+    if (!causal_attention_cpu_applies(x, x, x)) QSKIP("a LibTorch with a fused CPU attention kernel");
+    QVERIFY(!causal_attention_cpu_applies(x.to(torch::kBFloat16), x.to(torch::kBFloat16), x.to(torch::kBFloat16)));
+    QVERIFY(!causal_attention_cpu_applies(x.narrow(2, 7, 1), x, x));
+    QVERIFY(!causal_attention_cpu_applies(x.transpose(2, 3), x.transpose(2, 3), x.transpose(2, 3)));
+    QVERIFY(!causal_attention_cpu_applies(torch::zeros({1, 3, 8, 4}), x, x));  // 3 heads over 2
   }
 
   void saveLoadRoundTripIsBitIdentical_data() {
