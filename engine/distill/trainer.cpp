@@ -9,7 +9,6 @@
 #include "distill/evaluation.h"
 #include "distill/on_policy.h"
 #include "distill/teacher_targets.h"
-#include "model/causal_attention.h"
 #include "model/memory_model.h"
 #include "run/run_folder.h"
 
@@ -167,9 +166,7 @@ std::optional<StepMetrics> Trainer::step(bool read_metrics) {
 // holds (model/memory_model.h): one forward where it fits, chunks where it does not.
 int64_t Trainer::ka_sequences_in_memory() const {
   const auto length = cfg_.data.max_len;
-  const auto bytes = static_cast<int64_t>(c10::elementSize(compute_));
-  const bool cuda = device_.is_cuda();
-  const ForwardShape one{1, length, bytes, cuda, !cuda && bytes == 4 && causal_attention_cpu_available()};
+  const auto one = forward_shape(1, length, static_cast<int64_t>(c10::elementSize(compute_)), device_.is_cuda());
   const int64_t per_sequence = frozen_forward_bytes(teacher_->config, one) + 2 * length * teacher_->config.vocab_size * 4;
   const int64_t budget = available_memory_bytes(device_) / 2;
   const int64_t all = cfg_.ka.m * cfg_.train.batch_size;

@@ -22,8 +22,9 @@ torch::Tensor self_attention(const torch::Tensor& q, const torch::Tensor& k, con
 // without a fused CPU kernel, a BLAS in the process, and MOEKD_CPU_ATTENTION not set to 0.
 bool causal_attention_cpu_available();
 
-// Whether causal_attention_cpu() takes these: where it is available, float32 CPU tensors q [B, H, T, D] and k, v [B, Hkv, T, D] (H a multiple of Hkv,
-// the same T: no cache) with contiguous rows, and MOEKD_CPU_ATTENTION not set to 0.
+// Whether causal_attention_cpu() takes these: where it is available, float32 CPU tensors
+// q [B, H, T, D] and k, v [B, Hkv, T, D] (H a multiple of Hkv, the same T: no cache) whose rows
+// are contiguous.
 bool causal_attention_cpu_applies(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v);
 
 // softmax(q k^T / sqrt(D) + causal mask) v -> [B, H, T, D] (a view of [B, T, H, D] memory).

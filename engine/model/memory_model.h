@@ -18,6 +18,10 @@ struct ForwardShape {
   int64_t tokens() const { return batch * length; }
 };
 
+// A forward of `batch` x `length` tokens computing in `bytes` per element, on a CUDA device or the
+// CPU, with what that device's attention keeps (the CPU kernel where this build runs it).
+ForwardShape forward_shape(int64_t batch, int64_t length, int64_t bytes, bool cuda);
+
 // A forward with gradients. `experts_per_token` 0 = the model's k (the `all` policy: E).
 int64_t training_activation_bytes(const ModelConfig& c, const ForwardShape& x, bool checkpointed,
                                   int64_t experts_per_token);

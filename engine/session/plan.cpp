@@ -4,7 +4,6 @@
 #include <filesystem>
 
 #include "io/hf_config.h"
-#include "model/causal_attention.h"
 #include "model/memory_model.h"
 #include "util/error.h"
 
@@ -21,7 +20,7 @@ constexpr int64_t kCpuRuntime = 260ll << 20;
 
 int64_t activations_at(const RunConfig& cfg, const ModelConfig* teacher, const ModelConfig& student, int64_t batch,
                        int64_t s, bool cuda) {
-  ForwardShape x{batch, cfg.data.max_len, s, cuda, !cuda && s == kFloat32 && causal_attention_cpu_available()};
+  ForwardShape x = forward_shape(batch, cfg.data.max_len, s, cuda);
   const bool ckpt = cfg.train.checkpoint_activations;
   const bool ka = cfg.method == Method::KA && cfg.ka.lambda > 0 && cfg.ka.m > 1;
   int64_t student_side = training_activation_bytes(student, x, ckpt, 0);
