@@ -4,8 +4,8 @@
 #include <cmath>
 
 #include "backend/blas.h"
-#include "model/attention_rows.h"
 #include "backend/torch_compat.h"
+#include "model/attention_rows.h"
 #include "util/environment.h"
 
 namespace moekd {
@@ -22,8 +22,12 @@ int64_t row_block(int64_t T) { return T <= 256 ? 32 : 64; }
 struct AttentionHeads {
   float* data;
   int64_t stride_b, stride_h, stride_t;
-  static AttentionHeads of_bhtd(const torch::Tensor& x) { return {x.data_ptr<float>(), x.stride(0), x.stride(1), x.stride(2)}; }
-  static AttentionHeads of_bthd(const torch::Tensor& x) { return {x.data_ptr<float>(), x.stride(0), x.stride(2), x.stride(1)}; }
+  static AttentionHeads of_bhtd(const torch::Tensor& x) {
+    return {x.data_ptr<float>(), x.stride(0), x.stride(1), x.stride(2)};
+  }
+  static AttentionHeads of_bthd(const torch::Tensor& x) {
+    return {x.data_ptr<float>(), x.stride(0), x.stride(2), x.stride(1)};
+  }
   float* at(int64_t b, int64_t h) const { return data + b * stride_b + h * stride_h; }
 };
 
@@ -63,7 +67,8 @@ torch::Tensor forward_all_heads(const torch::Tensor& q, const torch::Tensor& k, 
   const bool keep = probs.defined();
   auto out = bthd(s.B, s.H, s.T, s.D, q.options(), /*zeroed=*/false);
   auto scratch = keep ? probs : torch::empty({row_block(s.T), s.T}, q.options());
-  const auto Q = AttentionHeads::of_bhtd(q), K = AttentionHeads::of_bhtd(k), V = AttentionHeads::of_bhtd(v), O = AttentionHeads::of_bthd(out);
+  const auto Q = AttentionHeads::of_bhtd(q), K = AttentionHeads::of_bhtd(k), V = AttentionHeads::of_bhtd(v),
+             O = AttentionHeads::of_bthd(out);
   float* p = scratch.data_ptr<float>();
   const int64_t group = s.H / s.Hkv;
   for (int64_t b = 0; b < s.B; ++b)
@@ -99,8 +104,9 @@ struct CausalAttentionFunction : torch::autograd::Function<CausalAttentionFuncti
     const int64_t R = row_block(s.T), group = s.H / s.Hkv;
     const auto& kernels = attention_row_kernels();
     auto scratch = torch::empty({R, s.T}, q.options());
-    const auto Q = AttentionHeads::of_bhtd(q), K = AttentionHeads::of_bhtd(k), V = AttentionHeads::of_bhtd(v), dO = AttentionHeads::of_bthd(grad_out),
-               dQ = AttentionHeads::of_bthd(dq), dK = AttentionHeads::of_bthd(dk), dV = AttentionHeads::of_bthd(dv);
+    const auto Q = AttentionHeads::of_bhtd(q), K = AttentionHeads::of_bhtd(k), V = AttentionHeads::of_bhtd(v);
+    const auto dO = AttentionHeads::of_bthd(grad_out), dQ = AttentionHeads::of_bthd(dq),
+               dK = AttentionHeads::of_bthd(dk), dV = AttentionHeads::of_bthd(dv);
     float* ds = scratch.data_ptr<float>();
     const float* all_probs = probs.data_ptr<float>();
     for (int64_t b = 0; b < s.B; ++b)

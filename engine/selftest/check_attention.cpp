@@ -9,7 +9,8 @@ namespace moekd::selftest {
 
 namespace {
 
-constexpr double kAttentionTolerance = 1e-4;  // float32 products over 32-dimensional heads, relative to the largest value
+// float32 products over 32-dimensional heads, relative to the largest value
+constexpr double kAttentionTolerance = 1e-4;
 
 torch::Tensor attention_formula(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v) {
   const auto T = q.size(2), groups = q.size(1) / k.size(1);

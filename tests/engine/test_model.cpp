@@ -164,8 +164,8 @@ class TestModel : public QObject {
     const auto expected = torch::matmul(torch::softmax(scores, -1), v64.repeat_interleave(groups, 1));
     (expected * weights).sum().backward();
 
-    auto q = q64.detach().to(torch::kFloat).requires_grad_(true), k = k64.detach().to(torch::kFloat).requires_grad_(true),
-         v = v64.detach().to(torch::kFloat).requires_grad_(true);
+    auto as_float = [](const torch::Tensor& t) { return t.detach().to(torch::kFloat).requires_grad_(true); };
+    auto q = as_float(q64), k = as_float(k64), v = as_float(v64);
     QVERIFY(causal_attention_cpu_applies(q, k, v));
     const auto out = causal_attention_cpu(q, k, v);
     QCOMPARE(out.sizes(), q.sizes());
