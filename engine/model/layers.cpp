@@ -61,8 +61,11 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const AttentionInpu
     k = k.clamp(-clip_qkv, clip_qkv);
     v = v.clamp(-clip_qkv, clip_qkv);
   }
-  q = Rotary::apply(q.view({B, T, num_heads, head_dim}).transpose(1, 2), in.cos, in.sin);
-  k = Rotary::apply(k.view({B, T, num_kv_heads, head_dim}).transpose(1, 2), in.cos, in.sin);
+  // RoPE on the projections' own [B, T, H, D] layout, whose contiguous rows make its elementwise
+  // loops and its half-swap cheap, then the [B, H, T, D] view attention takes.
+  const auto cos_t = in.cos.transpose(1, 2), sin_t = in.sin.transpose(1, 2);  // [B, T, 1, D]
+  q = Rotary::apply(q.view({B, T, num_heads, head_dim}), cos_t, sin_t).transpose(1, 2);
+  k = Rotary::apply(k.view({B, T, num_kv_heads, head_dim}), cos_t, sin_t).transpose(1, 2);
   v = v.view({B, T, num_kv_heads, head_dim}).transpose(1, 2);
   if (in.cache) {
     auto& keys = in.cache->keys;

@@ -123,8 +123,10 @@ torch::Tensor ExpertsImpl::forward_looped(const torch::Tensor& x, const Selectio
   const auto* count = counts.data_ptr<int64_t>();
 
   auto xs = x.index_select(0, sorted_tokens);
-  std::vector<torch::Tensor> outputs;
-  outputs.reserve(E);
+  // Each expert's output is added straight into its tokens' rows, its routing weights applied to
+  // the [count, F] activations before the down projection: no [N K, d] concatenation of outputs
+  // to weight and scatter.
+  auto out = torch::zeros_like(x);
   int64_t start = 0;
   for (int64_t e = 0; e < E; ++e) {
     if (count[e] == 0) continue;
@@ -136,12 +138,11 @@ torch::Tensor ExpertsImpl::forward_looped(const torch::Tensor& x, const Selectio
       wd = wd.narrow(1, 0, sizes[e]);
     }
     auto h = torch::silu(torch::mm(xe, wg.t())) * torch::mm(xe, wu.t());
-    outputs.push_back(torch::mm(h, wd.t()));
+    h = h * sorted_weights.narrow(0, start, count[e]);
+    out.index_add_(0, sorted_tokens.narrow(0, start, count[e]), torch::mm(h, wd.t()));
     start += count[e];
   }
-  if (outputs.empty()) return torch::zeros_like(x);
-  auto ys = torch::cat(outputs, 0) * sorted_weights;
-  return torch::zeros_like(x).index_add(0, sorted_tokens, ys);
+  return out;
 }
 
 torch::Tensor ExpertsImpl::forward_grouped(const torch::Tensor& x, const Selection& sel) {
